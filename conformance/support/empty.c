@@ -1,0 +1,2 @@
+/* keeps the support library non-empty */
+typedef int ggufref_test_support_empty;

@@ -1,0 +1,393 @@
+/*
+ * ggufref.h — the one public header of the ggufref reference runtime.
+ *
+ * ggufref is a deliberately simple, fully deterministic GGUF runtime for the llama architecture.
+ * Every rule it implements is stated in SPEC.md with a requirement ID; comments here cite them.
+ *
+ * The GGUF file format, as this reader accepts it (SPEC chapter 2, "GGUF subset"):
+ *
+ *   offset  field
+ *   0       magic          "GGUF" (0x47 0x47 0x55 0x46)
+ *   4       version        u32: 1, 2 or 3
+ *   8       n_tensors      u64 (u32 in version 1)
+ *           n_kv           u64 (u32 in version 1)
+ *           kv[n_kv]       { string key; u32 value_type; value }
+ *           tensor[n_tensors] { string name; u32 n_dims; u64 ne[n_dims] (u32 in v1);
+ *                               u32 type; u64 offset }
+ *           padding        to general.alignment (default 32)
+ *           data           tensor bytes; each tensor at data_offset + offset
+ *
+ *   string = { u64 len (u32 in v1); u8 bytes[len] }   (not NUL-terminated)
+ *   array  = { u32 elem_type; u64 count (u32 in v1); elem[count] }
+ *   All integers are little-endian.
+ *
+ * Layout of the API, in pipeline order:
+ *   1. status codes and errors      5. model binding + tokenizer
+ *   2. named limits                 6. context + forward pass
+ *   3. GGUF reader                  7. sampling + RNG
+ *   4. tensor types + decoders      8. runtime (handle API), 9. exports (global), 10. faults
+ *
+ * Conventions: every function that can fail returns ggufref_status; outputs are pointer
+ * parameters marked OUT; sizes and offsets are size_t/uint64_t; the library never prints,
+ * exits or reads the clock. Strings from files are views ({ptr, len}) into the caller's buffer.
+ */
+#ifndef GGUFREF_H
+#define GGUFREF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GGUFREF_VERSION_STRING "0.1.0"
+
+/* ===================================================================================== */
+/* 1. Status codes and errors (SPEC chapter 1, R-STATUS-*)                                */
+/* ===================================================================================== */
+
+/* Stable numbers: never renumber, only append. 13 is fixed by the seed runtime. */
+typedef enum ggufref_status {
+    GGUFREF_OK = 0,
+    GGUFREF_ERR_INVALID_ARGUMENT = 1,    /* caller passed a bad argument or setting */
+    GGUFREF_ERR_OUT_OF_MEMORY = 2,       /* an allocation failed; state unchanged */
+    GGUFREF_ERR_IO = 3,                  /* open/read/map failed or short read */
+    GGUFREF_ERR_TRUNCATED = 4,           /* file ends inside a field */
+    GGUFREF_ERR_BAD_MAGIC = 5,           /* first four bytes are not "GGUF" */
+    GGUFREF_ERR_BYTE_SWAPPED = 6,        /* big-endian GGUF (version reads byte-swapped) */
+    GGUFREF_ERR_UNSUPPORTED_VERSION = 7, /* version 0 or > 3 */
+    GGUFREF_ERR_BAD_VALUE_TYPE = 8,      /* value type out of range, or wrong type for a key */
+    GGUFREF_ERR_BAD_STRING = 9,          /* empty key, string past a limit */
+    GGUFREF_ERR_DUPLICATE_NAME = 10,     /* duplicate metadata key or tensor name */
+    GGUFREF_ERR_MODEL_NOT_LOADED = 11,   /* operation needs a model and none is loaded */
+    GGUFREF_ERR_INVALID_STATE = 12,      /* operation not allowed in the current state */
+    GGUFREF_ERR_GENERATION_FAILED = 13,  /* poisoned/unavailable lock, or generation failure */
+    GGUFREF_ERR_BAD_ALIGNMENT = 14,      /* general.alignment of wrong type, 0, not pow2 */
+    GGUFREF_ERR_BAD_TENSOR_INFO = 15,    /* n_dims, dims, type, block multiple, size overflow */
+    GGUFREF_ERR_BAD_TENSOR_DATA = 16,    /* offset unaligned, overlapping, out of the file */
+    GGUFREF_ERR_LIMIT_EXCEEDED = 17,     /* a count or depth past a named limit */
+    GGUFREF_ERR_UNSUPPORTED_MODEL = 18,  /* architecture, hyperparameters or tensors */
+    GGUFREF_ERR_UNSUPPORTED_TOKENIZER = 19, /* tokenizer.ggml.model not supported */
+    GGUFREF_ERR_CONTEXT_OVERFLOW = 20,   /* request does not fit the context */
+    GGUFREF_ERR_CANCELLED = 21,          /* generation stopped by ggufref_runtime_cancel */
+    GGUFREF_ERR_BAD_VALUE = 22,          /* a value out of its domain (bool not 0/1, ...) */
+    GGUFREF_STATUS_COUNT
+} ggufref_status;
+
+/* Upper-case name of a status ("OK", "MODEL_NOT_LOADED", ...); "UNKNOWN" if out of range. */
+const char *ggufref_status_name(ggufref_status status);
+
+#define GGUFREF_ERROR_MESSAGE_MAX 256
+
+/* Detail of a failure: the status, the byte offset in the input it concerns (UINT64_MAX when
+ * none applies), and a one-line message naming the field and that offset. */
+typedef struct ggufref_error {
+    ggufref_status status;
+    uint64_t offset;
+    char message[GGUFREF_ERROR_MESSAGE_MAX];
+} ggufref_error;
+
+/* A view of bytes owned by someone else: not NUL-terminated. */
+typedef struct ggufref_str {
+    const char *ptr;
+    size_t len;
+} ggufref_str;
+
+/* ===================================================================================== */
+/* 2. Named limits (SPEC R-GGUF-LIMITS)                                                   */
+/* ===================================================================================== */
+
+#define GGUFREF_MAX_KEY_LEN 65535u         /* bytes in a metadata key */
+#define GGUFREF_MAX_STRING_LEN (1u << 30)  /* bytes in any string value */
+#define GGUFREF_MAX_TENSOR_NAME_LEN 64u    /* bytes in a tensor name (ggml's GGML_MAX_NAME) */
+#define GGUFREF_MAX_DIMS 4u
+#define GGUFREF_MAX_ARRAY_DEPTH 4u         /* nesting of arrays in arrays */
+#define GGUFREF_MAX_ALIGNMENT (1u << 30)
+#define GGUFREF_DEFAULT_ALIGNMENT 32u
+
+/* ===================================================================================== */
+/* 3. GGUF reader (SPEC chapter 2, R-GGUF-*)                                              */
+/* ===================================================================================== */
+
+typedef enum ggufref_value_type {
+    GGUFREF_TYPE_UINT8 = 0,
+    GGUFREF_TYPE_INT8 = 1,
+    GGUFREF_TYPE_UINT16 = 2,
+    GGUFREF_TYPE_INT16 = 3,
+    GGUFREF_TYPE_UINT32 = 4,
+    GGUFREF_TYPE_INT32 = 5,
+    GGUFREF_TYPE_FLOAT32 = 6,
+    GGUFREF_TYPE_BOOL = 7,
+    GGUFREF_TYPE_STRING = 8,
+    GGUFREF_TYPE_ARRAY = 9,
+    GGUFREF_TYPE_UINT64 = 10,
+    GGUFREF_TYPE_INT64 = 11,
+    GGUFREF_TYPE_FLOAT64 = 12,
+    GGUFREF_VALUE_TYPE_COUNT
+} ggufref_value_type;
+
+const char *ggufref_value_type_name(ggufref_value_type type);
+
+/* A parsed, fully validated GGUF file. Opaque. Borrows the bytes it was opened on. */
+typedef struct ggufref_gguf ggufref_gguf;
+
+/* Parse and validate (data, size). On success *out borrows `data`, which must outlive it.
+ * Costs O(metadata), never O(size); allocates only after counts are checked against the
+ * bytes that remain. On failure returns the status, fills err (may be NULL), *out = NULL. */
+ggufref_status ggufref_gguf_open_memory(const void *data, size_t size, ggufref_gguf **out,
+                                        ggufref_error *err);
+
+/* Map `path` read-only and parse it. The mapping is owned by *out and unmapped on close. */
+ggufref_status ggufref_gguf_open_file(const char *path, ggufref_gguf **out, ggufref_error *err);
+
+void ggufref_gguf_close(ggufref_gguf *gguf); /* NULL is a no-op */
+
+uint32_t ggufref_gguf_version(const ggufref_gguf *gguf);
+uint64_t ggufref_gguf_n_kv(const ggufref_gguf *gguf);
+uint64_t ggufref_gguf_n_tensors(const ggufref_gguf *gguf);
+uint32_t ggufref_gguf_alignment(const ggufref_gguf *gguf);
+uint64_t ggufref_gguf_data_offset(const ggufref_gguf *gguf); /* aligned start of data */
+size_t ggufref_gguf_size(const ggufref_gguf *gguf);          /* bytes of the whole file */
+const uint8_t *ggufref_gguf_bytes(const ggufref_gguf *gguf); /* the whole file */
+
+/* Metadata. Keys are indexed 0..n_kv-1 in file order. find returns -1 when absent. */
+int64_t ggufref_gguf_find_key(const ggufref_gguf *gguf, const char *key);
+ggufref_str ggufref_gguf_key(const ggufref_gguf *gguf, uint64_t kv);
+ggufref_value_type ggufref_gguf_kv_type(const ggufref_gguf *gguf, uint64_t kv);
+
+/* Typed getters: GGUFREF_ERR_BAD_VALUE_TYPE if the value has another type. OUT: *out. */
+ggufref_status ggufref_gguf_get_u8(const ggufref_gguf *g, uint64_t kv, uint8_t *out);
+ggufref_status ggufref_gguf_get_i8(const ggufref_gguf *g, uint64_t kv, int8_t *out);
+ggufref_status ggufref_gguf_get_u16(const ggufref_gguf *g, uint64_t kv, uint16_t *out);
+ggufref_status ggufref_gguf_get_i16(const ggufref_gguf *g, uint64_t kv, int16_t *out);
+ggufref_status ggufref_gguf_get_u32(const ggufref_gguf *g, uint64_t kv, uint32_t *out);
+ggufref_status ggufref_gguf_get_i32(const ggufref_gguf *g, uint64_t kv, int32_t *out);
+ggufref_status ggufref_gguf_get_u64(const ggufref_gguf *g, uint64_t kv, uint64_t *out);
+ggufref_status ggufref_gguf_get_i64(const ggufref_gguf *g, uint64_t kv, int64_t *out);
+ggufref_status ggufref_gguf_get_f32(const ggufref_gguf *g, uint64_t kv, float *out);
+ggufref_status ggufref_gguf_get_f64(const ggufref_gguf *g, uint64_t kv, double *out);
+ggufref_status ggufref_gguf_get_bool(const ggufref_gguf *g, uint64_t kv, bool *out);
+ggufref_status ggufref_gguf_get_str(const ggufref_gguf *g, uint64_t kv, ggufref_str *out);
+/* Any unsigned or signed integer type that holds a value in [0, UINT64_MAX]; else BAD_VALUE
+ * (negative) or BAD_VALUE_TYPE (not an integer). Real files use u32, i32 and u64 for counts. */
+ggufref_status ggufref_gguf_get_uint(const ggufref_gguf *g, uint64_t kv, uint64_t *out);
+
+/* Arrays. A validated array can be walked without failure. */
+typedef struct ggufref_array {
+    ggufref_value_type elem_type; /* GGUFREF_TYPE_ARRAY for nested arrays */
+    uint64_t count;
+    const uint8_t *data;          /* first element's bytes (unaligned, little-endian) */
+    size_t size;                  /* bytes of all elements */
+    uint32_t version;             /* file version: string lengths are u32 in v1 */
+} ggufref_array;
+ggufref_status ggufref_gguf_get_array(const ggufref_gguf *g, uint64_t kv, ggufref_array *out);
+
+/* Sequential walk over a validated array. Element getters return false when the iterator is
+ * exhausted or the element has another type. */
+typedef struct ggufref_array_iter {
+    ggufref_array array;
+    uint64_t index;   /* next element */
+    size_t pos;       /* byte offset of next element within array.data */
+} ggufref_array_iter;
+void ggufref_array_iter_init(ggufref_array_iter *it, const ggufref_array *array);
+bool ggufref_array_next_str(ggufref_array_iter *it, ggufref_str *out);
+bool ggufref_array_next_f32(ggufref_array_iter *it, float *out);
+bool ggufref_array_next_i32(ggufref_array_iter *it, int32_t *out);
+/* Fixed-size element j of a numeric array (u8..f64, bool); false if j >= count. OUT: raw bytes
+ * copied into out (little-endian as in the file), out must hold the element size. */
+bool ggufref_array_get_raw(const ggufref_array *array, uint64_t j, void *out);
+
+/* Tensors, indexed 0..n_tensors-1 in file order. */
+typedef struct ggufref_tensor {
+    ggufref_str name;
+    uint32_t n_dims;
+    uint64_t ne[GGUFREF_MAX_DIMS]; /* ne[0] is the innermost (contiguous) dimension; unused = 1 */
+    uint32_t type;                 /* ggufref_tensor_type */
+    uint64_t offset;               /* relative to the data section */
+    uint64_t n_elements;
+    uint64_t n_bytes;
+    const uint8_t *data;           /* view into the file; NULL only if n_bytes == 0 */
+} ggufref_tensor;
+ggufref_status ggufref_gguf_tensor(const ggufref_gguf *g, uint64_t index, ggufref_tensor *out);
+int64_t ggufref_gguf_find_tensor(const ggufref_gguf *g, const char *name);
+
+/* ===================================================================================== */
+/* 4. Tensor types and decoders (SPEC chapter 4, R-TYPE-*)                                */
+/* ===================================================================================== */
+
+/* ggml type ids. Ids 4 and 5 (Q4_2, Q4_3) were removed from ggml and are rejected. */
+typedef enum ggufref_tensor_type {
+    GGUFREF_T_F32 = 0,
+    GGUFREF_T_F16 = 1,
+    GGUFREF_T_Q4_0 = 2,
+    GGUFREF_T_Q4_1 = 3,
+    GGUFREF_T_Q5_0 = 6,
+    GGUFREF_T_Q5_1 = 7,
+    GGUFREF_T_Q8_0 = 8,
+    GGUFREF_T_Q8_1 = 9,
+    GGUFREF_T_Q2_K = 10,
+    GGUFREF_T_Q3_K = 11,
+    GGUFREF_T_Q4_K = 12,
+    GGUFREF_T_Q5_K = 13,
+    GGUFREF_T_Q6_K = 14,
+    GGUFREF_T_Q8_K = 15,
+    GGUFREF_T_BF16 = 30
+} ggufref_tensor_type;
+
+typedef struct ggufref_type_info {
+    const char *name;      /* "F32", "Q4_K", ... */
+    uint32_t block_size;   /* elements per block */
+    uint32_t type_size;    /* bytes per block */
+    bool can_decode;       /* a decoder exists (model weights may use it) */
+} ggufref_type_info;
+
+/* The one table of tensor types. NULL for unknown or removed ids. */
+const ggufref_type_info *ggufref_type_info_get(uint32_t type);
+
+/* Decode n elements (n a multiple of the block size) of `type` at src into f32. Exact:
+ * every decoder is specified bit for bit (SPEC R-TYPE-*). INVALID_ARGUMENT otherwise. */
+ggufref_status ggufref_dequantize(uint32_t type, const void *src, float *dst, size_t n);
+
+/* IEEE binary16 and bfloat16 conversions, exact (no rounding needed for decoding). */
+float ggufref_f16_to_f32(uint16_t h);
+float ggufref_bf16_to_f32(uint16_t h);
+uint16_t ggufref_f32_to_f16(float f);  /* round to nearest even; used by fixture writers */
+
+/* ===================================================================================== */
+/* 5. Model binding and tokenizer (SPEC chapters 3 "model" and 5 "tokenizer")             */
+/* ===================================================================================== */
+
+typedef struct ggufref_model ggufref_model;
+
+typedef struct ggufref_model_info {
+    uint32_t n_vocab;
+    uint32_t dim;          /* llama.embedding_length */
+    uint32_t n_layers;     /* llama.block_count */
+    uint32_t n_heads;      /* llama.attention.head_count */
+    uint32_t n_kv_heads;   /* llama.attention.head_count_kv (default n_heads) */
+    uint32_t head_dim;     /* dim / n_heads */
+    uint32_t ffn_dim;      /* llama.feed_forward_length */
+    uint32_t n_ctx_train;  /* llama.context_length */
+    uint32_t rope_dim;     /* llama.rope.dimension_count (default head_dim) */
+    float rope_freq_base;  /* llama.rope.freq_base (default 10000) */
+    float rms_eps;         /* llama.attention.layer_norm_rms_epsilon (default 1e-5) */
+    int32_t bos_id;        /* -1 if none */
+    int32_t eos_id;        /* -1 if none */
+    int32_t unk_id;        /* -1 if none */
+    bool add_bos;          /* tokenizer.ggml.add_bos_token (default true) */
+    bool tied_output;      /* no output.weight: token_embd.weight is used */
+    uint64_t weight_bytes; /* bytes of all weight tensors read per decoded token */
+} ggufref_model_info;
+
+/* Bind a llama model (weights and tokenizer) to an open GGUF. The model borrows `gguf`, which
+ * must outlive it. F32 weights are used in place. UNSUPPORTED_MODEL / UNSUPPORTED_TOKENIZER /
+ * BAD_VALUE_TYPE with a message naming the key or tensor. */
+ggufref_status ggufref_model_load(const ggufref_gguf *gguf, ggufref_model **out,
+                                  ggufref_error *err);
+void ggufref_model_free(ggufref_model *model);
+void ggufref_model_get_info(const ggufref_model *model, ggufref_model_info *out);
+
+/* Bind only the tokenizer (vocab-only files). Same contract as ggufref_model_load. */
+ggufref_status ggufref_model_load_vocab(const ggufref_gguf *gguf, ggufref_model **out,
+                                        ggufref_error *err);
+
+/* SentencePiece encode (SPEC R-TOK-*). Writes up to cap ids to out; *n_out is the number of
+ * tokens the text needs (may exceed cap: then LIMIT_EXCEEDED and out holds the first cap). */
+ggufref_status ggufref_tokenize(const ggufref_model *model, const char *text, size_t len,
+                                bool add_bos, int32_t *out, size_t cap, size_t *n_out);
+
+/* The bytes a token contributes to text, given the token before it (-1 at the start): the
+ * piece, with U+2581 as space, the leading space dropped right after BOS, <0xXX> as one byte,
+ * control tokens (BOS/EOS/UNK) as nothing. The view stays valid while the model lives. */
+ggufref_str ggufref_token_to_piece(const ggufref_model *model, int32_t prev, int32_t token);
+
+/* The raw vocabulary string of a token (for diagnostics); empty view if out of range. */
+ggufref_str ggufref_token_text(const ggufref_model *model, int32_t token);
+
+/* ===================================================================================== */
+/* 6. Context and forward pass (SPEC chapter 4 "numerics")                                */
+/* ===================================================================================== */
+
+/* A KV cache plus the run buffers, allocated once: forward never allocates. */
+typedef struct ggufref_context ggufref_context;
+
+/* n_ctx = 0 means the model's n_ctx_train; a larger value is INVALID_ARGUMENT. */
+ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx,
+                                      ggufref_context **out);
+void ggufref_context_free(ggufref_context *ctx);
+uint32_t ggufref_context_n_ctx(const ggufref_context *ctx);
+
+/* Run token at position pos (0-based; all positions < pos must have been run). OUT: *logits
+ * points at n_vocab floats owned by ctx, valid until the next call. */
+ggufref_status ggufref_forward(ggufref_context *ctx, int32_t token, uint32_t pos,
+                               const float **logits);
+
+/* ===================================================================================== */
+/* 7. Sampling and RNG (SPEC chapter 6 "sampling")                                        */
+/* ===================================================================================== */
+
+typedef struct ggufref_sampling {
+    float temperature;      /* 0 = argmax (lowest id wins a tie) */
+    int32_t top_k;          /* 0 = off */
+    float top_p;            /* 1 = off */
+    float min_p;            /* 0 = off */
+    float repeat_penalty;   /* 1 = off */
+    int32_t repeat_last_n;  /* tokens of history the penalty looks at; 0 = off */
+    uint64_t seed;
+    int32_t max_tokens;     /* tokens generated per request, > 0 */
+    bool stop_at_eos;
+} ggufref_sampling;
+
+/* The defaults: temperature 0, top_k 0, top_p 1, min_p 0, repeat_penalty 1, repeat_last_n 64,
+ * seed 0, max_tokens 128, stop_at_eos true. */
+void ggufref_sampling_default(ggufref_sampling *out);
+/* INVALID_ARGUMENT with a message naming the field if a setting is out of range. */
+ggufref_status ggufref_sampling_validate(const ggufref_sampling *s, ggufref_error *err);
+
+/* xorshift64* as llama2.c (SPEC R-RNG-*). */
+typedef struct ggufref_rng {
+    uint64_t state;
+} ggufref_rng;
+void ggufref_rng_seed(ggufref_rng *rng, uint64_t seed);
+uint32_t ggufref_rng_u32(ggufref_rng *rng);
+float ggufref_rng_coin(ggufref_rng *rng); /* (u32 >> 8) / 16777216.0f, in [0, 1) */
+
+/* Sampler scratch, sized for a vocabulary once. */
+typedef struct ggufref_sampler ggufref_sampler;
+ggufref_status ggufref_sampler_create(uint32_t n_vocab, ggufref_sampler **out);
+void ggufref_sampler_free(ggufref_sampler *sampler);
+
+/* Choose the next token from logits (n_vocab floats; modified in place) given the history of
+ * tokens so far. Draws exactly one coin from rng iff temperature > 0. OUT: *token. */
+ggufref_status ggufref_sample(ggufref_sampler *sampler, const ggufref_sampling *s,
+                              float *logits, const int32_t *history, size_t n_history,
+                              ggufref_rng *rng, int32_t *token);
+
+/* ===================================================================================== */
+/* 8. Runtime: handle API (SPEC chapter 7 "runtime")                                      */
+/* ===================================================================================== */
+/* (filled by the runtime issue) */
+
+/* ===================================================================================== */
+/* 9. Exports: the process-global layer (SPEC chapter 8 "exports")                        */
+/* ===================================================================================== */
+/* (filled by the runtime issue) */
+
+/* ===================================================================================== */
+/* 10. Fault injection (test builds only: GGUFREF_FAULT_INJECTION)                        */
+/* ===================================================================================== */
+
+/* Allocation hook: the Nth allocation from now fails (1-based); 0 disarms. In builds without
+ * fault injection these are no-ops and the counters stay 0. */
+void ggufref_fault_alloc_fail_at(uint64_t n);
+uint64_t ggufref_fault_alloc_count(void);    /* allocations since the last arm */
+int64_t ggufref_fault_alloc_live(void);      /* live allocations (leak counter) */
+bool ggufref_fault_alloc_fired(void);        /* did the armed failure happen? */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GGUFREF_H */

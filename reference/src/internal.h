@@ -1,0 +1,46 @@
+/*
+ * internal.h — helpers shared by the reference's modules. Not installed, not public.
+ *
+ * Every allocation of the library goes through gr_malloc/gr_calloc/gr_free so that test
+ * builds (GGUFREF_FAULT_INJECTION) can fail the Nth allocation and count live blocks.
+ * In release builds they are plain malloc/calloc/free.
+ */
+#ifndef GGUFREF_INTERNAL_H
+#define GGUFREF_INTERNAL_H
+
+#include "ggufref.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *gr_malloc(size_t size);              /* NULL on failure (or injected failure) */
+void *gr_calloc(size_t count, size_t size); /* NULL on overflow or failure */
+void gr_free(void *ptr);                   /* NULL is a no-op */
+
+/* Checked arithmetic: false (and *out untouched) on overflow. */
+static inline bool gr_mul_size(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+static inline bool gr_add_size(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return false;
+    *out = a + b;
+    return true;
+}
+static inline bool gr_mul_u64(uint64_t a, uint64_t b, uint64_t *out) {
+    if (a != 0 && b > UINT64_MAX / a) return false;
+    *out = a * b;
+    return true;
+}
+
+/* Fill err (if not NULL) and return status. offset = UINT64_MAX when none applies. */
+ggufref_status gr_fail(ggufref_error *err, ggufref_status status, uint64_t offset,
+                       const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+#endif /* GGUFREF_INTERNAL_H */

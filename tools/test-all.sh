@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test of ggufref: the one command CI runs (see README "Testing").
+# Stages (each prints a banner; the first failure stops the run with a non-zero exit):
+#   1. release build (gcc -O2) + all ctest suites
+#   2. ASan+UBSan build (gcc) + all ctest suites
+# Environment: JOBS (default nproc), GGUFREF_SHARED_DIR (default ../shared).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=${JOBS:-$(nproc)}
+shared=${GGUFREF_SHARED_DIR:-$root/../shared}
+start=$(date +%s)
+
+stage() { printf '\n=== [%4ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
+
+build() { # build DIR [cmake args...]
+  local dir=$1; shift
+  cmake -S "$root" -B "$dir" -G Ninja -DGGUFREF_SHARED_DIR="$shared" "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+stage "release build + ctest"
+build build/release
+ctest --test-dir build/release --output-on-failure -j "$jobs"
+
+stage "ASan+UBSan build + ctest"
+build build/asan -DGGUFREF_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+stage "all stages passed"
