@@ -1,0 +1,30 @@
+/*
+ * tokenizer.h — internal contract between the model binding (model.c) and the SentencePiece
+ * tokenizer (tokenizer.c). The public encode/decode functions (ggufref_tokenize,
+ * ggufref_token_to_piece, ggufref_token_text) live in tokenizer.c and reach the tokenizer
+ * through gr_model_tokenizer().
+ */
+#ifndef GGUFREF_TOKENIZER_H
+#define GGUFREF_TOKENIZER_H
+
+#include "internal.h"
+
+typedef struct gr_tokenizer gr_tokenizer; /* defined in tokenizer.c */
+
+/* Build the tokenizer from tokenizer.ggml.* metadata of a validated GGUF (SPEC chapter 5).
+ * Borrows string views from gguf. UNSUPPORTED_TOKENIZER naming tokenizer.ggml.model for a
+ * model other than "llama"; BAD_VALUE_TYPE / UNSUPPORTED_MODEL with the key for bad metadata;
+ * OUT_OF_MEMORY with nothing leaked. */
+ggufref_status gr_tokenizer_init(const ggufref_gguf *gguf, gr_tokenizer **out, ggufref_error *err);
+void gr_tokenizer_free(gr_tokenizer *tok); /* NULL is a no-op */
+
+uint32_t gr_tokenizer_n_vocab(const gr_tokenizer *tok);
+int32_t gr_tokenizer_bos(const gr_tokenizer *tok); /* -1 if none */
+int32_t gr_tokenizer_eos(const gr_tokenizer *tok); /* -1 if none */
+int32_t gr_tokenizer_unk(const gr_tokenizer *tok); /* -1 if none */
+bool gr_tokenizer_add_bos(const gr_tokenizer *tok);
+
+/* Implemented in model.c: the tokenizer of a loaded model (never NULL). */
+const gr_tokenizer *gr_model_tokenizer(const ggufref_model *model);
+
+#endif
