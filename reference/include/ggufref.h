@@ -293,8 +293,13 @@ void ggufref_model_get_info(const ggufref_model *model, ggufref_model_info *out)
 ggufref_status ggufref_model_load_vocab(const ggufref_gguf *gguf, ggufref_model **out,
                                         ggufref_error *err);
 
+/* Longest text ggufref_tokenize accepts (R-TOK-016): LIMIT_EXCEEDED beyond. */
+#define GGUFREF_MAX_TOKENIZE_BYTES (1u << 28)
+
 /* SentencePiece encode (SPEC R-TOK-*). Writes up to cap ids to out; *n_out is the number of
- * tokens the text needs (may exceed cap: then LIMIT_EXCEEDED and out holds the first cap). */
+ * tokens the text needs (may exceed cap: then LIMIT_EXCEEDED and out holds the first cap).
+ * Allocates one scratch block per call (64 bytes per character). BAD_VALUE if a byte needs
+ * a <0xHH> token the vocabulary lacks and there is no UNK; INVALID_ARGUMENT for NULLs. */
 ggufref_status ggufref_tokenize(const ggufref_model *model, const char *text, size_t len,
                                 bool add_bos, int32_t *out, size_t cap, size_t *n_out);
 
