@@ -101,7 +101,7 @@ typedef struct ggufref_str {
 
 #define GGUFREF_MAX_KEY_LEN 65535u         /* bytes in a metadata key */
 #define GGUFREF_MAX_STRING_LEN (1u << 30)  /* bytes in any string value */
-#define GGUFREF_MAX_TENSOR_NAME_LEN 64u    /* bytes in a tensor name (ggml's GGML_MAX_NAME) */
+#define GGUFREF_MAX_TENSOR_NAME_LEN 64u    /* ggml's GGML_MAX_NAME: names have at most 63 bytes */
 #define GGUFREF_MAX_DIMS 4u
 #define GGUFREF_MAX_ARRAY_DEPTH 4u         /* nesting of arrays in arrays */
 #define GGUFREF_MAX_ALIGNMENT (1u << 30)
@@ -195,6 +195,8 @@ void ggufref_array_iter_init(ggufref_array_iter *it, const ggufref_array *array)
 bool ggufref_array_next_str(ggufref_array_iter *it, ggufref_str *out);
 bool ggufref_array_next_f32(ggufref_array_iter *it, float *out);
 bool ggufref_array_next_i32(ggufref_array_iter *it, int32_t *out);
+/* Next element of an array of arrays (R-GGUF-013). OUT: *out views the nested array. */
+bool ggufref_array_next_array(ggufref_array_iter *it, ggufref_array *out);
 /* Fixed-size element j of a numeric array (u8..f64, bool); false if j >= count. OUT: raw bytes
  * copied into out (little-endian as in the file), out must hold the element size. */
 bool ggufref_array_get_raw(const ggufref_array *array, uint64_t j, void *out);
@@ -208,7 +210,7 @@ typedef struct ggufref_tensor {
     uint64_t offset;               /* relative to the data section */
     uint64_t n_elements;
     uint64_t n_bytes;
-    const uint8_t *data;           /* view into the file; NULL only if n_bytes == 0 */
+    const uint8_t *data;           /* view into the file; never NULL (n_bytes > 0, R-GGUF-022) */
 } ggufref_tensor;
 ggufref_status ggufref_gguf_tensor(const ggufref_gguf *g, uint64_t index, ggufref_tensor *out);
 int64_t ggufref_gguf_find_tensor(const ggufref_gguf *g, const char *name);
