@@ -375,12 +375,141 @@ ggufref_status ggufref_sample(ggufref_sampler *sampler, const ggufref_sampling *
 /* ===================================================================================== */
 /* 8. Runtime: handle API (SPEC chapter 7 "runtime")                                      */
 /* ===================================================================================== */
-/* (filled by the runtime issue) */
+/*
+ * A runtime owns everything one inference session needs (R-RT-001): an owned copy of the model
+ * bytes with its GGUF, model binding and tokenizer, the KV cache with forward scratch and logits
+ * (ggufref_context), the sampler scratch, the sampling configuration, the RNG, the prompt and
+ * generated token vector, the result bytes (text of the generated tokens), the diagnostics bytes
+ * and the last error. No global state: runtimes are independent (the export layer, section 9,
+ * is the one process-global owner).
+ *
+ * Every operation moves the runtime through the state machine of SPEC chapter 7; the complete
+ * table (state x operation -> status, next state) is conformance/transitions.tsv. Failures of
+ * load/configure/generate/next-token leave every resident datum unchanged (transactional, R-RT-010)
+ * and move to RECOVERABLE_ERROR; only last_error and the state record the failure.
+ *
+ * Threading: a handle is used by one thread at a time (the export layer adds the lock), except
+ * ggufref_runtime_cancel, which any thread may call at any time.
+ */
+
+/* Stable numbers (the wire protocol and diagnostics use the names). */
+typedef enum ggufref_state {
+    GGUFREF_STATE_UNINITIALIZED = 0,      /* no runtime value yet (lazy init on most operations) */
+    GGUFREF_STATE_INITIALIZED = 1,        /* configuration and diagnostics only, no model */
+    GGUFREF_STATE_READY = 2,              /* model, tokenizer, KV cache, scratch, logits */
+    GGUFREF_STATE_CONTINUATION_READY = 3, /* plus an open request: generate_next_token allowed */
+    GGUFREF_STATE_RECOVERABLE_ERROR = 4,  /* last operation failed; model may remain resident */
+    GGUFREF_STATE_FREED = 5,              /* model released; load_model to continue */
+    GGUFREF_STATE_POISONED = 6,           /* an operation panicked; every operation fails (13) */
+    GGUFREF_STATE_COUNT
+} ggufref_state;
+
+/* Upper-case name ("READY", "CONTINUATION_READY", ...); "UNKNOWN" if out of range. */
+const char *ggufref_state_name(ggufref_state state);
+
+typedef struct ggufref_runtime ggufref_runtime;
+
+/* Called once per generated token during generate / generate_next_token: the token id, the bytes
+ * it appended to the result (view valid only during the call), and the caller's pointer. It runs
+ * inside the operation: it may call ggufref_runtime_cancel (or ggufref_export_cancel) and nothing
+ * else on the same runtime. */
+typedef void (*ggufref_token_callback)(int32_t token, const char *piece, size_t len, void *user);
+
+/* Optional clock for the "nondeterministic" diagnostics fields (the library never reads the
+ * clock itself): returns monotonic nanoseconds. */
+typedef uint64_t (*ggufref_clock_fn)(void *user);
+
+/* A new runtime in UNINITIALIZED; nothing but the handle is allocated. OUT_OF_MEMORY. OUT: *out. */
+ggufref_status ggufref_runtime_create(ggufref_runtime **out);
+/* Releases everything, in any state (also POISONED, also mid-way states left by a panic).
+ * NULL is a no-op. */
+void ggufref_runtime_destroy(ggufref_runtime *rt);
+ggufref_state ggufref_runtime_state(const ggufref_runtime *rt);
+void ggufref_runtime_set_clock(ggufref_runtime *rt, ggufref_clock_fn clock, void *user);
+
+/* The operations. Each returns the status of conformance/transitions.tsv and moves to its next
+ * state. Operations marked (lazy) first initialize an UNINITIALIZED runtime (R-RT-004). */
+ggufref_status ggufref_runtime_init(ggufref_runtime *rt); /* idempotent */
+/* (lazy) Copies (bytes, len) into owned memory, parses, validates and builds everything (model,
+ * context, sampler) before installing it; the old model is freed after the new one is installed.
+ * Any failure leaves every resident datum unchanged (R-RT-010). */
+ggufref_status ggufref_runtime_load_model(ggufref_runtime *rt, const void *bytes, size_t len);
+/* (lazy) As load_model, reading the file through the I/O hook (section 10): IO_ERROR on open or
+ * read failure and on a short read, naming the byte offset. */
+ggufref_status ggufref_runtime_load_model_file(ggufref_runtime *rt, const char *path);
+/* (lazy) Validates with ggufref_sampling_validate and stores a copy; never allocates once
+ * initialized. The settings apply from the next generate (which reseeds the RNG). */
+ggufref_status ggufref_runtime_configure_sampling(ggufref_runtime *rt, const ggufref_sampling *s);
+void ggufref_runtime_get_sampling(const ggufref_runtime *rt, ggufref_sampling *out); /* OUT */
+/* (lazy) A whole request: clears the previous request (tokens, result, request counters),
+ * tokenizes `prompt` (add_bos per the model), reseeds the RNG from the sampling seed, and
+ * generates up to max_tokens tokens, stopping early at EOS when stop_at_eos. A request whose
+ * prompt tokens + max_tokens exceed n_ctx is rejected with CONTEXT_OVERFLOW before anything
+ * changes. Checks the cancel flag before every token: CANCELLED keeps the tokens made so far
+ * and ends in CONTINUATION_READY. cb may be NULL. */
+ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt, size_t len,
+                                        ggufref_token_callback cb, void *user);
+/* (lazy) One more token of the open request (CONTINUATION_READY only). cb may be NULL. */
+ggufref_status ggufref_runtime_generate_next_token(ggufref_runtime *rt,
+                                                   ggufref_token_callback cb, void *user);
+/* (lazy) Clears the request (tokens, result, counters, KV position); keeps model and sampling. */
+ggufref_status ggufref_runtime_reset_context(ggufref_runtime *rt);
+/* (lazy) Releases model bytes, GGUF, model, tokenizer, KV cache, scratch, logits, sampler,
+ * tokens and result; keeps sampling settings and last_error. Ends in FREED. */
+ggufref_status ggufref_runtime_free_model(ggufref_runtime *rt);
+/* (lazy) Writes the diagnostics JSON (SPEC R-RT-030 schema) into the runtime's diagnostics
+ * bytes. OUT: *out views them, valid until the next operation on rt. */
+ggufref_status ggufref_runtime_diagnostics(ggufref_runtime *rt, ggufref_str *out);
+/* The most recent failure (status OK and empty message if none). OUT: *out (a copy). */
+ggufref_status ggufref_runtime_last_error(const ggufref_runtime *rt, ggufref_error *out);
+/* The result bytes of the current request. OUT: *out, valid until the next operation on rt. */
+ggufref_status ggufref_runtime_result(const ggufref_runtime *rt, ggufref_str *out);
+/* Lock-free and thread-safe: sets the cancel flag that generate checks between tokens. The
+ * flag is cleared when a generate or generate_next_token starts. Returns OK. */
+ggufref_status ggufref_runtime_cancel(ggufref_runtime *rt);
+
+/* Inspection for tests, digests and the protocol server. OUT: *tokens (prompt then generated,
+ * valid until the next operation), *n_tokens, *n_prompt; any may be NULL. */
+void ggufref_runtime_tokens(const ggufref_runtime *rt, const int32_t **tokens, size_t *n_tokens,
+                            size_t *n_prompt);
+/* FNV-1a 64 over the observable resident state (R-RT-040): model bytes identity, n_ctx, KV
+ * position, tokens, result bytes, sampling settings, RNG state, request counters. Not the
+ * lifecycle state, not last_error. Equal digests before and after a failed operation prove it
+ * changed nothing. */
+uint64_t ggufref_runtime_digest(const ggufref_runtime *rt);
 
 /* ===================================================================================== */
 /* 9. Exports: the process-global layer (SPEC chapter 8 "exports")                        */
 /* ===================================================================================== */
-/* (filled by the runtime issue) */
+/*
+ * Mirrors the seed's wasm_exports: one process-global mutex over an optional runtime (NULL =
+ * UNINITIALIZED). Every export except ggufref_export_cancel takes the lock, runs the handle
+ * operation of section 8 and returns its status as an int. A panic inside the critical section
+ * poisons the lock: from then on every export returns 13 (GENERATION_FAILED) for the rest of
+ * the process (only the test hook ggufref_fault_export_reset clears it). A lock that cannot be
+ * taken (re-entrant call from a token callback) also returns 13, without poisoning (R-EXP-*).
+ * Byte results are copied out under the lock; no pointer into the runtime escapes.
+ */
+int ggufref_export_init_runtime(void);
+int ggufref_export_load_model(const void *bytes, size_t len);
+int ggufref_export_load_model_file(const char *path);
+int ggufref_export_configure_sampling(const ggufref_sampling *s);
+/* cb runs inside the critical section; it may call ggufref_export_cancel only. */
+int ggufref_export_generate(const char *prompt, size_t len, ggufref_token_callback cb,
+                            void *user);
+int ggufref_export_generate_next_token(ggufref_token_callback cb, void *user);
+int ggufref_export_reset_context(void);
+int ggufref_export_free_model(void);
+/* Copy-out exports: *len (if not NULL) receives the full byte length; the bytes are copied only
+ * if cap >= that length, else LIMIT_EXCEEDED (nothing else changes). cap 0 / buf NULL queries. */
+int ggufref_export_diagnostics(char *buf, size_t cap, size_t *len);
+int ggufref_export_result(char *buf, size_t cap, size_t *len);
+int ggufref_export_tokens(int32_t *buf, size_t cap, size_t *n_tokens, size_t *n_prompt);
+int ggufref_export_last_error(ggufref_error *out);              /* OUT: *out */
+int ggufref_export_state(ggufref_state *out);                   /* OUT: *out; POISONED -> 13 */
+int ggufref_export_digest(uint64_t *out);                       /* OUT: ggufref_runtime_digest */
+/* Lock-free: sets the cancel flag of the global runtime (no-op if none). 13 once poisoned. */
+int ggufref_export_cancel(void);
 
 /* ===================================================================================== */
 /* 10. Fault injection (test builds only: GGUFREF_FAULT_INJECTION)                        */
@@ -392,6 +521,29 @@ void ggufref_fault_alloc_fail_at(uint64_t n);
 uint64_t ggufref_fault_alloc_count(void);    /* allocations since the last arm */
 int64_t ggufref_fault_alloc_live(void);      /* live allocations (leak counter) */
 bool ggufref_fault_alloc_fired(void);        /* did the armed failure happen? */
+
+/* I/O hook (R-FAULT-002): every file read of ggufref_runtime_load_model_file goes through it.
+ * Armed at byte k (0-based offset in the file): ERROR makes the read that would deliver byte k
+ * fail after delivering the bytes before k; SHORT makes the file end at byte k (a short read).
+ * Fires once, then disarms. UINT64_MAX disarms. */
+typedef enum ggufref_io_fault {
+    GGUFREF_IO_FAULT_ERROR = 1,
+    GGUFREF_IO_FAULT_SHORT = 2
+} ggufref_io_fault;
+void ggufref_fault_io_fail_at(uint64_t byte, ggufref_io_fault kind);
+uint64_t ggufref_fault_io_bytes(void);       /* bytes delivered since the last arm */
+bool ggufref_fault_io_fired(void);
+
+/* Panic hook (R-FAULT-003): named points inside operations, after partial mutation. Armed with
+ * a point name, the next operation (any thread) that reaches it aborts there; the handle becomes
+ * POISONED and the export layer poisons its lock. Fires once, then disarms. NULL disarms. */
+void ggufref_fault_panic_at(const char *point);
+bool ggufref_fault_panic_fired(void);
+size_t ggufref_fault_panic_point_count(void);        /* the table of point names (all builds) */
+const char *ggufref_fault_panic_point_name(size_t i); /* NULL if i >= count */
+/* Test-only recovery of the export layer: destroys the global runtime and clears the poison
+ * (back to UNINITIALIZED). No concurrent exports may run. A no-op in release builds. */
+void ggufref_fault_export_reset(void);
 
 #ifdef __cplusplus
 }
