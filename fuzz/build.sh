@@ -1,0 +1,83 @@
+#!/bin/bash -eu
+# fuzz/build.sh — builds every fuzz target the OSS-Fuzz way, so the same script serves
+# OSS-Fuzz, ClusterFuzzLite (.clusterfuzzlite/build.sh calls it), AFL++ and local libFuzzer runs
+# (tools/fuzz.sh).
+#
+# Environment (OSS-Fuzz conventions; defaults give a local libFuzzer + ASan + UBSan build):
+#   CC, CXX              compilers (clang, clang++; afl-clang-fast, afl-clang-fast++ for AFL++)
+#   CFLAGS               compile flags: sanitizers and -fsanitize=fuzzer-no-link (OSS-Fuzz sets
+#                        them); the project's own flags (C11, -ffp-contract=off, ...) are added
+#   LIB_FUZZING_ENGINE   what links the engine in (-fsanitize=fuzzer, /usr/lib/afl/libAFLDriver.a)
+#   OUT                  output: <target>, <target>.dict, <target>.options,
+#                        <target>_seed_corpus.zip for every fuzz/<target>.c
+#   WORK                 scratch for objects (default $OUT/.work)
+#   JOBS                 parallel compiles (default 2)
+#   FUZZ_TARGETS         space-separated subset of targets to build (default: all)
+#
+# A target is every fuzz/*.c except replay_main.c. The library (every reference/src/*.c) is
+# compiled with the same CFLAGS so the engine sees its coverage, with GGUFREF_FAULT_INJECTION
+# (allocation counters) as in the cmocka and replay builds.
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${CC:=clang}"
+: "${CXX:=clang++}"
+: "${CFLAGS:=-O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link}"
+: "${LIB_FUZZING_ENGINE:=-fsanitize=fuzzer}"
+: "${OUT:=$src/build/fuzz/libfuzzer}"
+: "${WORK:=$OUT/.work}"
+: "${JOBS:=2}"
+: "${FUZZ_TARGETS:=}"
+project_flags="-std=c11 -ffp-contract=off -fno-fast-math -Wall -Wextra -Wpedantic
+  -DGGUFREF_FAULT_INJECTION=1 -I$src/reference/include -I$src/reference/src -I$src/fuzz"
+
+mkdir -p "$OUT" "$WORK/lib" "$WORK/fuzz"
+rm -f "$WORK"/lib/*.o "$WORK"/fuzz/*.o
+
+# compile SOURCE OBJECT: one translation unit with the engine's and the project's flags.
+compile() {
+  # shellcheck disable=SC2086 # CFLAGS and project_flags are word lists by design
+  $CC $CFLAGS $project_flags -c "$1" -o "$2"
+}
+export -f compile
+export CC CFLAGS project_flags
+
+# The library, in parallel.
+for f in "$src"/reference/src/*.c; do
+  printf '%s\0%s\0' "$f" "$WORK/lib/$(basename "${f%.c}").o"
+done | xargs -0 -n 2 -P "$JOBS" bash -c 'compile "$1" "$2"' _
+rm -f "$WORK/libggufref_fuzz.a"
+ar rcs "$WORK/libggufref_fuzz.a" "$WORK"/lib/*.o
+
+# The embedded fixtures (fuzz/fixtures.txt).
+embed_args=()
+while read -r name path; do
+  case "$name" in '' | '#'*) continue ;; esac
+  embed_args+=("$name=$src/$path")
+done < "$src/fuzz/fixtures.txt"
+sh "$src/fuzz/embed.sh" "$WORK/fuzz/fixtures.c" "${embed_args[@]+"${embed_args[@]}"}"
+compile "$WORK/fuzz/fixtures.c" "$WORK/fuzz/fixtures.o"
+
+# The targets (every fuzz/*.c but replay_main.c, or FUZZ_TARGETS), their dictionaries,
+# options and seed corpora.
+targets=()
+for f in "$src"/fuzz/*.c; do
+  t=$(basename "${f%.c}")
+  [ "$t" = replay_main ] && continue
+  [ -z "$FUZZ_TARGETS" ] || [[ " $FUZZ_TARGETS " == *" $t "* ]] || continue
+  targets+=("$t")
+done
+for t in "${targets[@]}"; do
+  f=$src/fuzz/$t.c
+  printf '%s\0%s\0' "$f" "$WORK/fuzz/$t.o"
+done | xargs -0 -n 2 -P "$JOBS" bash -c 'compile "$1" "$2"' _
+for t in "${targets[@]}"; do
+  # shellcheck disable=SC2086
+  $CXX $CFLAGS "$WORK/fuzz/$t.o" "$WORK/fuzz/fixtures.o" "$WORK/libggufref_fuzz.a" \
+    $LIB_FUZZING_ENGINE -lm -lpthread -o "$OUT/$t"
+  [ -f "$src/fuzz/dict/$t.dict" ] && cp "$src/fuzz/dict/$t.dict" "$OUT/$t.dict"
+  [ -f "$src/fuzz/$t.options" ] && cp "$src/fuzz/$t.options" "$OUT/$t.options"
+  rm -f "$OUT/${t}_seed_corpus.zip"
+  if [ -d "$src/fuzz/corpus/$t" ] && [ -n "$(ls -A "$src/fuzz/corpus/$t")" ]; then
+    (cd "$src/fuzz/corpus/$t" && zip -q -X -r "$OUT/${t}_seed_corpus.zip" .)
+  fi
+  echo "fuzz/build.sh: $OUT/$t"
+done
