@@ -1,0 +1,191 @@
+/*
+ * fixtures.c — the fixture table and the llama model each row becomes.
+ *
+ * Tensors, in the order llama.cpp's converter writes them (ne[0] is the innermost dimension;
+ * head_dim = dim / n_heads, kv_dim = n_kv_heads * head_dim):
+ *   token_embd.weight          [dim, n_vocab]
+ *   blk.N.attn_norm.weight     [dim]             F32
+ *   blk.N.attn_q.weight        [dim, dim]
+ *   blk.N.attn_k.weight        [dim, kv_dim]
+ *   blk.N.attn_v.weight        [dim, kv_dim]
+ *   blk.N.attn_output.weight   [dim, dim]
+ *   blk.N.ffn_norm.weight      [dim]             F32
+ *   blk.N.ffn_gate.weight      [dim, ffn]
+ *   blk.N.ffn_down.weight      [ffn, dim]
+ *   blk.N.ffn_up.weight        [dim, ffn]
+ *   output_norm.weight         [dim]             F32
+ *   output.weight              [dim, n_vocab]    (absent when tied)
+ * Matrices use the fixture's type, or its fallback when ne[0] is not a multiple of the type's
+ * block size (as llama.cpp's quantize does: Q4_K falls back to Q5_0).
+ */
+#include "gen.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define TINY(name_, type_, dim_, layers_, heads_, kv_, ffn_, tied_, seed_) \
+    .name = name_, .type = type_, .fallback = type_, .dim = dim_, .n_layers = layers_, \
+    .n_heads = heads_, .n_kv_heads = kv_, .ffn = ffn_, .n_ctx = 96, .tied = tied_, \
+    .vocab = VOCAB_TINY, .seed = seed_
+
+/* Three size classes: plain types (dim 48: any ne[0] works), 32-element blocks (dim 96,
+ * ffn 160), 256-element super-blocks (dim 256, ffn 256, one layer to stay small). Every
+ * combination of MHA/GQA and tied/untied appears; sizes are not powers of two where the type
+ * allows. */
+const gen_fixture gen_fixtures[] = {
+    {TINY("tiny-f32-mha-untied", GT_F32, 48, 2, 6, 6, 72, false, 0x1001), .wexp = -2},
+    {TINY("tiny-f32-gqa-tied", GT_F32, 48, 2, 6, 2, 72, true, 0x1002), .wexp = -2,
+     .rms_eps = 1e-6f},
+    {TINY("tiny-f16-gqa-untied-align64", GT_F16, 48, 2, 6, 3, 72, false, 0x1004), .wexp = -2,
+     .alignment = 64, .flags = FX_WIDE_INTS},
+    {TINY("tiny-bf16-mha-tied", GT_BF16, 48, 2, 6, 6, 72, true, 0x1005), .wexp = -2,
+     .flags = FX_DEFAULTS},
+    {TINY("tiny-q4_0-gqa-untied", GT_Q4_0, 96, 2, 6, 2, 160, false, 0x2001), .wexp = -2},
+    {TINY("tiny-q4_1-mha-tied", GT_Q4_1, 96, 2, 6, 6, 160, true, 0x2002), .wexp = -2},
+    {TINY("tiny-q5_0-gqa-tied", GT_Q5_0, 96, 2, 6, 3, 160, true, 0x2003), .wexp = -2},
+    {TINY("tiny-q5_1-mha-untied", GT_Q5_1, 96, 2, 6, 6, 160, false, 0x2004), .wexp = -2},
+    {TINY("tiny-q8_0-gqa-untied", GT_Q8_0, 96, 2, 6, 2, 160, false, 0x2005), .wexp = -2,
+     .alignment = 32, .rope_freq_base = 500000.0f},
+    {TINY("tiny-q2_k-mha-untied", GT_Q2_K, 256, 1, 8, 8, 256, false, 0x3001), .wexp = -3},
+    {TINY("tiny-q3_k-gqa-tied", GT_Q3_K, 256, 1, 8, 4, 256, true, 0x3002), .wexp = -3},
+    {TINY("tiny-q4_k-gqa-tied", GT_Q4_K, 256, 1, 8, 2, 256, true, 0x3003), .wexp = -3},
+    {TINY("tiny-q5_k-gqa-tied", GT_Q5_K, 256, 1, 8, 2, 256, true, 0x3004), .wexp = -3},
+    {TINY("tiny-q6_k-gqa-tied", GT_Q6_K, 256, 1, 8, 1, 256, true, 0x3005), .wexp = -3},
+#define STORIES(name_, type_, fallback_, seed_) \
+    .name = name_, .type = type_, .fallback = fallback_, .dim = 288, .n_layers = 6, \
+    .n_heads = 6, .n_kv_heads = 6, .ffn = 768, .n_ctx = 256, .tied = true, \
+    .vocab = VOCAB_SYNTH32000, .wexp = -3, \
+    .seed = seed_, .flags = FX_STORIES
+    {STORIES("stories15m-f32", GT_F32, GT_F32, 0x4001)},
+    {STORIES("stories15m-q8_0", GT_Q8_0, GT_Q8_0, 0x4002)},
+    {STORIES("stories15m-q4_k", GT_Q4_K, GT_Q5_0, 0x4003)},
+#undef STORIES
+};
+#undef TINY
+
+const size_t gen_n_fixtures = sizeof gen_fixtures / sizeof gen_fixtures[0];
+
+const gen_fixture *fixture_find(const char *name) {
+    for (size_t i = 0; i < gen_n_fixtures; i++)
+        if (strcmp(gen_fixtures[i].name, name) == 0) return &gen_fixtures[i];
+    return NULL;
+}
+
+uint32_t fixture_matrix_type(const gen_fixture *fx, uint64_t ne0) {
+    uint32_t type = ne0 % gen_type_get(fx->type)->block_size == 0 ? fx->type : fx->fallback;
+    if (ne0 % gen_type_get(type)->block_size != 0)
+        gen_die("%s: ne[0] = %llu fits neither type nor fallback", fx->name,
+                (unsigned long long)ne0);
+    return type;
+}
+
+float fixture_rms_eps(const gen_fixture *fx) { return fx->rms_eps != 0.0f ? fx->rms_eps : 1e-5f; }
+
+float fixture_rope_freq_base(const gen_fixture *fx) {
+    return fx->rope_freq_base != 0.0f ? fx->rope_freq_base : 10000.0f;
+}
+
+uint32_t fixture_vocab_size(const gen_fixture *fx) {
+    gen_vocab v;
+    vocab_build(&v, fx->vocab);
+    uint32_t n = (uint32_t)v.n;
+    vocab_free(&v);
+    return n;
+}
+
+/* One model being written: the fixture and where its tensors go. */
+typedef struct model_writer {
+    const gen_fixture *fx;
+    gguf_writer w;
+} model_writer;
+
+/* A 2-D weight matrix [ne0, ne1] of the fixture's type (or fallback), random blocks. */
+static void put_matrix(model_writer *m, const char *name, uint64_t ne0, uint64_t ne1) {
+    const gen_type *type = gen_type_get(fixture_matrix_type(m->fx, ne0));
+    uint64_t ne[2] = {ne0, ne1};
+    size_t n_blocks = (size_t)(ne0 / type->block_size * ne1);
+    uint8_t *dst = gw_tensor(&m->w, name, 2, ne, type->id, n_blocks * type->type_size);
+    gen_rng r = rng_for(m->fx->seed, name);
+    gen_fill_blocks(type, dst, n_blocks, &r, m->fx->wexp);
+}
+
+/* A 1-D F32 norm weight [n]. */
+static void put_norm(model_writer *m, const char *name, uint64_t n) {
+    uint8_t *dst = gw_tensor(&m->w, name, 1, &n, GT_F32, (size_t)n * 4);
+    gen_rng r = rng_for(m->fx->seed, name);
+    gen_fill_norm(dst, (size_t)n, &r);
+}
+
+static void put_metadata(model_writer *m, const gen_vocab *v) {
+    const gen_fixture *fx = m->fx;
+    gguf_writer *w = &m->w;
+    char name[96];
+    snprintf(name, sizeof name, "ggufref %s", fx->name);
+    gw_kv_str(w, "general.architecture", "llama");
+    gw_kv_str(w, "general.name", name);
+    if (fx->alignment) gw_kv_u32(w, "general.alignment", fx->alignment);
+    if (fx->flags & FX_WIDE_INTS) {
+        gw_kv_u64(w, "llama.context_length", fx->n_ctx);
+        gw_kv_i32(w, "llama.embedding_length", (int32_t)fx->dim);
+    } else {
+        gw_kv_u32(w, "llama.context_length", fx->n_ctx);
+        gw_kv_u32(w, "llama.embedding_length", fx->dim);
+    }
+    gw_kv_u32(w, "llama.block_count", fx->n_layers);
+    gw_kv_u32(w, "llama.feed_forward_length", fx->ffn);
+    if (!(fx->flags & FX_DEFAULTS)) gw_kv_u32(w, "llama.rope.dimension_count", fx->dim / fx->n_heads);
+    gw_kv_u32(w, "llama.attention.head_count", fx->n_heads);
+    if (!(fx->flags & FX_DEFAULTS)) gw_kv_u32(w, "llama.attention.head_count_kv", fx->n_kv_heads);
+    gw_kv_f32(w, "llama.attention.layer_norm_rms_epsilon", fixture_rms_eps(fx));
+    if (!(fx->flags & FX_DEFAULTS)) gw_kv_f32(w, "llama.rope.freq_base", fixture_rope_freq_base(fx));
+    gw_kv_str(w, "tokenizer.ggml.model", "llama");
+    gw_kv_str_array(w, "tokenizer.ggml.tokens", v->text, v->n);
+    gw_kv_f32_array(w, "tokenizer.ggml.scores", v->score, v->n);
+    gw_kv_i32_array(w, "tokenizer.ggml.token_type", v->type, v->n);
+    gw_kv_u32(w, "tokenizer.ggml.bos_token_id", VOCAB_BOS);
+    gw_kv_u32(w, "tokenizer.ggml.eos_token_id", VOCAB_EOS);
+    gw_kv_u32(w, "tokenizer.ggml.unknown_token_id", VOCAB_UNK);
+    gw_kv_bool(w, "tokenizer.ggml.add_bos_token", true);
+    gw_kv_bool(w, "tokenizer.ggml.add_eos_token", false);
+}
+
+/* Dies unless the hyperparameters make a valid llama model. */
+static void check_shape(const gen_fixture *fx) {
+    bool ok = fx->n_heads && fx->n_kv_heads && fx->n_layers && fx->dim % fx->n_heads == 0 &&
+              fx->n_heads % fx->n_kv_heads == 0 && (fx->dim / fx->n_heads) % 2 == 0;
+    if (!ok) gen_die("%s: inconsistent hyperparameters", fx->name);
+    if ((fx->n_heads == fx->n_kv_heads) != (strstr(fx->name, "-mha") != NULL) &&
+        !(fx->flags & FX_STORIES))
+        gen_die("%s: name says mha/gqa, heads say otherwise", fx->name);
+}
+
+void fixture_build(const gen_fixture *fx, gbuf *out) {
+    check_shape(fx);
+    uint64_t dim = fx->dim, ffn = fx->ffn;
+    uint64_t kv_dim = (uint64_t)fx->n_kv_heads * (dim / fx->n_heads);
+    gen_vocab v;
+    vocab_build(&v, fx->vocab);
+    model_writer m = {.fx = fx};
+    gw_init(&m.w, fx->alignment ? fx->alignment : 32);
+    put_metadata(&m, &v);
+
+    char name[64];
+    put_matrix(&m, "token_embd.weight", dim, v.n);
+    for (uint32_t l = 0; l < fx->n_layers; l++) {
+#define NAME(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, l), name)
+        put_norm(&m, NAME("attn_norm.weight"), dim);
+        put_matrix(&m, NAME("attn_q.weight"), dim, dim);
+        put_matrix(&m, NAME("attn_k.weight"), dim, kv_dim);
+        put_matrix(&m, NAME("attn_v.weight"), dim, kv_dim);
+        put_matrix(&m, NAME("attn_output.weight"), dim, dim);
+        put_norm(&m, NAME("ffn_norm.weight"), dim);
+        put_matrix(&m, NAME("ffn_gate.weight"), dim, ffn);
+        put_matrix(&m, NAME("ffn_down.weight"), ffn, dim);
+        put_matrix(&m, NAME("ffn_up.weight"), dim, ffn);
+#undef NAME
+    }
+    put_norm(&m, "output_norm.weight", dim);
+    if (!fx->tied) put_matrix(&m, "output.weight", dim, v.n);
+    gw_finish(&m.w, out);
+    vocab_free(&v);
+}
