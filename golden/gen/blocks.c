@@ -13,7 +13,7 @@
  *   Q5_1  24 B / 32: d | m | qh[4] | qs[16]             w = d * q5 + m
  *   Q8_0  34 B / 32: d | i8 qs[32]                      w = d * q
  *   Q2_K  84 B /256: scales[16] | qs[64] | d | dmin     w = d*sc*q2 - dmin*mn   (4-bit sc, mn)
- *   Q3_K 110 B /256: hmask[32] | qs[64] | scales[12] | d  w = d*(sc-32)*(q3-4)  (6-bit sc)
+ *   Q3_K 110 B /256: hmask[32] | qs[64] | scales[12] | d  w = d*(sc-32)*q3, q3 in -4..3
  *   Q4_K 144 B /256: d | dmin | scales[12] | qs[128]    w = d*sc*q4 - dmin*mn   (6-bit sc, mn)
  *   Q5_K 176 B /256: d | dmin | scales[12] | qh[32] | qs[128]   w = d*sc*q5 - dmin*mn
  *   Q6_K 210 B /256: ql[128] | qh[64] | i8 scales[16] | d       w = d*sc*(q6-32)
@@ -153,7 +153,7 @@ static void fill_q2_k(uint8_t *b, gen_rng *r, int t) {
 
 static void fill_q3_k(uint8_t *b, gen_rng *r, int t) {
     rng_bytes(r, b, 32 + 64 + 12);                 /* hmask, qs, scales */
-    put_u16le(b + 108, f16_scale(r, t - 7));      /* |(sc-32)*(q-4)| <= 128 */
+    put_u16le(b + 108, f16_scale(r, t - 7));      /* |(sc-32)*q3| <= 128 */
 }
 
 static void fill_q4_k(uint8_t *b, gen_rng *r, int t) {
