@@ -156,7 +156,7 @@ static const char *const stories[] = {
     "stories15m-f32.gguf", "stories15m-q8_0.gguf", "stories15m-q4_k.gguf",
 };
 
-/* The build-time benchmark models open and are sized right (skipped if not built). */
+/* The build-time benchmark models open, are sized right and bind (skipped if not built). */
 static void test_fixtures_stories_open(void **state) {
     (void)state;
     char path[1200];
@@ -171,6 +171,23 @@ static void test_fixtures_stories_open(void **state) {
         ggufref_gguf *g = open_or_fail(stories_dir, stories[i]);
         check_tensors(g, stories[i]);
         assert_int_equal(ggufref_gguf_n_tensors(g), 2 + 6 * 9);
+#ifdef GOLDEN_HAVE_MODEL
+        ggufref_model *m = NULL;
+        ggufref_error err;
+        ggufref_status st = ggufref_model_load(g, &m, &err);
+        if (st != GGUFREF_OK) fail_msg("%s: %s: %s", stories[i], ggufref_status_name(st), err.message);
+        ggufref_model_info info;
+        ggufref_model_get_info(m, &info);
+        assert_int_equal(info.dim, 288);
+        assert_int_equal(info.n_layers, 6);
+        assert_int_equal(info.n_heads, 6);
+        assert_int_equal(info.n_kv_heads, 6);
+        assert_int_equal(info.ffn_dim, 768);
+        assert_int_equal(info.n_vocab, 32000);
+        assert_int_equal(info.n_ctx_train, 256);
+        assert_true(info.tied_output);
+        ggufref_model_free(m);
+#endif
         ggufref_gguf_close(g);
     }
 }
