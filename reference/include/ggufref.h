@@ -330,6 +330,19 @@ uint32_t ggufref_context_n_ctx(const ggufref_context *ctx);
  * points at n_vocab floats owned by ctx, valid until the next call. */
 ggufref_status ggufref_forward(ggufref_context *ctx, int32_t token, uint32_t pos,
                                const float **logits);
+/* Errors of both (R-NUM-040..042): INVALID_ARGUMENT for NULLs, a token outside [0, n_vocab)
+ * or pos beyond the positions already run (a gap); CONTEXT_OVERFLOW when pos (+ n) > n_ctx.
+ * Running position p again overwrites its KV row and forgets every later position. */
+
+/* Tokens per ggufref_forward_batch call. */
+#define GGUFREF_MAX_BATCH 16u
+
+/* Prompt processing: run tokens[0..n) at positions pos..pos+n-1 (1 <= n <= GGUFREF_MAX_BATCH).
+ * Every value, the KV cache and the logits of the last token are bit-identical to n calls of
+ * ggufref_forward (R-NUM-043); each weight row is read once per batch. OUT: *logits = those of
+ * tokens[n-1]. */
+ggufref_status ggufref_forward_batch(ggufref_context *ctx, const int32_t *tokens, size_t n,
+                                     uint32_t pos, const float **logits);
 
 /* ===================================================================================== */
 /* 7. Sampling and RNG (SPEC chapter 6 "sampling")                                        */

@@ -17,4 +17,17 @@
  * underflow -> the correctly rounded subnormal or +0. */
 float gr_expf(float x);
 
+/* ---- RoPE (engineer B, SPEC R-NUM-030..032) ---- */
+
+/* sin(x) and cos(x) for |x| < 2^25, each the binary32 rounding of a binary64 evaluation
+ * (Cody-Waite reduction by pi/2 in four exact-product parts, then Taylor polynomials; see
+ * mathx.c). NaN, +-inf and |x| >= 2^25 give NaN for both. OUT: *s, *c. */
+void gr_sincosf(float x, float *s, float *c);
+float gr_sinf(float x);
+float gr_cosf(float x);
+
+/* b^e for finite b > 0 and finite e: the binary32 rounding of exp(e * ln b) evaluated in
+ * binary64 (see mathx.c). Any other input gives NaN. */
+float gr_powf(float b, float e);
+
 #endif

@@ -1,0 +1,289 @@
+/*
+ * forward.c — the llama forward pass (SPEC chapter 4, R-NUM-020..045).
+ *
+ * One token at position p, as llama2.c's run.c computes it (every step an IEEE binary32
+ * operation in the order written, no FMA; every sum lane-blocked, R-NUM-010):
+ *
+ *   x = token_embd[token]                                          (dim)
+ *   for each layer:
+ *     xb = rmsnorm(x, attn_norm)
+ *     q = Wq xb, k = Wk xb, v = Wv xb;  k, v stored at row p of the layer's KV cache
+ *     rotate (q[i], q[i+1]) and (k[i], k[i+1]) of every head, i even < rope_dim, by
+ *       angle (f32)p * freq_i, freq_i = 1 / base^(i / rope_dim)
+ *     per head h (KV head h / (n_heads / n_kv_heads)):
+ *       s_t = (q_h . k_t) / sqrt(head_dim), t = 0..p;  a = softmax(s)
+ *       xb_h = sum_t a_t v_t                                       (t ascending)
+ *     x = x + Wo xb
+ *     xb = rmsnorm(x, ffn_norm)
+ *     h = silu(Wgate xb) * (Wup xb);  x = x + Wdown h
+ *   logits = Woutput rmsnorm(x, output_norm)
+ *
+ * The context owns every buffer (allocated once in ggufref_context_create): forward never
+ * allocates. A batch of tokens at consecutive positions (prompt processing) computes exactly
+ * the values of running them one by one; it only shares each weight row's memory traffic.
+ */
+#include "mathx.h"
+#include "model.h"
+
+#include <math.h> /* sqrtf: IEEE correctly rounded, the only libm function used */
+#include <string.h>
+
+struct ggufref_context {
+    const ggufref_model *model;
+    uint32_t n_ctx;
+    uint32_t n_filled;    /* positions 0..n_filled-1 hold valid K/V rows */
+    size_t q_dim;         /* n_heads * head_dim */
+    size_t kv_dim;        /* n_kv_heads * head_dim */
+    float *block;         /* the one allocation; every pointer below points into it */
+    float *x;             /* (MAX_BATCH, dim) residual stream */
+    float *xb;            /* (MAX_BATCH, max(dim, q_dim)) normed input, then attention output */
+    float *xb2;           /* (MAX_BATCH, dim) */
+    float *q;             /* (MAX_BATCH, q_dim) */
+    float *hb;            /* (MAX_BATCH, ffn_dim) gate branch, then the FFN hidden state */
+    float *hb2;           /* (MAX_BATCH, ffn_dim) up branch */
+    float *att;           /* (n_ctx) attention scores of one head */
+    float *logits;        /* (n_vocab) */
+    float *row;           /* (max n_in) one decoded weight row (batched matmul) */
+    float *rope_freq;     /* (rope_dim / 2) */
+    float *rope_cos;      /* (rope_dim / 2) of the current position */
+    float *rope_sin;      /* (rope_dim / 2) */
+    float *key_cache;     /* (n_layers, n_ctx, kv_dim) */
+    float *value_cache;   /* (n_layers, n_ctx, kv_dim) */
+};
+
+/* ===================================================================================== */
+/* Kernels                                                                                */
+/* ===================================================================================== */
+
+/* o = w * (x / rms(x)) as llama2.c (R-NUM-021): ss = dot(x, x) / n + eps, r = 1 / sqrt(ss),
+ * o[j] = w[j] * (r * x[j]). o may equal x. */
+static void rmsnorm(float *o, const float *x, const float *w, size_t n, float eps) {
+    float ss = gr_dot_f32(x, x, n);
+    ss = ss / (float)n;
+    ss = ss + eps;
+    ss = 1.0f / sqrtf(ss);
+    for (size_t j = 0; j < n; j++) o[j] = w[j] * (ss * x[j]);
+}
+
+/* In place (R-NUM-023): m = max (first maximum), x = exp(x - m), x = x / lane_sum(x). */
+static void softmax(float *x, size_t n) {
+    float max = x[0];
+    for (size_t i = 1; i < n; i++) {
+        if (x[i] > max) max = x[i];
+    }
+    for (size_t i = 0; i < n; i++) x[i] = gr_expf(x[i] - max);
+    float sum = gr_sum_f32(x, n);
+    for (size_t i = 0; i < n; i++) x[i] = x[i] / sum;
+}
+
+/* cos and sin of (f32)pos * freq_j for every rotated pair j (R-NUM-022). */
+static void rope_angles(ggufref_context *ctx, uint32_t pos) {
+    size_t n_pairs = ctx->model->info.rope_dim / 2;
+    for (size_t j = 0; j < n_pairs; j++) {
+        float val = (float)pos * ctx->rope_freq[j];
+        gr_sincosf(val, &ctx->rope_sin[j], &ctx->rope_cos[j]);
+    }
+}
+
+/* Rotate adjacent pairs (2j, 2j+1), 2j < rope_dim, of each of n_heads heads of vec. */
+static void rope_rotate(const ggufref_context *ctx, float *vec, size_t n_heads) {
+    const ggufref_model_info *in = &ctx->model->info;
+    for (size_t h = 0; h < n_heads; h++) {
+        float *v = vec + h * in->head_dim;
+        for (size_t j = 0; j < in->rope_dim / 2; j++) {
+            float v0 = v[2 * j], v1 = v[2 * j + 1];
+            float c = ctx->rope_cos[j], s = ctx->rope_sin[j];
+            v[2 * j] = v0 * c - v1 * s;
+            v[2 * j + 1] = v0 * s + v1 * c;
+        }
+    }
+}
+
+/* Attention of the query q (q_dim) at position pos of layer l over positions 0..pos
+ * (R-NUM-024). OUT: out (q_dim). */
+static void attention(ggufref_context *ctx, uint32_t l, uint32_t pos, const float *q, float *out) {
+    const ggufref_model_info *in = &ctx->model->info;
+    size_t hd = in->head_dim, group = in->n_heads / in->n_kv_heads;
+    const float *kc = ctx->key_cache + (size_t)l * ctx->n_ctx * ctx->kv_dim;
+    const float *vc = ctx->value_cache + (size_t)l * ctx->n_ctx * ctx->kv_dim;
+    float scale = sqrtf((float)hd);
+    for (size_t h = 0; h < in->n_heads; h++) {
+        const float *qh = q + h * hd;
+        size_t kv_off = (h / group) * hd;
+        for (size_t t = 0; t <= pos; t++) {
+            ctx->att[t] = gr_dot_f32(qh, kc + t * ctx->kv_dim + kv_off, hd) / scale;
+        }
+        softmax(ctx->att, (size_t)pos + 1);
+        float *o = out + h * hd;
+        memset(o, 0, hd * sizeof *o);
+        for (size_t t = 0; t <= pos; t++) {
+            float a = ctx->att[t];
+            const float *v = vc + t * ctx->kv_dim + kv_off;
+            for (size_t i = 0; i < hd; i++) o[i] = o[i] + a * v[i];
+        }
+    }
+}
+
+/* ===================================================================================== */
+/* Context                                                                                */
+/* ===================================================================================== */
+
+/* Carve n floats off *cursor. */
+static float *take(float **cursor, size_t n) {
+    float *p = *cursor;
+    *cursor += n;
+    return p;
+}
+
+/* Sizes of every buffer, overflow-checked. OUT: sizes[] in the order of the struct fields
+ * x..value_cache, *total. */
+enum { B_X, B_XB, B_XB2, B_Q, B_HB, B_HB2, B_ATT, B_LOGITS, B_ROW, B_FREQ, B_COS, B_SIN, B_KEY,
+       B_VALUE, B_COUNT };
+static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t sizes[B_COUNT],
+                         size_t *total) {
+    size_t B = GGUFREF_MAX_BATCH, q_dim = (size_t)in->n_heads * in->head_dim;
+    size_t kv_dim = (size_t)in->n_kv_heads * in->head_dim;
+    size_t wide = q_dim > in->dim ? q_dim : in->dim;
+    size_t max_in = in->ffn_dim > wide ? in->ffn_dim : wide;
+    size_t kv;
+    if (!gr_mul_size((size_t)in->n_layers * n_ctx, kv_dim, &kv)) return false;
+    sizes[B_X] = B * in->dim;
+    sizes[B_XB] = B * wide;
+    sizes[B_XB2] = B * in->dim;
+    sizes[B_Q] = B * q_dim;
+    sizes[B_HB] = B * in->ffn_dim;
+    sizes[B_HB2] = B * in->ffn_dim;
+    sizes[B_ATT] = n_ctx;
+    sizes[B_LOGITS] = in->n_vocab;
+    sizes[B_ROW] = max_in;
+    sizes[B_FREQ] = sizes[B_COS] = sizes[B_SIN] = in->rope_dim / 2;
+    sizes[B_KEY] = sizes[B_VALUE] = kv;
+    *total = 0;
+    for (int i = 0; i < B_COUNT; i++) {
+        if (!gr_add_size(*total, sizes[i], total)) return false;
+    }
+    return gr_mul_size(*total, sizeof(float), &(size_t){0});
+}
+
+ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx,
+                                      ggufref_context **out) {
+    if (out == NULL || model == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!model->has_weights) return GGUFREF_ERR_MODEL_NOT_LOADED;
+    const ggufref_model_info *in = &model->info;
+    if (n_ctx == 0) n_ctx = in->n_ctx_train;
+    if (n_ctx > in->n_ctx_train) return GGUFREF_ERR_INVALID_ARGUMENT;
+    size_t sizes[B_COUNT], total;
+    if (!buffer_sizes(in, n_ctx, sizes, &total)) return GGUFREF_ERR_OUT_OF_MEMORY;
+    ggufref_context *ctx = gr_calloc(1, sizeof *ctx);
+    float *block = ctx ? gr_calloc(total, sizeof(float)) : NULL;
+    if (block == NULL) {
+        gr_free(ctx);
+        return GGUFREF_ERR_OUT_OF_MEMORY;
+    }
+    ctx->model = model;
+    ctx->n_ctx = n_ctx;
+    ctx->q_dim = (size_t)in->n_heads * in->head_dim;
+    ctx->kv_dim = (size_t)in->n_kv_heads * in->head_dim;
+    ctx->block = block;
+    float *cur = block;
+    float **fields[B_COUNT] = {&ctx->x, &ctx->xb, &ctx->xb2, &ctx->q, &ctx->hb, &ctx->hb2,
+                               &ctx->att, &ctx->logits, &ctx->row, &ctx->rope_freq,
+                               &ctx->rope_cos, &ctx->rope_sin, &ctx->key_cache,
+                               &ctx->value_cache};
+    for (int i = 0; i < B_COUNT; i++) *fields[i] = take(&cur, sizes[i]);
+    /* R-NUM-022: freq_j = 1 / base^((f32)(2j) / (f32)rope_dim) */
+    for (size_t j = 0; j < in->rope_dim / 2; j++) {
+        float e = (float)(2 * j) / (float)in->rope_dim;
+        ctx->rope_freq[j] = 1.0f / gr_powf(in->rope_freq_base, e);
+    }
+    *out = ctx;
+    return GGUFREF_OK;
+}
+
+void ggufref_context_free(ggufref_context *ctx) {
+    if (ctx == NULL) return;
+    gr_free(ctx->block);
+    gr_free(ctx);
+}
+
+uint32_t ggufref_context_n_ctx(const ggufref_context *ctx) { return ctx ? ctx->n_ctx : 0; }
+
+/* ===================================================================================== */
+/* Forward                                                                                */
+/* ===================================================================================== */
+
+/* Checks shared by forward and forward_batch (R-NUM-040..042). */
+static ggufref_status check_request(const ggufref_context *ctx, const int32_t *tokens, size_t n,
+                                    uint32_t pos, const float **logits) {
+    if (ctx == NULL || tokens == NULL || logits == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    if (n == 0 || n > GGUFREF_MAX_BATCH) return GGUFREF_ERR_INVALID_ARGUMENT;
+    for (size_t b = 0; b < n; b++) {
+        if (tokens[b] < 0 || (uint32_t)tokens[b] >= ctx->model->info.n_vocab) {
+            return GGUFREF_ERR_INVALID_ARGUMENT;
+        }
+    }
+    if (pos > ctx->n_filled) return GGUFREF_ERR_INVALID_ARGUMENT; /* a gap in the cache */
+    if ((uint64_t)pos + n > ctx->n_ctx) return GGUFREF_ERR_CONTEXT_OVERFLOW;
+    return GGUFREF_OK;
+}
+
+/* One layer for n tokens at positions pos..pos+n-1 (x holds their residual streams). */
+static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t pos) {
+    const ggufref_model_info *in = &ctx->model->info;
+    const gr_layer *L = &ctx->model->layers[l];
+    size_t dim = in->dim, ffn = in->ffn_dim, xbs = ctx->q_dim > dim ? ctx->q_dim : dim;
+    float *kc = ctx->key_cache + ((size_t)l * ctx->n_ctx + pos) * ctx->kv_dim;
+    float *vc = ctx->value_cache + ((size_t)l * ctx->n_ctx + pos) * ctx->kv_dim;
+
+    for (size_t b = 0; b < n; b++) {
+        rmsnorm(ctx->xb + b * xbs, ctx->x + b * dim, L->attn_norm, dim, in->rms_eps);
+    }
+    gr_matmul(&L->wq, ctx->xb, xbs, n, ctx->q, ctx->q_dim, ctx->row);
+    gr_matmul(&L->wk, ctx->xb, xbs, n, kc, ctx->kv_dim, ctx->row);
+    gr_matmul(&L->wv, ctx->xb, xbs, n, vc, ctx->kv_dim, ctx->row);
+    for (size_t b = 0; b < n; b++) {
+        rope_angles(ctx, pos + (uint32_t)b);
+        rope_rotate(ctx, ctx->q + b * ctx->q_dim, in->n_heads);
+        rope_rotate(ctx, kc + b * ctx->kv_dim, in->n_kv_heads);
+    }
+    for (size_t b = 0; b < n; b++) {
+        attention(ctx, l, pos + (uint32_t)b, ctx->q + b * ctx->q_dim, ctx->xb + b * xbs);
+    }
+    gr_matmul(&L->wo, ctx->xb, xbs, n, ctx->xb2, dim, ctx->row);
+    for (size_t i = 0; i < n * dim; i++) ctx->x[i] = ctx->x[i] + ctx->xb2[i];
+
+    for (size_t b = 0; b < n; b++) {
+        rmsnorm(ctx->xb + b * xbs, ctx->x + b * dim, L->ffn_norm, dim, in->rms_eps);
+    }
+    gr_matmul(&L->w_gate, ctx->xb, xbs, n, ctx->hb, ffn, ctx->row);
+    gr_matmul(&L->w_up, ctx->xb, xbs, n, ctx->hb2, ffn, ctx->row);
+    for (size_t i = 0; i < n * ffn; i++) { /* R-NUM-025: SiLU(g) * u */
+        float g = ctx->hb[i];
+        g = g * (1.0f / (1.0f + gr_expf(-g)));
+        ctx->hb[i] = g * ctx->hb2[i];
+    }
+    gr_matmul(&L->w_down, ctx->hb, ffn, n, ctx->xb2, dim, ctx->row);
+    for (size_t i = 0; i < n * dim; i++) ctx->x[i] = ctx->x[i] + ctx->xb2[i];
+}
+
+ggufref_status ggufref_forward_batch(ggufref_context *ctx, const int32_t *tokens, size_t n,
+                                     uint32_t pos, const float **logits) {
+    ggufref_status st = check_request(ctx, tokens, n, pos, logits);
+    if (st != GGUFREF_OK) return st;
+    const ggufref_model *m = ctx->model;
+    size_t dim = m->info.dim;
+    for (size_t b = 0; b < n; b++) gr_weight_row(&m->token_embd, (size_t)tokens[b], ctx->x + b * dim);
+    for (uint32_t l = 0; l < m->info.n_layers; l++) layer_forward(ctx, l, n, pos);
+    float *last = ctx->x + (n - 1) * dim;
+    rmsnorm(last, last, m->output_norm, dim, m->info.rms_eps);
+    gr_matvec(&m->output, last, ctx->logits);
+    ctx->n_filled = pos + (uint32_t)n;
+    *logits = ctx->logits;
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_forward(ggufref_context *ctx, int32_t token, uint32_t pos,
+                               const float **logits) {
+    return ggufref_forward_batch(ctx, &token, 1, pos, logits);
+}
