@@ -1,0 +1,638 @@
+/*
+ * runtime.c — the runtime handle: state machine and operations (SPEC chapter 7).
+ *
+ * Every operation has the same shape:
+ *
+ *   1. enter()        poisoned → GENERATION_FAILED; UNINITIALIZED → lazy init (R-RT-004)
+ *   2. checks         ordering errors (refuse: state unchanged, R-RT-005), input rejection
+ *   3. preparation    everything that can fail or allocate, into locals (R-RT-010, R-RT-026)
+ *   4. commit         install / clear; from here on nothing can fail but a step of the model
+ *   5. next state     per conformance/transitions.tsv
+ *
+ * A failure in 2-3 goes through op_fail (→ RECOVERABLE_ERROR, R-RT-006) with every resident
+ * datum untouched. Panic points (fault.h) sit after partial mutations; a panic drops the
+ * operation's locals (as Rust's unwinding would) and poisons the handle (R-RT-050).
+ */
+#include "runtime.h"
+
+#include "fault.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#define GR_DIAG_INITIAL 1024u     /* diagnostics bytes reserved by init */
+#define GR_READ_CHUNK (1u << 20)  /* bytes per read of a model file */
+
+static const char *const state_names[GGUFREF_STATE_COUNT] = {
+    [GGUFREF_STATE_UNINITIALIZED] = "UNINITIALIZED",
+    [GGUFREF_STATE_INITIALIZED] = "INITIALIZED",
+    [GGUFREF_STATE_READY] = "READY",
+    [GGUFREF_STATE_CONTINUATION_READY] = "CONTINUATION_READY",
+    [GGUFREF_STATE_RECOVERABLE_ERROR] = "RECOVERABLE_ERROR",
+    [GGUFREF_STATE_FREED] = "FREED",
+    [GGUFREF_STATE_POISONED] = "POISONED",
+};
+
+const char *ggufref_state_name(ggufref_state state) {
+    if ((unsigned)state >= GGUFREF_STATE_COUNT) return "UNKNOWN";
+    return state_names[state];
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Errors and the common prologue                                                         */
+/* ------------------------------------------------------------------------------------- */
+
+/* Failure of a mutating operation (R-RT-006): record err, move to RECOVERABLE_ERROR. */
+static ggufref_status op_fail(ggufref_runtime *rt, const ggufref_error *err) {
+    rt->last_error = *err;
+    rt->state = GGUFREF_STATE_RECOVERABLE_ERROR;
+    return err->status;
+}
+
+/* op_fail with a message built here. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static ggufref_status op_failf(ggufref_runtime *rt, ggufref_status status, const char *fmt, ...) {
+    ggufref_error err = {.status = status, .offset = UINT64_MAX};
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err.message, sizeof err.message, fmt, ap);
+    va_end(ap);
+    return op_fail(rt, &err);
+}
+
+/* Ordering error (R-RT-005): record it, keep the state. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static ggufref_status refuse(ggufref_runtime *rt, ggufref_status status, const char *fmt, ...) {
+    rt->last_error.status = status;
+    rt->last_error.offset = UINT64_MAX;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rt->last_error.message, sizeof rt->last_error.message, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* A panic point fired (R-RT-050): the handle is poisoned for good. */
+static ggufref_status poison(ggufref_runtime *rt, const char *point) {
+    rt->state = GGUFREF_STATE_POISONED;
+    atomic_store(&rt->poisoned, true);
+    gr_fail(&rt->last_error, GGUFREF_ERR_GENERATION_FAILED, UINT64_MAX,
+            "operation panicked at %s; the runtime is poisoned", point);
+    return GGUFREF_ERR_GENERATION_FAILED;
+}
+
+static uint64_t now_ns(const ggufref_runtime *rt) {
+    return rt->clock != NULL ? rt->clock(rt->clock_user) : 0;
+}
+
+/* Prologue of every lazy operation: GENERATION_FAILED when poisoned, then lazy init. */
+static ggufref_status enter(ggufref_runtime *rt) {
+    if (rt == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    if (rt->state == GGUFREF_STATE_POISONED) return GGUFREF_ERR_GENERATION_FAILED;
+    return ggufref_runtime_init(rt);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Lifecycle                                                                              */
+/* ------------------------------------------------------------------------------------- */
+
+void gr_runtime_init_fields(ggufref_runtime *rt) {
+    memset(rt, 0, sizeof *rt);
+    rt->state = GGUFREF_STATE_UNINITIALIZED;
+    ggufref_sampling_default(&rt->sampling);
+    ggufref_rng_seed(&rt->rng, rt->sampling.seed);
+    rt->last_error.status = GGUFREF_OK;
+    rt->last_error.offset = UINT64_MAX;
+    atomic_init(&rt->cancel, false);
+    atomic_init(&rt->poisoned, false);
+}
+
+ggufref_status ggufref_runtime_create(ggufref_runtime **out) {
+    if (out == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    *out = gr_malloc(sizeof **out);
+    if (*out == NULL) return GGUFREF_ERR_OUT_OF_MEMORY;
+    gr_runtime_init_fields(*out);
+    return GGUFREF_OK;
+}
+
+/* Releases a bundle and everything it owns, in reverse order of construction. NULL is a
+ * no-op; a partly built bundle (NULL members) is fine. */
+static void bundle_free(gr_bundle *b) {
+    if (b == NULL) return;
+    gr_free(b->spare);
+    gr_free(b->tokens);
+    gr_free(b->logits);
+    ggufref_sampler_free(b->sampler);
+    ggufref_context_free(b->ctx);
+    ggufref_model_free(b->model);
+    ggufref_gguf_close(b->gguf);
+    gr_free(b->bytes);
+    gr_free(b);
+}
+
+void ggufref_runtime_destroy(ggufref_runtime *rt) {
+    if (rt == NULL) return;
+    bundle_free(rt->model);
+    gr_free(rt->result);
+    gr_free(rt->diag);
+    gr_free(rt);
+}
+
+ggufref_state ggufref_runtime_state(const ggufref_runtime *rt) {
+    return rt == NULL ? GGUFREF_STATE_UNINITIALIZED : rt->state;
+}
+
+void ggufref_runtime_set_clock(ggufref_runtime *rt, ggufref_clock_fn clock, void *user) {
+    if (rt == NULL) return;
+    rt->clock = clock;
+    rt->clock_user = user;
+}
+
+/* R-RT-004, R-RT-005: idempotent; allocates the diagnostics bytes. A failure leaves the
+ * runtime UNINITIALIZED and last_error untouched (there is no runtime value to hold it). */
+ggufref_status ggufref_runtime_init(ggufref_runtime *rt) {
+    if (rt == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    if (rt->state == GGUFREF_STATE_POISONED) return GGUFREF_ERR_GENERATION_FAILED;
+    if (rt->state != GGUFREF_STATE_UNINITIALIZED) return GGUFREF_OK;
+    char *diag = gr_malloc(GR_DIAG_INITIAL);
+    if (diag == NULL) return GGUFREF_ERR_OUT_OF_MEMORY;
+    rt->diag = diag;
+    rt->diag_cap = GR_DIAG_INITIAL;
+    rt->diag_len = 0;
+    if (gr_panic_point(GR_PANIC_INIT_AFTER_ALLOC)) return poison(rt, GR_PANIC_INIT_AFTER_ALLOC);
+    rt->state = GGUFREF_STATE_INITIALIZED;
+    return GGUFREF_OK;
+}
+
+/* Forget the request (R-RT-020, R-RT-027): no allocation, capacities stay. */
+static void clear_request(ggufref_runtime *rt) {
+    rt->n_tokens = 0;
+    rt->n_prompt = 0;
+    rt->n_past = 0;
+    rt->result_len = 0;
+    rt->stop = GR_STOP_NONE;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Loading (R-RT-010..012)                                                                */
+/* ------------------------------------------------------------------------------------- */
+
+/* Make sure err describes a failure with `status` (sub-calls that take no err leave it). */
+static ggufref_status ensure_err(ggufref_error *err, ggufref_status status, const char *what) {
+    if (err->status != status) {
+        gr_fail(err, status, UINT64_MAX, "%s failed: %s", what, ggufref_status_name(status));
+    }
+    return status;
+}
+
+/* Longest piece of the vocabulary: one token never adds more result bytes (R-RT-026); a
+ * piece after BOS is only ever shorter. */
+static size_t longest_piece(const ggufref_model *model, uint32_t n_vocab) {
+    size_t max = 0;
+    for (uint32_t t = 0; t < n_vocab; t++) {
+        size_t len = ggufref_token_to_piece(model, -1, (int32_t)t).len;
+        if (len > max) max = len;
+    }
+    return max;
+}
+
+/* Build everything a model needs, from owned bytes (ownership passes to the bundle, also on
+ * failure). OUT: *out. On failure err is filled and nothing is left allocated. */
+static ggufref_status bundle_build(uint8_t *bytes, size_t size, gr_bundle **out,
+                                   ggufref_error *err) {
+    *out = NULL;
+    err->status = GGUFREF_OK;
+    gr_bundle *b = gr_calloc(1, sizeof *b);
+    if (b == NULL) {
+        gr_free(bytes);
+        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "out of memory for the model");
+    }
+    b->bytes = bytes;
+    b->size = size;
+    ggufref_status st = ggufref_gguf_open_memory(bytes, size, &b->gguf, err);
+    if (st != GGUFREF_OK) {
+        ensure_err(err, st, "GGUF parse");
+        goto fail;
+    }
+    st = ggufref_model_load(b->gguf, &b->model, err);
+    if (st != GGUFREF_OK) {
+        ensure_err(err, st, "model binding");
+        goto fail;
+    }
+    ggufref_model_get_info(b->model, &b->info);
+    st = ggufref_context_create(b->model, 0, &b->ctx);
+    if (st != GGUFREF_OK) {
+        ensure_err(err, st, "context creation (KV cache, scratch)");
+        goto fail;
+    }
+    b->n_ctx = ggufref_context_n_ctx(b->ctx);
+    st = ggufref_sampler_create(b->info.n_vocab, &b->sampler);
+    if (st != GGUFREF_OK) {
+        ensure_err(err, st, "sampler creation");
+        goto fail;
+    }
+    b->logits = gr_calloc(b->info.n_vocab, sizeof *b->logits);
+    b->tokens = gr_calloc(b->n_ctx, sizeof *b->tokens);
+    b->spare = gr_calloc(b->n_ctx, sizeof *b->spare);
+    if (b->logits == NULL || b->tokens == NULL || b->spare == NULL) {
+        st = gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX,
+                     "out of memory for logits and token vectors (n_vocab %u, n_ctx %u)",
+                     (unsigned)b->info.n_vocab, (unsigned)b->n_ctx);
+        goto fail;
+    }
+    b->max_piece = longest_piece(b->model, b->info.n_vocab);
+    *out = b;
+    return GGUFREF_OK;
+fail:
+    bundle_free(b);
+    return st;
+}
+
+/* Load owned bytes into rt (after enter()). Transactional: nothing of rt changes until the
+ * bundle is complete; the old bundle is freed after the new one is installed (R-RT-011). */
+static ggufref_status install(ggufref_runtime *rt, uint8_t *bytes, size_t size, uint64_t t0) {
+    ggufref_error err;
+    gr_bundle *b;
+    if (bundle_build(bytes, size, &b, &err) != GGUFREF_OK) return op_fail(rt, &err);
+    if (gr_panic_point(GR_PANIC_LOAD_AFTER_BUILD)) {
+        bundle_free(b);
+        return poison(rt, GR_PANIC_LOAD_AFTER_BUILD);
+    }
+    gr_bundle *old = rt->model;
+    rt->model = b;
+    if (gr_panic_point(GR_PANIC_LOAD_AFTER_INSTALL)) {
+        bundle_free(old);
+        return poison(rt, GR_PANIC_LOAD_AFTER_INSTALL);
+    }
+    clear_request(rt);
+    rt->models_loaded++;
+    rt->load_ns = now_ns(rt) - t0;
+    rt->state = GGUFREF_STATE_READY;
+    bundle_free(old);
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_load_model(ggufref_runtime *rt, const void *bytes, size_t len) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    uint64_t t0 = now_ns(rt);
+    if (bytes == NULL && len > 0) {
+        return op_failf(rt, GGUFREF_ERR_INVALID_ARGUMENT, "model bytes are NULL (len %zu)", len);
+    }
+    uint8_t *copy = gr_malloc(len);
+    if (copy == NULL) {
+        return op_failf(rt, GGUFREF_ERR_OUT_OF_MEMORY, "cannot copy %zu model bytes", len);
+    }
+    if (len > 0) memcpy(copy, bytes, len);
+    return install(rt, copy, len, t0);
+}
+
+/* Read the whole file at path into owned memory through the I/O hook (R-RT-012).
+ * OUT: *out (gr_malloc'd), *out_size. */
+static ggufref_status read_file(const char *path, uint8_t **out, size_t *out_size,
+                                ggufref_error *err) {
+    *out = NULL;
+    *out_size = 0;
+    const ggufref_status io = GGUFREF_ERR_IO;
+    if (path == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return gr_fail(err, io, 0, "cannot open model file '%s'", path);
+    long end = -1;
+    if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return gr_fail(err, io, 0, "cannot determine the size of '%s'", path);
+    }
+    size_t size = (size_t)end;
+    uint8_t *buf = gr_malloc(size);
+    if (buf == NULL) {
+        fclose(f);
+        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX,
+                       "cannot allocate %zu bytes for '%s'", size, path);
+    }
+    size_t off = 0;
+    while (off < size) {
+        size_t want = size - off < GR_READ_CHUNK ? size - off : GR_READ_CHUNK;
+        bool failed;
+        size_t got = gr_io_read(f, buf + off, want, off, &failed);
+        off += got;
+        if (failed || got < want) {
+            fclose(f);
+            gr_free(buf);
+            if (failed) return gr_fail(err, io, off, "read error in '%s' at byte %zu", path, off);
+            return gr_fail(err, io, off, "short read: '%s' ends at byte %zu of %zu", path, off,
+                           size);
+        }
+    }
+    fclose(f);
+    *out = buf;
+    *out_size = size;
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_load_model_file(ggufref_runtime *rt, const char *path) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    uint64_t t0 = now_ns(rt);
+    ggufref_error err = {.status = GGUFREF_OK};
+    uint8_t *bytes;
+    size_t size;
+    if (read_file(path, &bytes, &size, &err) != GGUFREF_OK) return op_fail(rt, &err);
+    return install(rt, bytes, size, t0);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Configuration (R-RT-013)                                                               */
+/* ------------------------------------------------------------------------------------- */
+
+ggufref_status ggufref_runtime_configure_sampling(ggufref_runtime *rt, const ggufref_sampling *s) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    ggufref_error err = {.status = GGUFREF_OK};
+    if (ggufref_sampling_validate(s, &err) != GGUFREF_OK) return op_fail(rt, &err);
+    rt->sampling = *s;
+    if (gr_panic_point(GR_PANIC_CONFIGURE_AFTER_STORE)) {
+        return poison(rt, GR_PANIC_CONFIGURE_AFTER_STORE);
+    }
+    switch (rt->state) {
+    case GGUFREF_STATE_READY:
+    case GGUFREF_STATE_CONTINUATION_READY: rt->state = GGUFREF_STATE_READY; break;
+    case GGUFREF_STATE_RECOVERABLE_ERROR:
+        rt->state = rt->model != NULL ? GGUFREF_STATE_READY : GGUFREF_STATE_INITIALIZED;
+        break;
+    default: break; /* INITIALIZED, FREED stay */
+    }
+    return GGUFREF_OK;
+}
+
+void ggufref_runtime_get_sampling(const ggufref_runtime *rt, ggufref_sampling *out) {
+    if (rt != NULL && out != NULL) *out = rt->sampling;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Generation (R-RT-020..026)                                                             */
+/* ------------------------------------------------------------------------------------- */
+
+/* One generation step (R-RT-023): forward the tokens not yet in the KV cache, sample from the
+ * last logits, append the token and its piece, call cb. Never allocates: the caller reserved
+ * n_ctx tokens and max_piece result bytes. GENERATION_FAILED (err filled) if the model fails. */
+static ggufref_status step(ggufref_runtime *rt, ggufref_token_callback cb, void *user,
+                           int32_t *token, ggufref_error *err) {
+    gr_bundle *b = rt->model;
+    const float *logits = NULL;
+    for (size_t p = rt->n_past; p < rt->n_tokens; p++) {
+        ggufref_status st = ggufref_forward(b->ctx, b->tokens[p], (uint32_t)p, &logits);
+        if (st != GGUFREF_OK) {
+            return gr_fail(err, GGUFREF_ERR_GENERATION_FAILED, UINT64_MAX,
+                           "forward pass failed at position %zu: %s", p, ggufref_status_name(st));
+        }
+        rt->n_past = (uint32_t)(p + 1);
+    }
+    memcpy(b->logits, logits, (size_t)b->info.n_vocab * sizeof *b->logits);
+    int32_t tok;
+    ggufref_status st = ggufref_sample(b->sampler, &rt->sampling, b->logits, b->tokens,
+                                       rt->n_tokens, &rt->rng, &tok);
+    if (st != GGUFREF_OK) {
+        return gr_fail(err, GGUFREF_ERR_GENERATION_FAILED, UINT64_MAX,
+                       "sampling failed at position %zu: %s", rt->n_tokens,
+                       ggufref_status_name(st));
+    }
+    int32_t prev = b->tokens[rt->n_tokens - 1];
+    b->tokens[rt->n_tokens++] = tok;
+    ggufref_str piece = ggufref_token_to_piece(b->model, prev, tok);
+    assert(rt->result_len + piece.len <= rt->result_cap); /* reserved by the caller */
+    if (piece.len > 0) memcpy(rt->result + rt->result_len, piece.ptr, piece.len);
+    rt->result_len += piece.len;
+    rt->tokens_generated++;
+    *token = tok;
+    if (cb != NULL) cb(tok, piece.ptr, piece.len, user);
+    return GGUFREF_OK;
+}
+
+/* A result buffer of at least `need` bytes holding the current result bytes, or NULL (with
+ * *ok true) when the current buffer already suffices. *ok false: out of memory. OUT: *cap. */
+static char *result_grow(const ggufref_runtime *rt, size_t need, size_t *cap, bool *ok) {
+    *ok = true;
+    *cap = rt->result_cap;
+    if (need <= rt->result_cap) return NULL;
+    *cap = rt->result_cap > need / 2 ? rt->result_cap * 2 : need;
+    char *buf = gr_malloc(*cap);
+    if (buf == NULL) {
+        *ok = false;
+        return NULL;
+    }
+    if (rt->result_len > 0) memcpy(buf, rt->result, rt->result_len);
+    return buf;
+}
+
+/* Install a buffer from result_grow (NULL: keep the current one). */
+static void result_install(ggufref_runtime *rt, char *buf, size_t cap) {
+    if (buf == NULL) return;
+    gr_free(rt->result);
+    rt->result = buf;
+    rt->result_cap = cap;
+}
+
+ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt, size_t len,
+                                        ggufref_token_callback cb, void *user) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    gr_bundle *b = rt->model;
+    if (b == NULL) return refuse(rt, GGUFREF_ERR_MODEL_NOT_LOADED, "generate needs a model");
+    if (prompt == NULL && len > 0) {
+        return op_failf(rt, GGUFREF_ERR_INVALID_ARGUMENT, "prompt is NULL (len %zu)", len);
+    }
+    /* Preparation: tokenize into the spare vector, check the context, reserve the result. */
+    size_t n = 0;
+    st = ggufref_tokenize(b->model, prompt, len, b->info.add_bos, b->spare, b->n_ctx, &n);
+    if (st == GGUFREF_ERR_LIMIT_EXCEEDED) { /* more tokens than n_ctx, or too many bytes */
+        return op_failf(rt, GGUFREF_ERR_CONTEXT_OVERFLOW,
+                        "prompt of %zu bytes does not fit n_ctx %u (needs %zu tokens)", len,
+                        (unsigned)b->n_ctx, n);
+    }
+    if (st != GGUFREF_OK) {
+        return op_failf(rt, st, "tokenizing the prompt failed: %s", ggufref_status_name(st));
+    }
+    if (n == 0) {
+        return op_failf(rt, GGUFREF_ERR_INVALID_ARGUMENT,
+                        "the prompt yields no token (empty prompt, model adds no BOS)");
+    }
+    size_t max = (size_t)rt->sampling.max_tokens;
+    if (n > b->n_ctx || max > b->n_ctx - n) {
+        return op_failf(rt, GGUFREF_ERR_CONTEXT_OVERFLOW,
+                        "prompt tokens %zu + max_tokens %zu exceed n_ctx %u", n, max,
+                        (unsigned)b->n_ctx);
+    }
+    size_t need;
+    if (!gr_mul_size(max, b->max_piece, &need)) need = SIZE_MAX; /* then malloc fails */
+    bool ok;
+    size_t cap;
+    char *grown = result_grow(rt, need, &cap, &ok);
+    if (!ok) {
+        return op_failf(rt, GGUFREF_ERR_OUT_OF_MEMORY, "cannot reserve %zu result bytes", need);
+    }
+    /* Commit (R-RT-020). */
+    result_install(rt, grown, cap);
+    int32_t *swap = b->tokens;
+    b->tokens = b->spare;
+    b->spare = swap;
+    clear_request(rt);
+    rt->n_tokens = n;
+    rt->n_prompt = n;
+    ggufref_rng_seed(&rt->rng, rt->sampling.seed);
+    atomic_store(&rt->cancel, false);
+    rt->requests++;
+    if (gr_panic_point(GR_PANIC_GENERATE_AFTER_COMMIT)) {
+        return poison(rt, GR_PANIC_GENERATE_AFTER_COMMIT);
+    }
+    uint64_t t0 = now_ns(rt), t1 = t0;
+    rt->prefill_ns = rt->decode_ns = 0;
+    rt->stop = GR_STOP_MAX_TOKENS;
+    for (size_t i = 0; i < max; i++) {
+        if (atomic_load(&rt->cancel)) {
+            rt->stop = GR_STOP_CANCELLED;
+            rt->state = GGUFREF_STATE_CONTINUATION_READY;
+            return refuse(rt, GGUFREF_ERR_CANCELLED, "generation cancelled after %zu tokens", i);
+        }
+        int32_t tok;
+        ggufref_error err;
+        if (step(rt, cb, user, &tok, &err) != GGUFREF_OK) {
+            rt->stop = GR_STOP_NONE;
+            return op_fail(rt, &err);
+        }
+        if (i == 0) {
+            t1 = now_ns(rt);
+            rt->prefill_ns = t1 - t0;
+            if (gr_panic_point(GR_PANIC_GENERATE_AFTER_TOKEN)) {
+                return poison(rt, GR_PANIC_GENERATE_AFTER_TOKEN);
+            }
+        }
+        if (rt->sampling.stop_at_eos && tok == b->info.eos_id) {
+            rt->stop = GR_STOP_EOS;
+            break;
+        }
+    }
+    rt->decode_ns = now_ns(rt) - t1;
+    rt->state = GGUFREF_STATE_CONTINUATION_READY;
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_generate_next_token(ggufref_runtime *rt,
+                                                   ggufref_token_callback cb, void *user) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    gr_bundle *b = rt->model;
+    if (b == NULL) {
+        return refuse(rt, GGUFREF_ERR_MODEL_NOT_LOADED, "generate_next_token needs a model");
+    }
+    if (rt->state != GGUFREF_STATE_CONTINUATION_READY) {
+        return refuse(rt, GGUFREF_ERR_INVALID_STATE,
+                      "generate_next_token needs an open request; the state is %s",
+                      ggufref_state_name(rt->state));
+    }
+    if (rt->n_tokens >= b->n_ctx) {
+        return op_failf(rt, GGUFREF_ERR_CONTEXT_OVERFLOW,
+                        "the request already holds n_ctx %u tokens", (unsigned)b->n_ctx);
+    }
+    size_t need;
+    if (!gr_add_size(rt->result_len, b->max_piece, &need)) need = SIZE_MAX;
+    bool ok;
+    size_t cap;
+    char *grown = result_grow(rt, need, &cap, &ok);
+    if (!ok) {
+        return op_failf(rt, GGUFREF_ERR_OUT_OF_MEMORY, "cannot reserve %zu result bytes", need);
+    }
+    result_install(rt, grown, cap); /* same bytes, more room: nothing observable changes */
+    atomic_store(&rt->cancel, false);
+    uint64_t t0 = now_ns(rt);
+    int32_t tok;
+    ggufref_error err;
+    if (step(rt, cb, user, &tok, &err) != GGUFREF_OK) {
+        rt->stop = GR_STOP_NONE;
+        return op_fail(rt, &err);
+    }
+    if (gr_panic_point(GR_PANIC_NEXT_AFTER_FORWARD)) return poison(rt, GR_PANIC_NEXT_AFTER_FORWARD);
+    rt->decode_ns = now_ns(rt) - t0;
+    rt->stop = tok == b->info.eos_id ? GR_STOP_EOS : GR_STOP_MAX_TOKENS;
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_cancel(ggufref_runtime *rt) {
+    if (rt == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    if (atomic_load(&rt->poisoned)) return GGUFREF_ERR_GENERATION_FAILED;
+    atomic_store(&rt->cancel, true);
+    return GGUFREF_OK;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Reset, free (R-RT-027, R-RT-028)                                                       */
+/* ------------------------------------------------------------------------------------- */
+
+ggufref_status ggufref_runtime_reset_context(ggufref_runtime *rt) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    if (rt->model == NULL) return refuse(rt, GGUFREF_ERR_MODEL_NOT_LOADED, "reset_context needs a model");
+    clear_request(rt);
+    if (gr_panic_point(GR_PANIC_RESET_AFTER_CLEAR)) return poison(rt, GR_PANIC_RESET_AFTER_CLEAR);
+    rt->state = GGUFREF_STATE_READY;
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_free_model(ggufref_runtime *rt) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    gr_bundle *old = rt->model;
+    rt->model = NULL;
+    clear_request(rt);
+    gr_free(rt->result);
+    rt->result = NULL;
+    rt->result_cap = 0;
+    bundle_free(old);
+    if (gr_panic_point(GR_PANIC_FREE_AFTER_RELEASE)) return poison(rt, GR_PANIC_FREE_AFTER_RELEASE);
+    rt->state = GGUFREF_STATE_FREED;
+    return GGUFREF_OK;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Queries                                                                                */
+/* ------------------------------------------------------------------------------------- */
+
+ggufref_status ggufref_runtime_diagnostics(ggufref_runtime *rt, ggufref_str *out) {
+    if (out != NULL) *out = (ggufref_str){"", 0};
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    if (gr_diagnostics_write(rt) != GGUFREF_OK) {
+        return refuse(rt, GGUFREF_ERR_OUT_OF_MEMORY, "out of memory writing diagnostics");
+    }
+    if (gr_panic_point(GR_PANIC_DIAGNOSTICS_AFTER_WRITE)) {
+        return poison(rt, GR_PANIC_DIAGNOSTICS_AFTER_WRITE);
+    }
+    if (out != NULL) *out = (ggufref_str){rt->diag, rt->diag_len};
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_last_error(const ggufref_runtime *rt, ggufref_error *out) {
+    if (rt == NULL || out == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    *out = rt->last_error;
+    return rt->state == GGUFREF_STATE_POISONED ? GGUFREF_ERR_GENERATION_FAILED : GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_result(const ggufref_runtime *rt, ggufref_str *out) {
+    if (rt == NULL || out == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    *out = (ggufref_str){"", 0};
+    if (rt->state == GGUFREF_STATE_POISONED) return GGUFREF_ERR_GENERATION_FAILED;
+    if (rt->result != NULL) *out = (ggufref_str){rt->result, rt->result_len};
+    return GGUFREF_OK;
+}
+
+void ggufref_runtime_tokens(const ggufref_runtime *rt, const int32_t **tokens, size_t *n_tokens,
+                            size_t *n_prompt) {
+    bool any = rt != NULL && rt->model != NULL;
+    if (tokens != NULL) *tokens = any ? rt->model->tokens : NULL;
+    if (n_tokens != NULL) *n_tokens = any ? rt->n_tokens : 0;
+    if (n_prompt != NULL) *n_prompt = any ? rt->n_prompt : 0;
+}
