@@ -250,7 +250,7 @@ ggufref_status ggufref_sample(ggufref_sampler *sampler, const ggufref_sampling *
     if (ggufref_sampling_validate(s, NULL) != GGUFREF_OK) return GGUFREF_ERR_INVALID_ARGUMENT;
     uint32_t n = sampler->n_vocab;
     size_t window = (size_t)s->repeat_last_n < n_history ? (size_t)s->repeat_last_n : n_history;
-    const int32_t *recent = history + (n_history - window);
+    const int32_t *recent = window > 0 ? history + (n_history - window) : NULL;
     for (size_t i = 0; i < window; i++) {
         if (recent[i] < 0 || (uint32_t)recent[i] >= n) return GGUFREF_ERR_INVALID_ARGUMENT;
     }
