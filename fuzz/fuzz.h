@@ -127,13 +127,16 @@ static inline bool fz_within(const void *p, size_t len, const void *base, size_t
 }
 
 /* A rejection must carry its status and a non-empty NUL-terminated message (R-STATUS-003),
- * and an offset that is UINT64_MAX or inside the input. */
+ * and an offset that is UINT64_MAX or inside the input (or its end). BAD_TENSOR_DATA is the
+ * exception: its offset is where the tensor's bytes would start, which can lie past the end
+ * of a truncated file by the nature of the error (reported as TRUNCATED or BAD_TENSOR_DATA). */
 static inline void fz_check_error(ggufref_status st, const ggufref_error *err, uint64_t size) {
     FZ_CHECK(st > GGUFREF_OK && st < GGUFREF_STATUS_COUNT, "status %d", (int)st);
     FZ_CHECK(err->status == st, "err.status %d != returned %d", (int)err->status, (int)st);
     FZ_CHECK(memchr(err->message, '\0', sizeof err->message) != NULL, "message not terminated");
     FZ_CHECK(err->message[0] != '\0', "empty message for status %s", ggufref_status_name(st));
-    FZ_CHECK(err->offset == UINT64_MAX || err->offset <= size,
+    FZ_CHECK(err->offset == UINT64_MAX || err->offset <= size || st == GGUFREF_ERR_BAD_TENSOR_DATA ||
+                 st == GGUFREF_ERR_TRUNCATED,
              "offset %llu outside input of %llu bytes (%s)", (unsigned long long)err->offset,
              (unsigned long long)size, err->message);
 }

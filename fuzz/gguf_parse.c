@@ -5,13 +5,13 @@
  * (status, message, offset inside the input) and leave *out NULL. An accepted file is walked
  * through every accessor of the public header — header fields, every key with every typed
  * getter, every array with the iterators, every tensor (bounds, sizes, lookup by name) and the
- * decoder on every decodable tensor's bytes — checking that each view lies inside the input and
+ * decoder on the first and last blocks of every decodable tensor — checking that each view lies inside the input and
  * that "validated at open" holds: afterwards accessors cannot fail.
  */
 #include "fuzz.h"
 
 /* Elements decoded per call: a multiple of every block size (1, 32, 256). */
-#define FZ_DECODE_CHUNK 4096u
+#define FZ_DECODE_CHUNK 256u
 
 /* Is the view free of NUL bytes (so it can be looked up through a C-string API)? */
 static bool no_nul(ggufref_str s) { return s.len == 0 || memchr(s.ptr, '\0', s.len) == NULL; }
@@ -112,8 +112,10 @@ static void check_get_uint(const ggufref_gguf *g, uint64_t kv, ggufref_value_typ
     }
 }
 
-/* Walk an array with the iterators; every view inside the file, exactly count elements. */
-static void check_array(const ggufref_array *a, const uint8_t *data, size_t size) {
+/* Walk an array with the iterators, nested arrays recursively (depth <= the named limit);
+ * every view inside the file, exactly count elements. */
+static void check_array(const ggufref_array *a, const uint8_t *data, size_t size, uint32_t depth) {
+    FZ_CHECK(depth <= GGUFREF_MAX_ARRAY_DEPTH, "array nesting %u accepted", depth);
     FZ_CHECK(a->elem_type < GGUFREF_VALUE_TYPE_COUNT, "elem_type %d", (int)a->elem_type);
     FZ_CHECK(fz_within(a->data, a->size, data, size) || (a->size == 0),
              "array bytes outside the file");
@@ -159,6 +161,16 @@ static void check_array(const ggufref_array *a, const uint8_t *data, size_t size
             ggufref_str s;
             FZ_CHECK(a->count == 0 || !ggufref_array_next_str(&it, &s), "next_str on numbers");
         }
+    } else if (a->elem_type == GGUFREF_TYPE_ARRAY) {
+        ggufref_array inner;
+        for (uint64_t j = 0; j < a->count; j++) {
+            FZ_CHECK(ggufref_array_next_array(&it, &inner), "nested array %llu missing",
+                     (unsigned long long)j);
+            FZ_CHECK(fz_within(inner.data, inner.size, a->data, a->size),
+                     "nested array outside its parent");
+            check_array(&inner, data, size, depth + 1);
+        }
+        FZ_CHECK(!ggufref_array_next_array(&it, &inner), "nested iterator not exhausted");
     }
 }
 
@@ -187,23 +199,26 @@ static void check_kv(const ggufref_gguf *g, uint64_t kv, const uint8_t *data, si
     } else if (t == GGUFREF_TYPE_ARRAY) {
         ggufref_array a;
         FZ_CHECK(ggufref_gguf_get_array(g, kv, &a) == GGUFREF_OK, "get_array");
-        check_array(&a, data, size);
+        check_array(&a, data, size, 1);
     }
 }
 
-/* Decode a tensor's bytes in chunks: every decoder reads exactly its blocks (ASan checks). */
+/* Decode a tensor's first and last blocks (up to FZ_DECODE_CHUNK elements each): every
+ * decoder reads exactly its blocks (ASan checks the ends), at a cost independent of the
+ * tensor's size so that big tensors do not slow the fuzzer down. */
 static void decode_tensor(const ggufref_tensor *t, const ggufref_type_info *info) {
     float out[FZ_DECODE_CHUNK];
-    uint64_t left = t->n_elements;
-    const uint8_t *src = t->data;
-    while (left > 0) {
-        size_t n = left < FZ_DECODE_CHUNK ? (size_t)left : FZ_DECODE_CHUNK;
-        ggufref_status st = ggufref_dequantize(t->type, src, out, n);
-        FZ_CHECK(st == GGUFREF_OK, "dequantize %s of %zu elements: %s", info->name, n,
+    size_t n = t->n_elements < FZ_DECODE_CHUNK ? (size_t)t->n_elements : FZ_DECODE_CHUNK;
+    ggufref_status st = ggufref_dequantize(t->type, t->data, out, n);
+    FZ_CHECK(st == GGUFREF_OK, "dequantize %s of %zu elements: %s", info->name, n,
+             ggufref_status_name(st));
+    fz_consume(fz_touch_f32(out, n));
+    if (t->n_elements > n) {
+        uint64_t last = t->n_bytes - (uint64_t)(n / info->block_size) * info->type_size;
+        st = ggufref_dequantize(t->type, t->data + last, out, n);
+        FZ_CHECK(st == GGUFREF_OK, "dequantize the last %zu elements: %s", n,
                  ggufref_status_name(st));
         fz_consume(fz_touch_f32(out, n));
-        src += n / info->block_size * info->type_size;
-        left -= n;
     }
 }
 
@@ -211,7 +226,7 @@ static void check_tensor(const ggufref_gguf *g, uint64_t i, const uint8_t *data,
     ggufref_tensor t;
     ggufref_status st = ggufref_gguf_tensor(g, i, &t);
     FZ_CHECK(st == GGUFREF_OK, "tensor %llu: %s", (unsigned long long)i, ggufref_status_name(st));
-    FZ_CHECK(t.name.len <= GGUFREF_MAX_TENSOR_NAME_LEN, "tensor name of %zu bytes", t.name.len);
+    FZ_CHECK(t.name.len < GGUFREF_MAX_TENSOR_NAME_LEN, "tensor name of %zu bytes", t.name.len);
     FZ_CHECK(fz_within(t.name.ptr, t.name.len, data, size), "tensor name outside the file");
     FZ_CHECK(t.n_dims <= GGUFREF_MAX_DIMS, "n_dims %u", t.n_dims);
     uint64_t n = 1;
@@ -231,7 +246,8 @@ static void check_tensor(const ggufref_gguf *g, uint64_t i, const uint8_t *data,
              "n_bytes %llu for %llu elements of %s", (unsigned long long)t.n_bytes,
              (unsigned long long)t.n_elements, info->name);
     FZ_CHECK(t.offset % ggufref_gguf_alignment(g) == 0, "tensor offset unaligned");
-    if (t.n_bytes > 0) {
+    FZ_CHECK(t.data != NULL && t.n_bytes > 0, "tensor without bytes (R-GGUF-022)");
+    {
         const uint8_t *section = data + ggufref_gguf_data_offset(g);
         FZ_CHECK(t.data == section + t.offset, "tensor data not at data_offset + offset");
         FZ_CHECK(t.n_bytes <= SIZE_MAX && fz_within(t.data, (size_t)t.n_bytes, data, size),
@@ -272,6 +288,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (uint64_t kv = 0; kv < n_kv; kv++) check_kv(g, kv, data, size);
     for (uint64_t i = 0; i < n_tensors; i++) check_tensor(g, i, data, size);
     FZ_CHECK(ggufref_gguf_find_key(g, "") == -1, "the empty key was found");
+    /* Indexes past the end are caller errors with defined answers, not crashes. */
+    uint8_t u8;
+    ggufref_tensor t;
+    FZ_CHECK(ggufref_gguf_key(g, n_kv).len == 0, "key past n_kv");
+    FZ_CHECK(ggufref_gguf_kv_type(g, n_kv) == GGUFREF_VALUE_TYPE_COUNT, "kv_type past n_kv");
+    FZ_CHECK(ggufref_gguf_get_u8(g, n_kv, &u8) == GGUFREF_ERR_INVALID_ARGUMENT, "get past n_kv");
+    FZ_CHECK(ggufref_gguf_tensor(g, n_tensors, &t) == GGUFREF_ERR_INVALID_ARGUMENT,
+             "tensor past n_tensors");
     ggufref_gguf_close(g);
     return 0;
 }
