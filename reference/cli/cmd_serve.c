@@ -1,11 +1,48 @@
-/* cmd_serve.c — placeholder until its issue lands. */
+/* cmd_serve.c — `ggufref serve`: speak the wire protocol (SPEC chapter 9) on stdin/stdout.
+ * The protocol itself lives in protocol.c (library-callable for the fuzz target). */
 #include "cli.h"
+#include "protocol.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int usage(FILE *out) {
+    fprintf(out,
+            "usage: ggufref serve [--fault-injection] [--break NAME]\n"
+            "  Reads JSON Lines commands on stdin, writes JSON Lines events on stdout\n"
+            "  (SPEC chapter 9). Logs go to stderr.\n"
+            "  --fault-injection  offer the fault-* commands (fault-injection build only)\n"
+            "  --break NAME       misbehave on purpose, for the harness self-test\n"
+            "                     (fault-injection build only). NAME is one of:");
+    const char *const *names = gr_server_break_names();
+    if (names[0] == NULL) fprintf(out, " (none in this build)");
+    for (size_t i = 0; names[i] != NULL; i++) fprintf(out, " %s", names[i]);
+    fprintf(out, "\n");
+    return out == stdout ? 0 : 2;
+}
 
 int cmd_serve(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "ggufref: 'serve' is not implemented yet\n");
-    return 1;
+    gr_server_config config = {0};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--fault-injection") == 0) {
+            config.fault_injection = true;
+        } else if (strcmp(argv[i], "--break") == 0 && i + 1 < argc) {
+            config.break_name = argv[++i];
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            return usage(stdout);
+        } else {
+            fprintf(stderr, "ggufref serve: unknown argument '%s'\n", argv[i]);
+            return usage(stderr);
+        }
+    }
+    const char *why = NULL;
+    gr_server *server = gr_server_create(stdout, &config, &why);
+    if (server == NULL) {
+        fprintf(stderr, "ggufref serve: %s\n", why);
+        return 2;
+    }
+    int rc = gr_server_run(server, STDIN_FILENO);
+    gr_server_destroy(server);
+    return rc;
 }

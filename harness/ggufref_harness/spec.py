@@ -1,0 +1,82 @@
+"""Constants of the spec the harness checks against (SPEC chapters 1, 9 and 10)."""
+import struct
+
+# R-STATUS-001: the status table, number -> name. Never renumbered.
+STATUS = {
+    0: "OK",
+    1: "INVALID_ARGUMENT",
+    2: "OUT_OF_MEMORY",
+    3: "IO_ERROR",
+    4: "TRUNCATED",
+    5: "BAD_MAGIC",
+    6: "BYTE_SWAPPED",
+    7: "UNSUPPORTED_VERSION",
+    8: "BAD_VALUE_TYPE",
+    9: "BAD_STRING",
+    10: "DUPLICATE_NAME",
+    11: "MODEL_NOT_LOADED",
+    12: "INVALID_STATE",
+    13: "GENERATION_FAILED",
+    14: "BAD_ALIGNMENT",
+    15: "BAD_TENSOR_INFO",
+    16: "BAD_TENSOR_DATA",
+    17: "LIMIT_EXCEEDED",
+    18: "UNSUPPORTED_MODEL",
+    19: "UNSUPPORTED_TOKENIZER",
+    20: "CONTEXT_OVERFLOW",
+    21: "CANCELLED",
+    22: "BAD_VALUE",
+}
+CODE = {name: code for code, name in STATUS.items()}
+
+# R-PROTO-020: capabilities an implementation may advertise in its boot result.
+CAPABILITIES = ("step", "cancel", "logits", "fault-injection")
+
+# R-PROTO-009: the longest command line every implementation accepts (bytes, newline excluded).
+MAX_LINE = 1 << 20
+
+# R-PROTO-030: the most top logits a generate may ask for.
+MAX_TOP_LOGITS = 32
+
+PROTOCOL_VERSION = 1
+
+COMMANDS = ("boot", "load-model", "configure-sampling", "generate", "generate-next-token",
+            "cancel", "reset-context", "free-model", "diagnostics")
+FAULT_COMMANDS = ("fault-alloc", "fault-status", "fault-poison")
+
+# R-TRACE-001
+TRACE_FORMAT = "ggufref-trace"
+TRACE_VERSION = 1
+
+# R-TRACE-040: the tolerant tier's default tolerance on a logit: |got - want| <= abs + rel*|want|.
+TOLERANCE = {"abs": 1e-3, "rel": 1e-3}
+
+
+def fnv1a64(data):
+    """FNV-1a 64 of bytes (R-PROTO-031): offset basis 0xcbf29ce484222325, prime 0x100000001b3."""
+    h = 0xCBF29CE484222325
+    for b in data:
+        h ^= b
+        h = (h * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def logits_digest(floats):
+    """R-PROTO-031: the digest of a logits vector: FNV-1a 64 of its little-endian float32 bytes,
+    as 16 lowercase hex digits. `floats` is a sequence of Python floats or a numpy array."""
+    try:
+        import numpy as np
+        data = np.asarray(floats, dtype="<f4").tobytes()
+        # FNV-1a in numpy would need a sequential loop anyway; pure Python is fine for <= 1e5.
+    except ImportError:
+        data = struct.pack("<%df" % len(floats), *floats)
+    return "%016x" % fnv1a64(data)
+
+
+def bits_to_float(hexbits):
+    """'3f800000' -> 1.0 (R-PROTO-030: a logit as the 8 hex digits of its float32 bits)."""
+    return struct.unpack("<f", struct.pack("<I", int(hexbits, 16)))[0]
+
+
+def float_to_bits(value):
+    return "%08x" % struct.unpack("<I", struct.pack("<f", value))[0]

@@ -1,0 +1,356 @@
+"""The trace format (SPEC chapter 10): read, write, compare, replay.
+
+A trace is JSON Lines. Line 1 is the header (R-TRACE-001):
+
+    {"format": "ggufref-trace", "version": 1, "name": "...", "requires": ["logits"],
+     "models": {"golden/models/x.gguf": "<sha256>"}, "tiers": ["exact", "tolerant"],
+     "tolerance": {"abs": 0.001, "rel": 0.001}, "settings": {...}, "margin": {...}}
+
+Every other line is a step (R-TRACE-010):
+
+    {"step": 3, "send": {"id": 3, "cmd": "generate", "prompt": "Hi"},
+     "expect": [{"id": 3, "event": "token", "token": 42, ...}, {"id": 3, "event": "result", ...}]}
+
+`send` is one command object, a list of them (written in one write), or `send_raw`, a string
+written as it is. The replayer writes the step, reads exactly len(expect) events and matches
+them in order (R-TRACE-020): an expected event matches when every field it has is in the actual
+event with an equal value; `top` and `digest` follow the tier (R-TRACE-040, R-TRACE-041).
+"""
+import hashlib
+import json
+import os
+
+from . import spec
+from .wire import Server, WireViolation
+
+
+class TraceError(Exception):
+    """The trace itself is unusable (bad format, missing or changed model)."""
+
+
+class Trace:
+    def __init__(self, header, steps, path=None):
+        self.header = header
+        self.steps = steps
+        self.path = path
+
+    @property
+    def name(self):
+        return self.header.get("name") or os.path.basename(self.path or "trace")
+
+    def requires(self):
+        return list(self.header.get("requires", []))
+
+    def tolerance(self):
+        tol = dict(spec.TOLERANCE)
+        tol.update(self.header.get("tolerance", {}))
+        return tol
+
+    def n_token_events(self):
+        return sum(1 for s in self.steps for e in s.get("expect", [])
+                   if e.get("event") == "token")
+
+    def copy(self, steps=None):
+        return Trace(json.loads(json.dumps(self.header)),
+                     json.loads(json.dumps(self.steps if steps is None else steps)), self.path)
+
+
+# ---- reading and writing ------------------------------------------------------------------
+
+def loads(text, path=None):
+    lines = [ln for ln in text.split("\n") if ln.strip()]
+    if not lines:
+        raise TraceError("%s: empty trace" % path)
+    try:
+        header = json.loads(lines[0])
+        steps = [json.loads(ln) for ln in lines[1:]]
+    except ValueError as e:
+        raise TraceError("%s: not JSON Lines: %s" % (path, e))
+    if header.get("format") != spec.TRACE_FORMAT:
+        raise TraceError("%s: header format is %r, want %r" % (
+            path, header.get("format"), spec.TRACE_FORMAT))
+    if header.get("version") != spec.TRACE_VERSION:
+        raise TraceError("%s: trace format version %r; this replayer reads version %d" % (
+            path, header.get("version"), spec.TRACE_VERSION))
+    for i, st in enumerate(steps):
+        if not isinstance(st, dict) or not isinstance(st.get("expect"), list) or \
+                ("send" not in st and "send_raw" not in st):
+            raise TraceError("%s: line %d is not a step {step, send|send_raw, expect}" % (
+                path, i + 2))
+    return Trace(header, steps, path)
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return loads(f.read(), path)
+
+
+def _line(obj):
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def dumps(trace):
+    """The canonical text of a trace (R-TRACE-003): one compact JSON object per line, keys in
+    the order they were built, UTF-8, a newline after every line."""
+    out = [_line(trace.header)]
+    for i, st in enumerate(trace.steps):
+        st = dict(st)
+        st["step"] = i + 1
+        ordered = {"step": st.pop("step")}
+        ordered.update(st)
+        out.append(_line(ordered))
+    return "\n".join(out) + "\n"
+
+
+def dump(trace, path):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(dumps(trace))
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# ---- comparison ---------------------------------------------------------------------------
+
+def _within(got, want, tol):
+    return abs(got - want) <= tol["abs"] + tol["rel"] * abs(want)
+
+
+def _compare_top(want, got, tier, tol, path):
+    """R-TRACE-040/041: the `top` list of a token event."""
+    if not isinstance(got, list) or len(got) != len(want):
+        return ["%s: want %d entries, got %r" % (path, len(want), got)]
+    if tier == "exact":
+        return [] if got == want else ["%s: want %s, got %s" % (path, want, got)]
+    try:
+        gmap = {int(i): spec.bits_to_float(b) for i, b in got}
+    except (TypeError, ValueError):
+        return ["%s: entries must be [token, bits]: %r" % (path, got)]
+    last = spec.bits_to_float(want[-1][1])
+    errs = []
+    for tid, bits in want:
+        w = spec.bits_to_float(bits)
+        if tid in gmap:
+            if not _within(gmap[tid], w, tol):
+                errs.append("%s: token %d logit %r, want %r within %r" % (
+                    path, tid, gmap[tid], w, tol))
+        elif not _within(last, w, {"abs": 2 * tol["abs"], "rel": 2 * tol["rel"]}):
+            errs.append("%s: token %d (logit %r) missing from %r" % (path, tid, w, got))
+    return errs
+
+
+def compare(want, got, tier="exact", tol=None, path=""):
+    """Differences between an expected value and an actual one (R-TRACE-020): a list of
+    strings, empty when they match. Objects: every expected key must be present and match;
+    extra actual keys are ignored. Lists: same length, element-wise. Scalars: equal (an int
+    and a float of equal value are equal)."""
+    tol = tol or spec.TOLERANCE
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            return ["%s: want an object, got %r" % (path or "event", got)]
+        errs = []
+        for k, w in want.items():
+            p = "%s.%s" % (path, k) if path else k
+            if k not in got:
+                errs.append("%s: missing (want %s)" % (p, _short(w)))
+            elif k == "top" and isinstance(w, list):
+                errs += _compare_top(w, got[k], tier, tol, p)
+            elif k == "digest" and tier != "exact":
+                continue
+            else:
+                errs += compare(w, got[k], tier, tol, p)
+        return errs
+    if isinstance(want, list):
+        if not isinstance(got, list) or len(got) != len(want):
+            return ["%s: want %s, got %s" % (path, _short(want), _short(got))]
+        errs = []
+        for i, (w, g) in enumerate(zip(want, got)):
+            errs += compare(w, g, tier, tol, "%s[%d]" % (path, i))
+        return errs
+    if isinstance(want, bool) or isinstance(got, bool):
+        same = want is got
+    else:
+        same = want == got
+    return [] if same else ["%s: want %s, got %s" % (path, _short(want), _short(got))]
+
+
+def _short(v, n=160):
+    s = json.dumps(v, ensure_ascii=False)
+    return s if len(s) <= n else s[:n] + "..."
+
+
+# ---- normalising recorded events ------------------------------------------------------------
+
+# R-TRACE-012: fields a recorder drops, because the spec leaves them to the implementation.
+_FREE_RESULT_FIELDS = {
+    "boot": ("name", "version", "capabilities", "limits"),
+    "diagnostics": ("impl",),
+    "generate": ("text",),
+    "generate-next-token": ("text",),
+    "load-model": ("impl",),
+}
+
+
+def normalize_event(ev, cmd_of):
+    """The expectation to store for an actual event: implementation-specific fields removed.
+    cmd_of maps a request id to the command name it was."""
+    ev = json.loads(json.dumps(ev))
+    if ev.get("event") == "error" and isinstance(ev.get("error"), dict):
+        ev["error"].pop("message", None)
+    if ev.get("event") == "result":
+        for k in _FREE_RESULT_FIELDS.get(cmd_of.get(_idkey(ev.get("id"))), ()):
+            ev.pop(k, None)
+        le = ev.get("last_error")
+        if isinstance(le, dict):
+            le.pop("message", None)
+    return ev
+
+
+def _idkey(rid):
+    return json.dumps(rid)
+
+
+# ---- replay -------------------------------------------------------------------------------
+
+class Divergence:
+    """The first place where an implementation departs from a trace."""
+
+    def __init__(self, step_index, step, expected, got, problems, before):
+        self.step_index = step_index  # 0-based
+        self.step = step
+        self.expected = expected
+        self.got = got
+        self.problems = problems
+        self.before = before          # the sends of the steps before it
+
+    def signature(self):
+        """What minimize keeps constant: the failing command and the first differing field
+        (its path with list indices removed)."""
+        cmd = _step_cmd(self.step)
+        first = self.problems[0].split(":")[0] if self.problems else "?"
+        import re
+        return (cmd, re.sub(r"\[\d+\]", "[]", first))
+
+    def render(self, limit=8):
+        lines = ["first divergence at step %d (%s)" % (self.step_index + 1,
+                                                          _step_cmd(self.step))]
+        for p in self.problems[:limit]:
+            lines.append("  " + p)
+        lines.append("  expected: %s" % _short(self.expected, 600))
+        lines.append("  got:      %s" % _short(self.got, 600))
+        if self.before:
+            lines.append("  commands before it:")
+            for i, s in self.before[-limit:]:
+                lines.append("    %3d %s" % (i + 1, _short(s, 200)))
+        lines.append("  command: %s" % _short(self.step.get("send", self.step.get("send_raw")),
+                                             300))
+        return "\n".join(lines)
+
+
+class ReplayResult:
+    def __init__(self, status, divergence=None, reason=""):
+        self.status = status          # "pass", "fail", "not-applicable"
+        self.divergence = divergence
+        self.reason = reason
+
+    def __bool__(self):
+        return self.status != "fail"
+
+    def render(self):
+        if self.status == "fail":
+            return self.divergence.render() if self.divergence else self.reason
+        return "%s %s" % (self.status, self.reason)
+
+
+def _step_cmd(step):
+    s = step.get("send")
+    if isinstance(s, dict):
+        return s.get("cmd", "?")
+    if isinstance(s, list):
+        return "+".join(str(c.get("cmd", "?")) for c in s if isinstance(c, dict))
+    return "raw"
+
+
+def resolve_command(cmd, root):
+    """R-TRACE-011: a relative model path in load-model is relative to the trace root."""
+    if isinstance(cmd, dict) and cmd.get("cmd") == "load-model" and \
+            isinstance(cmd.get("path"), str) and not os.path.isabs(cmd["path"]):
+        cmd = dict(cmd)
+        cmd["path"] = os.path.join(root, cmd["path"])
+    return cmd
+
+
+def check_models(trace, root):
+    """R-TRACE-002: every model the header names exists under root with its sha256."""
+    for rel, digest in trace.header.get("models", {}).items():
+        p = os.path.join(root, rel)
+        if not os.path.isfile(p):
+            raise TraceError("%s: model %s is missing" % (trace.name, p))
+        got = sha256_file(p)
+        if got != digest:
+            raise TraceError("%s: model %s has sha256 %s, the trace was made with %s" % (
+                trace.name, rel, got, digest))
+
+
+def send_step(server, step, root):
+    if "send_raw" in step:
+        server.send_raw(step["send_raw"])
+        return
+    s = step["send"]
+    cmds = s if isinstance(s, list) else [s]
+    data = "".join(json.dumps(resolve_command(c, root), separators=(",", ":"),
+                              ensure_ascii=False) + "\n" for c in cmds)
+    server.send_raw(data)
+
+
+def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=None):
+    """Run a trace against the implementation `impl` (a command string) and return a
+    ReplayResult. The first step must be `boot` (R-TRACE-013): if the implementation lacks a
+    capability the trace requires, the result is not-applicable."""
+    from .paths import ROOT
+    root = root or ROOT
+    check_models(trace, root)
+    if tier not in trace.header.get("tiers", ["exact", "tolerant"]):
+        return ReplayResult("not-applicable", reason="trace has no %s tier" % tier)
+    tol = trace.tolerance()
+    make = server_factory or (lambda: Server(impl, timeout=timeout or 20))
+    with make() as server:
+        before = []
+        for i, step in enumerate(trace.steps):
+            send_step(server, step, root)
+            want_all = step["expect"]
+            for j, want in enumerate(want_all):
+                try:
+                    got = server.next_event()
+                except WireViolation as e:
+                    return ReplayResult("fail", Divergence(i, step, want, None,
+                                                           [str(e).split("\n")[0]], before))
+                problems = compare(want, got, tier, tol)
+                if problems:
+                    return ReplayResult("fail", Divergence(i, step, want, got,
+                                                           ["event %d: %s" % (j + 1, p)
+                                                            for p in problems], before))
+                if i == 0 and j == 0 and _step_cmd(step) == "boot" and got.get("event") == \
+                        "result":
+                    caps = set(got.get("capabilities", []))
+                    missing = [c for c in trace.requires() if c not in caps]
+                    if missing:
+                        return ReplayResult("not-applicable",
+                                            reason="needs capability %s" % ", ".join(missing))
+            before.append((i, step.get("send", step.get("send_raw"))))
+        # R-TRACE-021: nothing more after the last step; the server exits cleanly at EOF.
+        server.proc.stdin.close()
+        try:
+            extra = server.next_event(timeout=5)
+        except WireViolation:
+            extra = None
+        if extra is not None:
+            return ReplayResult("fail", Divergence(len(trace.steps) - 1, trace.steps[-1],
+                                                   None, extra,
+                                                   ["an event after the last step"], before))
+    return ReplayResult("pass")

@@ -1,0 +1,60 @@
+/*
+ * protocol.h — the wire protocol server behind `ggufref serve` (SPEC chapter 9, R-PROTO-*).
+ *
+ * JSON Lines: one command object per input line, one event object per output line. The server
+ * drives the process-global export layer (ggufref.h section 9), exactly as a Worker drives the
+ * WASM exports of seed 002. It is callable as a library so that the fuzz target can feed lines
+ * without a process:
+ *
+ *     gr_server *s = gr_server_create(stdout, &config);
+ *     gr_server_handle_line(s, line, len);   // writes the events of that command to `out`
+ *     gr_server_destroy(s);
+ *
+ * gr_server_run adds the input side: it reads lines from a file descriptor, and while a
+ * generate streams it reads ahead between tokens so that `cancel` can stop it (R-PROTO-041).
+ *
+ * Without cJSON at build time (GGUFREF_HAVE_CJSON undefined) gr_server_create returns NULL
+ * and cmd_serve reports that serve is unavailable.
+ */
+#ifndef GGUFREF_PROTOCOL_H
+#define GGUFREF_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* R-PROTO-009: longest accepted command line in bytes, newline excluded. */
+#define GR_PROTOCOL_MAX_LINE ((size_t)1 << 20)
+/* R-PROTO-030: most top logits a token event carries. */
+#define GR_PROTOCOL_MAX_TOP 32
+
+typedef struct gr_server gr_server;
+
+typedef struct gr_server_config {
+    /* Offer the fault-injection commands (R-PROTO-060). Only honoured when the CLI is linked
+     * with the fault-injection library; gr_server_create fails otherwise. */
+    bool fault_injection;
+    /* A deliberately broken behaviour for the harness self-test (harness/selftest), or NULL.
+     * Only in fault-injection builds; see gr_server_break_names. */
+    const char *break_name;
+} gr_server_config;
+
+/* A new server writing events to `out`. NULL if cJSON is absent, if fault injection or a break
+ * is asked of a build without it, or if the break name is unknown; then *why (if not NULL)
+ * points at a static one-line reason. */
+gr_server *gr_server_create(FILE *out, const gr_server_config *config, const char **why);
+void gr_server_destroy(gr_server *server); /* NULL is a no-op */
+
+/* Handle one command line (no newline; a trailing '\r' is ignored). Writes every event of the
+ * command to `out`, flushing after each. A generate runs to its end unless an input source is
+ * attached (gr_server_run), in which case queued and newly read `cancel` lines are honoured
+ * between tokens. */
+void gr_server_handle_line(gr_server *server, const char *line, size_t len);
+
+/* Serve: read lines from fd until end of input, handle each, return the exit code (0). */
+int gr_server_run(gr_server *server, int fd);
+
+/* The names of the break variants this build knows, NULL-terminated (empty in release). */
+const char *const *gr_server_break_names(void);
+
+#endif
