@@ -1,5 +1,5 @@
 /*
- * types.c — the one table of tensor types (SPEC R-GGUF-030, chapter 4).
+ * types.c — the one table of tensor types (SPEC R-GGUF-023, chapter 4).
  *
  * Block sizes and bytes per block are those of ggml's type_traits. A tensor of n elements of a
  * type takes n / block_size * type_size bytes; its innermost dimension ne[0] is a multiple of
