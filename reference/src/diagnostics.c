@@ -264,6 +264,22 @@ uint64_t gr_fnv1a(uint64_t h, const void *data, size_t n) {
     return h;
 }
 
+uint64_t gr_hash_bytes(const uint8_t *data, size_t n) {
+    uint64_t h = GR_FNV_OFFSET;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = 0;
+        for (int k = 7; k >= 0; k--) w = (w << 8) | data[i + (size_t)k];
+        h ^= w;
+        h *= 0x100000001b3ull;
+    }
+    uint64_t w = 0;
+    for (size_t k = n; k > i; k--) w = (w << 8) | data[k - 1];
+    h ^= w ^ (uint64_t)n; /* the length tells a zero tail from no tail */
+    h *= 0x100000001b3ull;
+    return h;
+}
+
 /* Fold v in as 8 little-endian bytes (so the digest does not depend on the host). */
 static uint64_t fold_u64(uint64_t h, uint64_t v) {
     uint8_t le[8];
@@ -284,7 +300,7 @@ uint64_t ggufref_runtime_digest(const ggufref_runtime *rt) {
     h = fold_u64(h, b != NULL);
     if (b != NULL) {
         h = fold_u64(h, b->size);
-        h = fold_u64(h, gr_fnv1a(GR_FNV_OFFSET, b->bytes, b->size));
+        h = fold_u64(h, b->bytes_hash);
         h = fold_u64(h, b->n_ctx);
         for (size_t i = 0; i < rt->n_tokens; i++) h = fold_u64(h, (uint32_t)b->tokens[i]);
     }

@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define GR_DIAG_INITIAL 1024u     /* diagnostics bytes reserved by init */
+#define GR_DIAG_INITIAL 256u      /* diagnostics bytes reserved by init; grown on demand */
 #define GR_READ_CHUNK (1u << 20)  /* bytes per read of a model file */
 
 static const char *const state_names[GGUFREF_STATE_COUNT] = {
@@ -246,6 +246,7 @@ static ggufref_status bundle_build(uint8_t *bytes, size_t size, gr_bundle **out,
         goto fail;
     }
     b->max_piece = longest_piece(b->model, b->info.n_vocab);
+    b->bytes_hash = gr_hash_bytes(bytes, size);
     *out = b;
     return GGUFREF_OK;
 fail:
@@ -384,13 +385,17 @@ static ggufref_status step(ggufref_runtime *rt, ggufref_token_callback cb, void 
                            int32_t *token, ggufref_error *err) {
     gr_bundle *b = rt->model;
     const float *logits = NULL;
-    for (size_t p = rt->n_past; p < rt->n_tokens; p++) {
-        ggufref_status st = ggufref_forward(b->ctx, b->tokens[p], (uint32_t)p, &logits);
+    while (rt->n_past < rt->n_tokens) { /* the prompt in batches, then one token per step */
+        size_t p = rt->n_past, n = rt->n_tokens - p;
+        if (n > GGUFREF_MAX_BATCH) n = GGUFREF_MAX_BATCH;
+        ggufref_status st =
+            n == 1 ? ggufref_forward(b->ctx, b->tokens[p], (uint32_t)p, &logits)
+                   : ggufref_forward_batch(b->ctx, b->tokens + p, n, (uint32_t)p, &logits);
         if (st != GGUFREF_OK) {
             return gr_fail(err, GGUFREF_ERR_GENERATION_FAILED, UINT64_MAX,
                            "forward pass failed at position %zu: %s", p, ggufref_status_name(st));
         }
-        rt->n_past = (uint32_t)(p + 1);
+        rt->n_past = (uint32_t)(p + n);
     }
     memcpy(b->logits, logits, (size_t)b->info.n_vocab * sizeof *b->logits);
     int32_t tok;
