@@ -53,7 +53,7 @@ static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] <
  * (computed exactly: m < 2^10 and the scale is a power of two), e = 31 is inf (m = 0) or NaN
  * with the payload shifted into the top of the binary32 mantissa (R-TYPE-002).
  */
-float ggufref_f16_to_f32(uint16_t h) {
+static inline float f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
     uint32_t exp = (h >> 10) & 0x1fu;
     uint32_t man = h & 0x3ffu;
@@ -62,6 +62,8 @@ float ggufref_f16_to_f32(uint16_t h) {
     float mag = (float)man * 5.9604644775390625e-8f; /* 2^-24, exact */
     return sign ? -mag : mag;
 }
+
+float ggufref_f16_to_f32(uint16_t h) { return f16_to_f32(h); }
 
 /* bfloat16 is the top half of a binary32 (R-TYPE-003). */
 float ggufref_bf16_to_f32(uint16_t h) { return f32_from_bits((uint32_t)h << 16); }
@@ -108,7 +110,7 @@ uint16_t ggufref_f32_to_f16(float f) {
  *   y[j] = (f32)((qs[j] & 15) - 8) * d,  y[j+16] = (f32)((qs[j] >> 4) - 8) * d
  */
 static void decode_q4_0(const uint8_t *blk, float *y) {
-    float d = ggufref_f16_to_f32(rd16(blk));
+    float d = f16_to_f32(rd16(blk));
     const uint8_t *qs = blk + 2;
     for (int j = 0; j < 16; j++) {
         y[j] = (float)((qs[j] & 0x0f) - 8) * d;
@@ -127,8 +129,8 @@ static void decode_q4_0(const uint8_t *blk, float *y) {
  *   y[j] = (f32)(qs[j] & 15) * d + m,  y[j+16] = (f32)(qs[j] >> 4) * d + m
  */
 static void decode_q4_1(const uint8_t *blk, float *y) {
-    float d = ggufref_f16_to_f32(rd16(blk));
-    float m = ggufref_f16_to_f32(rd16(blk + 2));
+    float d = f16_to_f32(rd16(blk));
+    float m = f16_to_f32(rd16(blk + 2));
     const uint8_t *qs = blk + 4;
     for (int j = 0; j < 16; j++) {
         y[j] = (float)(qs[j] & 0x0f) * d + m;
@@ -154,7 +156,7 @@ static inline uint32_t rd32(const uint8_t *p) {
  *   y = (f32)(q - 16) * d
  */
 static void decode_q5_0(const uint8_t *blk, float *y) {
-    float d = ggufref_f16_to_f32(rd16(blk));
+    float d = f16_to_f32(rd16(blk));
     uint32_t qh = rd32(blk + 2);
     const uint8_t *qs = blk + 6;
     for (int j = 0; j < 16; j++) {
@@ -176,8 +178,8 @@ static void decode_q5_0(const uint8_t *blk, float *y) {
  *   q as Q5_0;  y = (f32)q * d + m
  */
 static void decode_q5_1(const uint8_t *blk, float *y) {
-    float d = ggufref_f16_to_f32(rd16(blk));
-    float m = ggufref_f16_to_f32(rd16(blk + 2));
+    float d = f16_to_f32(rd16(blk));
+    float m = f16_to_f32(rd16(blk + 2));
     uint32_t qh = rd32(blk + 4);
     const uint8_t *qs = blk + 8;
     for (int j = 0; j < 16; j++) {
@@ -199,7 +201,7 @@ static void decode_q5_1(const uint8_t *blk, float *y) {
  *   y[j] = (f32)qs[j] * d      (exact: 11 x 8 significant bits)
  */
 static void decode_q8_0(const uint8_t *blk, float *y) {
-    float d = ggufref_f16_to_f32(rd16(blk));
+    float d = f16_to_f32(rd16(blk));
     for (int j = 0; j < 32; j++) y[j] = (float)(int8_t)blk[2 + j] * d;
 }
 
@@ -219,8 +221,8 @@ static void decode_q8_0(const uint8_t *blk, float *y) {
 static void decode_q2_k(const uint8_t *blk, float *y) {
     const uint8_t *scales = blk;
     const uint8_t *qs = blk + 16;
-    float d = ggufref_f16_to_f32(rd16(blk + 80));
-    float dmin = ggufref_f16_to_f32(rd16(blk + 82));
+    float d = f16_to_f32(rd16(blk + 80));
+    float dmin = f16_to_f32(rd16(blk + 82));
     for (int h = 0; h < 2; h++) {
         for (int j = 0; j < 4; j++) {
             for (int half = 0; half < 2; half++) {
@@ -254,7 +256,7 @@ static void decode_q3_k(const uint8_t *blk, float *y) {
     const uint8_t *hmask = blk;
     const uint8_t *qs = blk + 32;
     const uint8_t *scales = blk + 96;
-    float d = ggufref_f16_to_f32(rd16(blk + 108));
+    float d = f16_to_f32(rd16(blk + 108));
     for (int h = 0; h < 2; h++) {
         for (int j = 0; j < 4; j++) {
             uint8_t mbit = (uint8_t)(1u << (4 * h + j));
@@ -303,8 +305,8 @@ static inline void k4_scale_min(const uint8_t *scales, int s, int *sc, int *m) {
  *     y = (d * (f32)sc_s) * (f32)q - dmin * (f32)m_s
  */
 static void decode_q4_k(const uint8_t *blk, float *y) {
-    float d = ggufref_f16_to_f32(rd16(blk));
-    float dmin = ggufref_f16_to_f32(rd16(blk + 2));
+    float d = f16_to_f32(rd16(blk));
+    float dmin = f16_to_f32(rd16(blk + 2));
     const uint8_t *scales = blk + 4;
     const uint8_t *qs = blk + 16;
     for (int c = 0; c < 4; c++) {
@@ -332,8 +334,8 @@ static void decode_q4_k(const uint8_t *blk, float *y) {
  *     y = (d * (f32)sc_s) * (f32)q - dmin * (f32)m_s
  */
 static void decode_q5_k(const uint8_t *blk, float *y) {
-    float d = ggufref_f16_to_f32(rd16(blk));
-    float dmin = ggufref_f16_to_f32(rd16(blk + 2));
+    float d = f16_to_f32(rd16(blk));
+    float dmin = f16_to_f32(rd16(blk + 2));
     const uint8_t *scales = blk + 4;
     const uint8_t *qh = blk + 16;
     const uint8_t *qs = blk + 48;
@@ -374,7 +376,7 @@ static void decode_q6_k(const uint8_t *blk, float *y) {
     const uint8_t *ql = blk;
     const uint8_t *qh = blk + 128;
     const int8_t *scales = (const int8_t *)(blk + 192);
-    float d = ggufref_f16_to_f32(rd16(blk + 208));
+    float d = f16_to_f32(rd16(blk + 208));
     for (int h = 0; h < 2; h++) {
         for (int k = 0; k < 4; k++) {
             const uint8_t *lo = ql + 64 * h + 32 * (k & 1);
@@ -414,7 +416,7 @@ static void decode_run(uint32_t type, const uint8_t *src, float *dst, size_t n) 
         memcpy(dst, src, n * sizeof(float));
         return;
     case GGUFREF_T_F16:
-        for (size_t i = 0; i < n; i++) dst[i] = ggufref_f16_to_f32(rd16(src + 2 * i));
+        for (size_t i = 0; i < n; i++) dst[i] = f16_to_f32(rd16(src + 2 * i));
         return;
     case GGUFREF_T_BF16:
         for (size_t i = 0; i < n; i++) dst[i] = ggufref_bf16_to_f32(rd16(src + 2 * i));
@@ -510,6 +512,16 @@ float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, siz
 
 static bool have_avx2(void) { return __builtin_cpu_supports("avx2"); }
 
+/* The combining tree of R-NUM-010 on lanes 0-7 (a0) and 8-15 (a1): w = 8 is a0 + a1, w = 4
+ * adds the register's halves, w = 2 and w = 1 add within the low half. */
+GR_TARGET_AVX2 static inline float reduce_avx2(__m256 a0, __m256 a1) {
+    __m256 s8 = _mm256_add_ps(a0, a1);
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    __m128 s1 = _mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1));
+    return _mm_cvtss_f32(s1);
+}
+
 GR_TARGET_AVX2 static void lanes_muladd_avx2(float s[GR_LANES], const float *a, const float *b,
                                              size_t n) {
     __m256 s0 = _mm256_loadu_ps(s), s1 = _mm256_loadu_ps(s + 8);
@@ -523,6 +535,20 @@ GR_TARGET_AVX2 static void lanes_muladd_avx2(float s[GR_LANES], const float *a, 
     for (size_t l = 0; i < n; i++, l++) s[l] = s[l] + a[i] * b[i];
 }
 
+GR_TARGET_AVX2 static float dot_f32_avx2(const float *a, const float *b, size_t n) {
+    if (n % GR_LANES != 0) {
+        float s[GR_LANES] = {0};
+        lanes_muladd_avx2(s, a, b, n);
+        return lanes_reduce(s);
+    }
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    for (size_t i = 0; i < n; i += GR_LANES) {
+        s0 = _mm256_add_ps(s0, _mm256_mul_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+        s1 = _mm256_add_ps(s1, _mm256_mul_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8)));
+    }
+    return reduce_avx2(s0, s1);
+}
+
 /* 8 bytes at p (unaligned) into the low half of a vector. */
 GR_TARGET_AVX2 static inline __m128i load8(const uint8_t *p) {
     int64_t v;
@@ -530,34 +556,66 @@ GR_TARGET_AVX2 static inline __m128i load8(const uint8_t *p) {
     return _mm_cvtsi64_si128(v);
 }
 
+/* acc += w * x for 8 elements */
+#define MULADD8(acc, w, xp) (acc) = _mm256_add_ps((acc), _mm256_mul_ps((w), _mm256_loadu_ps(xp)))
+
+/* Q8_0: y = (f32)q * d per element (decode_q8_0), elements 0-7 / 16-23 in lanes 0-7. */
 GR_TARGET_AVX2 static float dot_q8_0_avx2(const uint8_t *row, const float *x, size_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *blk = row + b * 34;
         const float *xb = x + b * 32;
-        __m256 d = _mm256_set1_ps(ggufref_f16_to_f32(rd16(blk)));
+        __m256 d = _mm256_set1_ps(f16_to_f32(rd16(blk)));
         for (int k = 0; k < 32; k += 16) {
             __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k)));
             __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k + 8)));
-            s0 = _mm256_add_ps(s0, _mm256_mul_ps(_mm256_mul_ps(q0, d), _mm256_loadu_ps(xb + k)));
-            s1 = _mm256_add_ps(s1, _mm256_mul_ps(_mm256_mul_ps(q1, d), _mm256_loadu_ps(xb + k + 8)));
+            MULADD8(s0, _mm256_mul_ps(q0, d), xb + k);
+            MULADD8(s1, _mm256_mul_ps(q1, d), xb + k + 8);
         }
     }
-    float s[GR_LANES];
-    _mm256_storeu_ps(s, s0);
-    _mm256_storeu_ps(s + 8, s1);
-    return lanes_reduce(s);
+    return reduce_avx2(s0, s1);
 }
 
-/* Q4_K: per 64-element chunk c, first the 32 low nibbles (sub-block 2c), then the 32 high
- * nibbles (sub-block 2c + 1): ascending element order, as every lane requires. */
+/* Q5_0 high bits: row b holds, for bit i of the byte b, 16 * bit - 16, so that
+ * q - 16 = nibble + q5_high[byte][i] (decode_q5_0). 8 KiB, a compile-time constant. */
+#define Q5H(b, i) ((((b) >> (i)) & 1) * 16 - 16)
+#define Q5ROW(b) {Q5H(b, 0), Q5H(b, 1), Q5H(b, 2), Q5H(b, 3), Q5H(b, 4), Q5H(b, 5), Q5H(b, 6), Q5H(b, 7)}
+#define Q5X4(b) Q5ROW(b), Q5ROW(b + 1), Q5ROW(b + 2), Q5ROW(b + 3)
+#define Q5X16(b) Q5X4(b), Q5X4(b + 4), Q5X4(b + 8), Q5X4(b + 12)
+#define Q5X64(b) Q5X16(b), Q5X16(b + 16), Q5X16(b + 32), Q5X16(b + 48)
+static const int32_t q5_high[256][8] = {Q5X64(0), Q5X64(64), Q5X64(128), Q5X64(192)};
+
+/* Q5_0: y = (f32)(q - 16) * d (decode_q5_0). Per block: low nibbles (elements 0-15), then
+ * high nibbles (16-31): ascending in every lane. */
+GR_TARGET_AVX2 static float dot_q5_0_avx2(const uint8_t *row, const float *x, size_t n) {
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i low4 = _mm256_set1_epi32(0x0f);
+    for (size_t b = 0; b < n / 32; b++) {
+        const uint8_t *blk = row + b * 22;
+        const float *xb = x + b * 32;
+        __m256 d = _mm256_set1_ps(f16_to_f32(rd16(blk)));
+        for (int half = 0; half < 2; half++) {
+            for (int j0 = 0; j0 < 16; j0 += 8) {
+                __m256i v = _mm256_cvtepu8_epi32(load8(blk + 6 + j0));
+                v = half ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, low4);
+                const int32_t *hi = q5_high[blk[2 + 2 * half + j0 / 8]];
+                __m256i q = _mm256_add_epi32(v, _mm256_loadu_si256((const __m256i *)(const void *)hi));
+                MULADD8(acc[j0 >> 3], _mm256_mul_ps(_mm256_cvtepi32_ps(q), d), xb + 16 * half + j0);
+            }
+        }
+    }
+    return reduce_avx2(acc[0], acc[1]);
+}
+
+/* Q4_K: per 64-element chunk c, the 32 low nibbles (sub-block 2c), then the 32 high nibbles
+ * (sub-block 2c + 1): ascending element order, as every lane requires. */
 GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, size_t n) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i low4 = _mm256_set1_epi32(0x0f);
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *blk = row + b * 144;
-        float d = ggufref_f16_to_f32(rd16(blk));
-        float dmin = ggufref_f16_to_f32(rd16(blk + 2));
+        float d = f16_to_f32(rd16(blk));
+        float dmin = f16_to_f32(rd16(blk + 2));
         const uint8_t *scales = blk + 4;
         for (int c = 0; c < 4; c++) {
             const uint8_t *q = blk + 16 + 32 * c;
@@ -571,31 +629,62 @@ GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, si
                     __m256i v = _mm256_cvtepu8_epi32(load8(q + l));
                     v = half ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, low4);
                     __m256 w = _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(v)), mv);
-                    acc[(l >> 3) & 1] = _mm256_add_ps(
-                        acc[(l >> 3) & 1], _mm256_mul_ps(w, _mm256_loadu_ps(xc + 32 * half + l)));
+                    MULADD8(acc[(l >> 3) & 1], w, xc + 32 * half + l);
                 }
             }
         }
     }
-    float s[GR_LANES];
-    _mm256_storeu_ps(s, acc[0]);
-    _mm256_storeu_ps(s + 8, acc[1]);
-    return lanes_reduce(s);
+    return reduce_avx2(acc[0], acc[1]);
+}
+
+/* Q6_K: per 128-element half h and quarter k (32 elements, sub-blocks 8h + 2k, 8h + 2k + 1),
+ * y = (d * (f32)sc) * (f32)q (decode_q6_k). */
+GR_TARGET_AVX2 static float dot_q6_k_avx2(const uint8_t *row, const float *x, size_t n) {
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    const __m256i low4 = _mm256_set1_epi32(0x0f), three = _mm256_set1_epi32(3);
+    const __m256i bias = _mm256_set1_epi32(32);
+    for (size_t b = 0; b < n / 256; b++) {
+        const uint8_t *blk = row + b * 210;
+        const int8_t *scales = (const int8_t *)(blk + 192);
+        float d = f16_to_f32(rd16(blk + 208));
+        for (int h = 0; h < 2; h++) {
+            for (int k = 0; k < 4; k++) {
+                const uint8_t *lo = blk + 64 * h + 32 * (k & 1);
+                const uint8_t *qh = blk + 128 + 32 * h;
+                const float *xk = x + b * 256 + 128 * h + 32 * k;
+                int shift = (k >> 1) * 4;
+                for (int l = 0; l < 32; l += 8) {
+                    __m256 dv = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + l / 16]);
+                    __m256i v = _mm256_cvtepu8_epi32(load8(lo + l));
+                    v = _mm256_and_si256(_mm256_srli_epi32(v, shift), low4);
+                    __m256i hi = _mm256_cvtepu8_epi32(load8(qh + l));
+                    hi = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 2 * k), three), 4);
+                    __m256i q = _mm256_sub_epi32(_mm256_or_si256(v, hi), bias);
+                    MULADD8(acc[(l >> 3) & 1], _mm256_mul_ps(dv, _mm256_cvtepi32_ps(q)), xk + l);
+                }
+            }
+        }
+    }
+    return reduce_avx2(acc[0], acc[1]);
 }
 
 GR_TARGET_AVX2 static float row_dot_avx2(uint32_t type, const uint8_t *row, const float *x,
                                          size_t n) {
-    if (type == GGUFREF_T_Q8_0) return dot_q8_0_avx2(row, x, n);
-    if (type == GGUFREF_T_Q4_K) return dot_q4_k_avx2(row, x, n);
-    float s[GR_LANES] = {0};
-    if (type == GGUFREF_T_F32) {
+    switch (type) {
+    case GGUFREF_T_Q8_0: return dot_q8_0_avx2(row, x, n);
+    case GGUFREF_T_Q5_0: return dot_q5_0_avx2(row, x, n);
+    case GGUFREF_T_Q4_K: return dot_q4_k_avx2(row, x, n);
+    case GGUFREF_T_Q6_K: return dot_q6_k_avx2(row, x, n);
+    case GGUFREF_T_F32:
         /* Rows are f32-aligned in any file with alignment >= 4; otherwise go through a copy. */
         if (((uintptr_t)row & (sizeof(float) - 1)) == 0) {
-            lanes_muladd_avx2(s, (const float *)(const void *)row, x, n);
-            return lanes_reduce(s);
+            return dot_f32_avx2((const float *)(const void *)row, x, n);
         }
+        break;
+    default: break;
     }
     const ggufref_type_info *ti = ggufref_type_info_get(type);
+    float s[GR_LANES] = {0};
     float buf[CHUNK];
     for (size_t i = 0; i < n; i += CHUNK) {
         size_t len = n - i < CHUNK ? n - i : CHUNK;
@@ -603,6 +692,14 @@ GR_TARGET_AVX2 static float row_dot_avx2(uint32_t type, const uint8_t *row, cons
         lanes_muladd_avx2(s, buf, x + i, len);
     }
     return lanes_reduce(s);
+}
+
+/* One row at a time: on the machines measured, interleaving several rows' streams was slower
+ * than one sequential stream (bench/bench_decode.c). */
+GR_TARGET_AVX2 static void matvec_avx2(const gr_weight *w, const float *x, float *y) {
+    for (size_t r = 0; r < w->n_out; r++) {
+        y[r] = row_dot_avx2(w->type, w->data + r * w->row_bytes, x, w->n_in);
+    }
 }
 
 #else
@@ -615,11 +712,7 @@ static bool have_avx2(void) { return false; }
 
 float gr_dot_f32(const float *a, const float *b, size_t n) {
 #if GR_HAVE_AVX2
-    if (n >= GR_LANES && have_avx2()) {
-        float s[GR_LANES] = {0};
-        lanes_muladd_avx2(s, a, b, n);
-        return lanes_reduce(s);
-    }
+    if (n >= GR_LANES && have_avx2()) return dot_f32_avx2(a, b, n);
 #endif
     return dot_f32_portable(a, b, n);
 }
@@ -634,17 +727,14 @@ float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
 const char *gr_kernel_path(void) { return have_avx2() ? "avx2" : "portable"; }
 
 void gr_matvec(const gr_weight *w, const float *x, float *y) {
-    bool simd = have_avx2();
-    for (size_t r = 0; r < w->n_out; r++) {
-        const uint8_t *row = w->data + r * w->row_bytes;
 #if GR_HAVE_AVX2
-        if (simd) {
-            y[r] = row_dot_avx2(w->type, row, x, w->n_in);
-            continue;
-        }
+    if (have_avx2()) {
+        matvec_avx2(w, x, y);
+        return;
+    }
 #endif
-        (void)simd;
-        y[r] = gr_row_dot_portable(w->type, row, x, w->n_in);
+    for (size_t r = 0; r < w->n_out; r++) {
+        y[r] = gr_row_dot_portable(w->type, w->data + r * w->row_bytes, x, w->n_in);
     }
 }
 
