@@ -384,14 +384,38 @@ static ggufref_status parse_kv(parser *p, gr_kv *kv, uint32_t *alignment /* OUT 
 /* ------------------------------------------------------------------------------------- */
 
 /* Order by bytes (shorter first on a common prefix), ties by index: a total order. */
-static int name_order(const void *a, const void *b) {
-    const gr_name *x = a;
-    const gr_name *y = b;
+static int name_order(const gr_name *x, const gr_name *y) {
     size_t n = x->len < y->len ? x->len : y->len;
     int c = n == 0 ? 0 : memcmp(x->ptr, y->ptr, n);
     if (c != 0) return c;
     if (x->len != y->len) return x->len < y->len ? -1 : 1;
     return x->index < y->index ? -1 : (x->index > y->index ? 1 : 0);
+}
+
+/* Restore the max-heap below node i of names[0..n). */
+static void sift_down(gr_name *names, size_t i, size_t n) {
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= n) return;
+        if (child + 1 < n && name_order(&names[child + 1], &names[child]) > 0) child++;
+        if (name_order(&names[child], &names[i]) <= 0) return;
+        gr_name tmp = names[i];
+        names[i] = names[child];
+        names[child] = tmp;
+        i = child;
+    }
+}
+
+/* Heapsort by name_order: O(n log n) worst case, in place, no allocation (qsort may call
+ * malloc behind the allocation hook); the order is total, so the result is deterministic. */
+static void sort_names(gr_name *names, size_t n) {
+    for (size_t i = n / 2; i-- > 0;) sift_down(names, i, n);
+    for (size_t end = n; end-- > 1;) {
+        gr_name tmp = names[0];
+        names[0] = names[end];
+        names[end] = tmp;
+        sift_down(names, 0, end);
+    }
 }
 
 static bool same_name(const gr_name *x, const gr_name *y) {
@@ -401,7 +425,7 @@ static bool same_name(const gr_name *x, const gr_name *y) {
 /* Sort names and find the first entry, in file order, whose name an earlier entry already has.
  * O(n log n). OUT: *dup, *first (indices); returns false when all names are distinct. */
 static bool find_duplicate(gr_name *names, size_t n, size_t *dup, size_t *first) {
-    if (n > 1) qsort(names, n, sizeof *names, name_order);
+    sort_names(names, n);
     bool found = false;
     for (size_t k = 0; k + 1 < n; k++) {
         /* names[k] starts a run of equals when it differs from names[k-1]; the second of the
