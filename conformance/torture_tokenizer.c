@@ -67,7 +67,7 @@ static size_t decode_all(const gr_tokenizer *t, int32_t bos, const int32_t *ids,
     return len;
 }
 
-/* R-TOK-010..015, R-TOK-020..022: all 46 llama.cpp vectors (HF tokenizer output, no BOS), and
+/* R-TOK-017 (and 010..015, 020..022): all 46 llama.cpp vectors (HF tokenizer output, no BOS), and
  * every one decodes back to its text. */
 static void test_tokenize_llama_spm_vectors(void **state) {
     (void)state;
