@@ -290,9 +290,42 @@ static void emit(gr_server *s, cJSON *ev) {
     cJSON_free(text);
 }
 
+/* An integer as exact JSON text: cJSON prints large doubles with 15 significant digits. */
+static cJSON *json_int(int64_t v) {
+    char buf[24];
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    return cJSON_CreateRaw(buf);
+}
+
+/* A binary32 as the shortest %.{1..9}g text that reads back as the same float (R-PROTO-022). */
+static cJSON *json_float(float f) {
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        if (strtof(buf, NULL) == f) break;
+    }
+    if (!(f == f) || f - f != 0.0f) snprintf(buf, sizeof buf, "null"); /* not finite */
+    return cJSON_CreateRaw(buf);
+}
+
+/* A copy of a request id for an event (R-PROTO-006: verbatim; integers are exact). */
+static cJSON *id_copy(const cJSON *id) {
+    if (id == NULL) return cJSON_CreateNull();
+    if (cJSON_IsNumber(id)) return json_int((int64_t)id->valuedouble);
+    return cJSON_Duplicate(id, true);
+}
+
+/* Same request id: equal strings, or equal integers (exactly). */
+static bool id_equal(const cJSON *a, const cJSON *b) {
+    if (a == NULL || b == NULL) return false;
+    if (cJSON_IsString(a) && cJSON_IsString(b)) return strcmp(a->valuestring, b->valuestring) == 0;
+    if (cJSON_IsNumber(a) && cJSON_IsNumber(b)) return a->valuedouble == b->valuedouble;
+    return false;
+}
+
 static cJSON *event_new(const cJSON *id, const char *kind) {
     cJSON *ev = cJSON_CreateObject();
-    cJSON_AddItemToObject(ev, "id", id != NULL ? cJSON_Duplicate(id, true) : cJSON_CreateNull());
+    cJSON_AddItemToObject(ev, "id", id_copy(id));
     cJSON_AddStringToObject(ev, "event", kind);
     return ev;
 }
@@ -767,14 +800,14 @@ static void cmd_load_model(gr_req *r) {
 
 static cJSON *sampling_json(const ggufref_sampling *p) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "temperature", (double)p->temperature);
+    cJSON_AddItemToObject(o, "temperature", json_float(p->temperature));
     cJSON_AddNumberToObject(o, "top_k", p->top_k);
-    cJSON_AddNumberToObject(o, "top_p", (double)p->top_p);
-    cJSON_AddNumberToObject(o, "min_p", (double)p->min_p);
-    cJSON_AddNumberToObject(o, "repeat_penalty", (double)p->repeat_penalty);
+    cJSON_AddItemToObject(o, "top_p", json_float(p->top_p));
+    cJSON_AddItemToObject(o, "min_p", json_float(p->min_p));
+    cJSON_AddItemToObject(o, "repeat_penalty", json_float(p->repeat_penalty));
     cJSON_AddNumberToObject(o, "repeat_last_n", p->repeat_last_n);
     if (p->seed <= 9007199254740992ull) {
-        cJSON_AddNumberToObject(o, "seed", (double)p->seed);
+        cJSON_AddItemToObject(o, "seed", json_int((int64_t)p->seed));
     } else {
         char buf[24];
         snprintf(buf, sizeof buf, "%llu", (unsigned long long)p->seed);
@@ -980,9 +1013,11 @@ static void cmd_cancel(gr_req *r) {
                    "or an integer");
         return;
     }
-    bool hit = s->streaming && cJSON_Compare(target, s->stream_id, true);
+    bool hit = s->streaming && id_equal(target, s->stream_id);
     int st = GGUFREF_OK;
-    if (!(hit && s->brk == BRK_IGNORE_CANCEL)) st = ggufref_export_cancel();
+    /* The flag is the runtime's, not the request's: set it only to stop the target, or when
+     * nothing streams (then it only reports the table's status; the next generate clears it). */
+    if ((hit && s->brk != BRK_IGNORE_CANCEL) || !s->streaming) st = ggufref_export_cancel();
     if (st != GGUFREF_OK) {
         emit_runtime_error(s, r->id, st, "cancel");
         return;

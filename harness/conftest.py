@@ -1,0 +1,244 @@
+"""The acceptance suite's driver: options, fixtures, markers and the conformance report.
+
+    /usr/bin/python3 -m pytest harness                       # against the reference
+    /usr/bin/python3 -m pytest harness --impl "my-runtime --serve"   # against anything else
+
+Markers:
+  @pytest.mark.req("R-PROTO-003", ...)   requirement IDs a test checks (every test has one)
+  @pytest.mark.cap("cancel", ...)        capabilities a test needs; when the implementation's
+                                         boot does not advertise one, the test is reported
+                                         "not applicable" (a skip), not failed.
+"""
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ggufref_harness import paths, report  # noqa: E402
+from ggufref_harness.wire import Server, WireViolation  # noqa: E402
+
+collect_ignore = ["selftest"]  # run explicitly: pytest harness/selftest
+
+NA_PREFIX = "not applicable: "
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("ggufref", "ggufref acceptance suite")
+    g.addoption("--impl", default=None,
+                help="command that starts the implementation's protocol server "
+                     "(default: the reference, `<build>/ggufref serve`)")
+    g.addoption("--tier", default="auto", choices=("auto", "exact", "tolerant"),
+                help="golden-trace comparison tier (auto: exact for the reference, "
+                     "tolerant for anything else)")
+    g.addoption("--report-dir", default=None,
+                help="folder for report.md/html/json and junit.xml "
+                     "(default: <build>/harness-report)")
+    g.addoption("--expected-failures", default=os.path.join(paths.HARNESS,
+                                                             "expected_failures.tsv"),
+                help="TSV of requirement, reason, issue link: their failures are expected")
+    g.addoption("--quick", action="store_true",
+                help="fewer property-test examples and a sample of the golden traces")
+
+
+def _report_dir(config):
+    d = config.getoption("--report-dir") or os.environ.get("GGUFREF_REPORT_DIR")
+    if not d:
+        d = os.path.join(paths.build_dir() or os.path.join(paths.ROOT, "build"),
+                         "harness-report")
+    return os.path.abspath(d)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    config.addinivalue_line("markers", "req(*ids): requirement IDs the test checks")
+    config.addinivalue_line("markers", "cap(*names): capabilities the test needs")
+    if getattr(config.option, "collectonly", False):
+        return
+    rdir = _report_dir(config)
+    os.makedirs(rdir, exist_ok=True)
+    if not getattr(config.option, "xmlpath", None):
+        config.option.xmlpath = os.path.join(rdir, "junit.xml")
+    col = report.Collector()
+    col.impl = config.getoption("--impl") or paths.reference_command()
+    col.expected_failures = report.load_expected_failures(
+        config.getoption("--expected-failures"))
+    config._ggufref = {"collector": col, "report_dir": rdir, "boot": None}
+
+
+# ---- the implementation under test ---------------------------------------------------------
+
+def impl_command(config):
+    return config.getoption("--impl") or paths.reference_command()
+
+
+def boot_info(config):
+    """The implementation's boot result, from one throwaway process (cached)."""
+    state = config._ggufref
+    if state["boot"] is None:
+        cmd = impl_command(config)
+        try:
+            with Server(cmd) as s:
+                state["boot"] = s.request("boot").expect_ok()
+        except (OSError, AssertionError) as e:
+            state["boot"] = {"error": "cannot boot `%s`: %s" % (cmd, str(e).split("\n")[0])}
+        state["collector"].boot = {k: v for k, v in state["boot"].items()
+                                   if k in ("name", "version", "capabilities", "protocol",
+                                            "error")}
+    return state["boot"]
+
+
+def capabilities(config):
+    return set(boot_info(config).get("capabilities", []) or [])
+
+
+def tier(config):
+    t = config.getoption("--tier")
+    if t != "auto":
+        return t
+    return "exact" if boot_info(config).get("name") == "ggufref" else "tolerant"
+
+
+@pytest.fixture(scope="session")
+def impl(pytestconfig):
+    """The command string that starts the implementation under test."""
+    return impl_command(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def caps(pytestconfig):
+    return capabilities(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def compare_tier(pytestconfig):
+    return tier(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def quick(pytestconfig):
+    return pytestconfig.getoption("--quick")
+
+
+@pytest.fixture
+def server(impl):
+    """A fresh implementation process (not booted). At teardown its input is closed and it
+    must exit with status 0 (R-PROTO-002)."""
+    s = Server(impl)
+    yield s
+    if not s.closed:
+        status = s.close()
+        if status != 0:
+            raise WireViolation("R-PROTO-002: the implementation exited with status %r at the "
+                                "end of its input\n%s" % (status, s.transcript()))
+
+
+@pytest.fixture
+def booted(server):
+    server.request("boot").expect_ok()
+    return server
+
+
+# ---- markers: not applicable, expected failures ------------------------------------------
+
+def pytest_collection_modifyitems(config, items):
+    if not hasattr(config, "_ggufref"):
+        return
+    xf = config._ggufref["collector"].expected_failures
+    for item in items:
+        reqs = _reqs(item)
+        hit = [r for r in reqs if r in xf]
+        if hit:
+            reason = "; ".join("%s expected to fail: %s %s" % (
+                r, xf[r]["reason"], xf[r]["issue"]) for r in hit)
+            item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
+
+
+def pytest_runtest_setup(item):
+    need = set()
+    for m in item.iter_markers("cap"):
+        need.update(m.args)
+    if not need:
+        return
+    info = boot_info(item.config)
+    if "error" in info:
+        return  # the test itself will fail to start the implementation, with the reason
+    missing = sorted(need - capabilities(item.config))
+    if missing:
+        pytest.skip(NA_PREFIX + "the implementation does not advertise " + ", ".join(missing))
+
+
+def _reqs(item):
+    out = set()
+    for m in item.iter_markers("req"):
+        out.update(m.args)
+    return out
+
+
+def _caps(item):
+    out = set()
+    for m in item.iter_markers("cap"):
+        out.update(m.args)
+    return out
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if not hasattr(item.config, "_ggufref"):
+        return
+    done = item.stash.setdefault(_recorded, [False])
+    if done[0]:
+        return
+    status = None
+    msg = ""
+    if rep.when in ("setup", "call") or rep.failed:
+        if rep.skipped and hasattr(rep, "wasxfail"):
+            status = "expected-failure"
+            msg = rep.wasxfail
+        elif rep.skipped:
+            reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+            reason = reason.replace("Skipped: ", "")
+            status = "not-applicable" if reason.startswith(NA_PREFIX) else "not-run"
+            msg = reason
+        elif rep.failed:
+            status = "fail"
+            msg = str(rep.longrepr)
+        elif rep.when == "call":
+            status = "unexpected-pass" if hasattr(rep, "wasxfail") else "pass"
+    if status is None:
+        return
+    done[0] = True
+    reqs = _reqs(item) or {"(no requirement)"}
+    item.config._ggufref["collector"].add(item.nodeid, status, reqs, _caps(item), msg,
+                                          getattr(rep, "duration", 0.0))
+
+
+_recorded = pytest.StashKey()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    cfg = session.config
+    if not hasattr(cfg, "_ggufref") or getattr(cfg.option, "collectonly", False):
+        return
+    col = cfg._ggufref["collector"]
+    if not col.boot:
+        boot_info(cfg)
+    cfg._ggufref["written"] = col.write(cfg._ggufref["report_dir"])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not hasattr(config, "_ggufref") or "written" not in config._ggufref:
+        return
+    col = config._ggufref["collector"]
+    tr = terminalreporter
+    tr.section("ggufref conformance report")
+    fails = [r for r, e in col.by_requirement().items() if e["status"] == "fail"]
+    tr.write_line("implementation: %s" % col.impl)
+    tr.write_line("verdict: %s%s" % (col.verdict(), (" (failed requirements: %s)" % ", ".join(
+        fails)) if fails else ""))
+    for p in config._ggufref["written"][:2]:
+        tr.write_line("report: %s" % p)
+    tr.write_line("junit:  %s" % config.option.xmlpath)
