@@ -96,11 +96,12 @@ static inline float fz_f32_bits(fz_bytes *b) {
     return f;
 }
 
-/* An integer in [lo, hi] (hi >= lo) from one or four bytes, depending on the span. */
+/* An integer in [lo, hi] (hi >= lo) from one, two or four bytes: the fewest that cover the
+ * span, so a layout stays stable while the span keeps its size class. */
 static inline uint32_t fz_range(fz_bytes *b, uint32_t lo, uint32_t hi) {
     uint32_t span = hi - lo;
     if (span == UINT32_MAX) return fz_u32(b);
-    uint32_t raw = span < 256u ? fz_u8(b) : fz_u32(b);
+    uint32_t raw = span < 256u ? fz_u8(b) : span < 65536u ? fz_u16(b) : fz_u32(b);
     return lo + raw % (span + 1u);
 }
 

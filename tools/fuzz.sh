@@ -99,7 +99,7 @@ if [ "$mode" = --speed ]; then
     for variant in "$lf" "$BUILD/plain"; do
       mkdir -p "$BUILD/speed/$t"
       (cd "$variant" && ASAN_OPTIONS=detect_leaks=1 ./"$t" $(options "$t") \
-        -max_total_time="$SPEED_TIME" -print_final_stats=1 -close_fd_mask=3 \
+        -max_total_time="$SPEED_TIME" -print_final_stats=1 -close_fd_mask=1 \
         "$BUILD/speed/$t" "$root/fuzz/corpus/$t") > "$BUILD/logs/speed-$t.log" 2>&1 || true
       row+=("$(stats "$BUILD/logs/speed-$t.log" | cut -d' ' -f1)")
       rm -rf "$BUILD/speed/$t"
@@ -116,7 +116,8 @@ build "$lf" CC=clang CXX=clang++ CFLAGS="$san -fsanitize=fuzzer-no-link" \
 say "step 2: corpus replay (regression)"
 for t in "${targets[@]}"; do
   corpus=$root/fuzz/corpus/$t
-  n=$(find "$corpus" -maxdepth 1 -type f 2>/dev/null | wc -l)
+  mkdir -p "$corpus"
+  n=$(find "$corpus" -maxdepth 1 -type f | wc -l)
   if [ "$n" -eq 0 ]; then say "  $t: empty corpus"; continue; fi
   # One process per batch of files; libFuzzer runs each file once and reports leaks at exit.
   if ! (cd "$lf" && find "$corpus" -maxdepth 1 -type f -print0 | sort -z |
@@ -137,7 +138,7 @@ run_one() { # target seconds
   mkdir -p "$BUILD/scratch/$t" "$BUILD/artifacts/$t"
   set +e
   (cd "$lf" && ASAN_OPTIONS=detect_leaks=1 ./"$t" $(options "$t") -max_total_time="$secs" \
-    -rss_limit_mb=2048 -print_final_stats=1 -close_fd_mask=3 \
+    -rss_limit_mb=2048 -print_final_stats=1 -close_fd_mask=1 \
     -artifact_prefix="$BUILD/artifacts/$t/" "$BUILD/scratch/$t" "$root/fuzz/corpus/$t") \
     > "$BUILD/logs/fuzz-$t.log" 2>&1
   echo $? > "$BUILD/logs/fuzz-$t.rc"

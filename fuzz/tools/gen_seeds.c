@@ -244,6 +244,68 @@ static void empty_files(void) {
     }
 }
 
+/* ---- tokenizer and sampler seeds --------------------------------------------------------- */
+
+/* Tokenizer input: flags (bit 0 add_bos, bits 1..7 a small capacity), a (prev, token) pair,
+ * then the text (fuzz/tokenizer.c). */
+static void tokenizer_seeds(void) {
+    static const char *const texts[] = {
+        "", "Once upon a time, there was a little girl named Lily.", "the the the",
+        " leading and  double  spaces ", "caf\xc3\xa9 \xc3\xa9t\xc3\xa9", "ZQX 0123456789",
+        "\xe2\x96\x81literal\xe2\x96\x81marks", "bad \xff\xfe utf8 \xc0\xaf \xed\xa0\x80",
+        "emoji \xf0\x9f\x98\x80 and \xe4\xb8\xad", "she was happy.\nThe end!",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        for (uint8_t flags = 0; flags < 2; flags++) {
+            gb_buf b;
+            gb_init(&b, 3);
+            gb_u8(&b, (uint8_t)(flags | (i % 4) << 1));
+            gb_u32(&b, 1);             /* prev = BOS */
+            gb_u32(&b, (uint32_t)(259 + i)); /* a normal piece */
+            gb_bytes(&b, texts[i], strlen(texts[i]));
+            char name[32];
+            snprintf(name, sizeof name, "text-%zu-%u", i, flags);
+            write_gb("tokenizer", name, &b);
+            gb_free(&b);
+        }
+    }
+}
+
+/* Sampler input (fuzz/sampler.c): mode, n_vocab, settings, seed, history, logits. */
+static void sampler_seed(const char *name, uint8_t mode, uint8_t n_vocab, uint8_t temp64,
+                         uint8_t top_k, uint16_t top_p, uint16_t min_p, uint8_t penalty,
+                         uint8_t last_n, uint8_t n_history) {
+    gb_buf b;
+    gb_init(&b, 3);
+    gb_u8(&b, mode);
+    gb_u16(&b, (uint16_t)(n_vocab - 1)); /* fz_range(1, 512): two bytes; top_k and history
+                                           * ids then take one byte each (n_vocab <= 254) */
+    gb_u8(&b, temp64);
+    gb_u8(&b, top_k);
+    gb_u16(&b, top_p);
+    gb_u16(&b, min_p);
+    gb_u8(&b, penalty);
+    gb_u8(&b, last_n);
+    gb_u64(&b, 42);
+    gb_u8(&b, n_history);
+    for (uint8_t i = 0; i < n_history; i++) gb_u8(&b, (uint8_t)(i * 7));
+    for (unsigned i = 0; i < 512; i++) gb_u16(&b, (uint16_t)((i * 2654435761u) >> 20));
+    write_gb("sampler", name, &b);
+    gb_free(&b);
+}
+
+static void sampler_seeds(void) {
+    /* penalty byte 48: 0.25 + 48/64 = 1 (off) */
+    sampler_seed("greedy", 0, 32, 0, 0, 65535, 0, 48, 0, 0);
+    sampler_seed("temp1", 0, 64, 64, 0, 65535, 0, 48, 0, 0);
+    sampler_seed("topp09", 0, 64, 64, 0, 58981, 0, 48, 0, 0);
+    sampler_seed("topk5", 0, 64, 32, 5, 65535, 0, 48, 0, 0);
+    sampler_seed("minp", 0, 64, 64, 0, 65535, 6553, 48, 0, 0);
+    sampler_seed("penalty", 0, 64, 64, 0, 65535, 0, 100, 16, 20);
+    sampler_seed("all", 0, 200, 80, 10, 60000, 1000, 80, 64, 40);
+    sampler_seed("raw", 0xff, 16, 0, 0, 0, 0, 0, 0, 4);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -262,5 +324,7 @@ int main(int argc, char **argv) {
     tensor_of_type(GGUFREF_T_Q6_K, 3, 256);
     tensor_shapes();
     empty_files();
+    tokenizer_seeds();
+    sampler_seeds();
     return 0;
 }
