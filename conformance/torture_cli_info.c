@@ -86,6 +86,16 @@ static void write_temp(const gb_buf *b, char path[PATH_LEN]) {
     assert_int_equal(gb_write_file(b, path), 0);
 }
 
+/* Write b to a temporary file, run `ggufref info OPTS FILE` on it, remove it. OUT: r, *path
+ * (the name the file had, for messages). */
+static void run_info(const gb_buf *b, const char *opts, run_result *r, char path[PATH_LEN]) {
+    write_temp(b, path);
+    char args[PATH_LEN + 64];
+    snprintf(args, sizeof args, "info %s '%s'", opts, path);
+    run_cli(args, r);
+    unlink(path);
+}
+
 /* A valid v3 file: one F32 tensor, a long token array, and a key that needs escaping. */
 static void build_valid(gb_buf *b) {
     static const char *const tokens[] = {"<unk>", "a", "b", "c", "d", "e", "f", "g", "h", "i"};
@@ -106,12 +116,9 @@ static void test_cli_info_text(void **state) {
     gb_buf b;
     build_valid(&b);
     char path[PATH_LEN];
-    write_temp(&b, path);
-    char args[PATH_LEN + 32];
-    snprintf(args, sizeof args, "info '%s'", path);
     run_result *r = malloc(sizeof *r);
     assert_non_null(r);
-    run_cli(args, r);
+    run_info(&b, "", r, path);
     assert_int_equal(r->exit_code, 0);
     assert_string_equal(r->err, "");
     assert_non_null(strstr(r->out, "version: 3\n"));
@@ -123,7 +130,6 @@ static void test_cli_info_text(void **state) {
     assert_non_null(strstr(r->out, "token_embd.weight"));
     assert_non_null(strstr(r->out, "4x10"));
     free(r);
-    unlink(path);
     gb_free(&b);
 }
 
@@ -132,12 +138,9 @@ static void test_cli_info_json(void **state) {
     gb_buf b;
     build_valid(&b);
     char path[PATH_LEN];
-    write_temp(&b, path);
-    char args[PATH_LEN + 32];
-    snprintf(args, sizeof args, "info --json '%s'", path);
     run_result *r = malloc(sizeof *r);
     assert_non_null(r);
-    run_cli(args, r);
+    run_info(&b, "--json", r, path);
     assert_int_equal(r->exit_code, 0);
     assert_string_equal(r->err, "");
     assert_int_equal(r->out[0], '{');
@@ -149,7 +152,6 @@ static void test_cli_info_json(void **state) {
     assert_non_null(strstr(r->out, "\"dims\": [4, 10]"));
     assert_non_null(strstr(r->out, "\"bytes\": 160"));
     free(r);
-    unlink(path);
     gb_free(&b);
 }
 
@@ -163,12 +165,9 @@ static void test_cli_info_malformed(void **state) {
     gb_mark(&b);
     gb_u8(&b, 2);
     char path[PATH_LEN];
-    write_temp(&b, path);
-    char args[PATH_LEN + 32];
-    snprintf(args, sizeof args, "info --json '%s'", path);
     run_result *r = malloc(sizeof *r);
     assert_non_null(r);
-    run_cli(args, r);
+    run_info(&b, "--json", r, path);
     assert_int_equal(r->exit_code, 1);
     assert_string_equal(r->out, "");
     char want[PATH_LEN + 64];
@@ -179,7 +178,6 @@ static void test_cli_info_malformed(void **state) {
     assert_non_null(newline);
     assert_string_equal(newline, "\n"); /* exactly one line */
     free(r);
-    unlink(path);
     gb_free(&b);
 }
 

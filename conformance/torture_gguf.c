@@ -1567,13 +1567,20 @@ static void test_types_table(void **state) {
     assert_null(ggufref_type_info_get(UINT32_MAX));
 }
 
-static void test_value_type_names(void **state) {
+static void test_value_type_names_and_sizes(void **state) {
     (void)state;
     assert_string_equal(ggufref_value_type_name(GGUFREF_TYPE_UINT8), "u8");
     assert_string_equal(ggufref_value_type_name(GGUFREF_TYPE_STRING), "str");
     assert_string_equal(ggufref_value_type_name(GGUFREF_TYPE_ARRAY), "arr");
     assert_string_equal(ggufref_value_type_name(GGUFREF_TYPE_FLOAT64), "f64");
     assert_string_equal(ggufref_value_type_name(GGUFREF_VALUE_TYPE_COUNT), "unknown");
+    assert_int_equal(ggufref_value_type_size(GGUFREF_TYPE_BOOL), 1);
+    assert_int_equal(ggufref_value_type_size(GGUFREF_TYPE_INT16), 2);
+    assert_int_equal(ggufref_value_type_size(GGUFREF_TYPE_FLOAT32), 4);
+    assert_int_equal(ggufref_value_type_size(GGUFREF_TYPE_FLOAT64), 8);
+    assert_int_equal(ggufref_value_type_size(GGUFREF_TYPE_STRING), 0);
+    assert_int_equal(ggufref_value_type_size(GGUFREF_TYPE_ARRAY), 0);
+    assert_int_equal(ggufref_value_type_size(GGUFREF_VALUE_TYPE_COUNT), 0);
 }
 
 /* ===================================================================================== */
@@ -1775,7 +1782,7 @@ int main(void) {
         cmocka_unit_test(test_gguf_find_many),
         cmocka_unit_test(test_gguf_open_memory_arguments),
         cmocka_unit_test(test_types_table),
-        cmocka_unit_test(test_value_type_names),
+        cmocka_unit_test(test_value_type_names_and_sizes),
         cmocka_unit_test(test_gguf_open_file_valid),
         cmocka_unit_test(test_gguf_open_file_errors),
         cmocka_unit_test(test_gguf_material_stories260k_v1),

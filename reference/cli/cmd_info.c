@@ -167,17 +167,6 @@ static void put_bits(FILE *f, bool json, ggufref_value_type type, uint64_t bits)
     }
 }
 
-/* Element size of fixed-size value types (0: string, array). */
-static size_t elem_size(ggufref_value_type t) {
-    switch (t) {
-    case GGUFREF_TYPE_UINT8: case GGUFREF_TYPE_INT8: case GGUFREF_TYPE_BOOL: return 1;
-    case GGUFREF_TYPE_UINT16: case GGUFREF_TYPE_INT16: return 2;
-    case GGUFREF_TYPE_UINT32: case GGUFREF_TYPE_INT32: case GGUFREF_TYPE_FLOAT32: return 4;
-    case GGUFREF_TYPE_UINT64: case GGUFREF_TYPE_INT64: case GGUFREF_TYPE_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 /* "arr[str,32000]" (text) — the summary of an array's type. */
 static void text_array_type(FILE *f, const ggufref_array *a) {
     fprintf(f, "arr[%s,%" PRIu64 "]", ggufref_value_type_name(a->elem_type), a->count);
@@ -189,7 +178,7 @@ static void put_array_elements(FILE *f, bool json, const ggufref_array *a) {
     ggufref_array_iter it;
     ggufref_array_iter_init(&it, a);
     uint64_t shown = a->count < ARRAY_SHOWN ? a->count : ARRAY_SHOWN;
-    size_t size = elem_size(a->elem_type);
+    size_t size = ggufref_value_type_size(a->elem_type);
     fputc('[', f);
     for (uint64_t j = 0; j < shown; j++) {
         if (j > 0) fputs(", ", f);

@@ -129,6 +129,9 @@ typedef enum ggufref_value_type {
 } ggufref_value_type;
 
 const char *ggufref_value_type_name(ggufref_value_type type);
+/* Bytes of one value of a fixed-size type (u8 1 ... f64 8, bool 1); 0 for STRING, ARRAY and
+ * out-of-range types. */
+size_t ggufref_value_type_size(ggufref_value_type type);
 
 /* A parsed, fully validated GGUF file. Opaque. Borrows the bytes it was opened on. */
 typedef struct ggufref_gguf ggufref_gguf;

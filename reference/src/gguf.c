@@ -49,6 +49,11 @@ static const char *const value_type_names[GGUFREF_VALUE_TYPE_COUNT] = {
     "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "str", "arr", "u64", "i64", "f64",
 };
 
+size_t ggufref_value_type_size(ggufref_value_type type) {
+    if ((unsigned)type >= GGUFREF_VALUE_TYPE_COUNT) return 0;
+    return fixed_size[type];
+}
+
 const char *ggufref_value_type_name(ggufref_value_type type) {
     if ((unsigned)type >= GGUFREF_VALUE_TYPE_COUNT) return "unknown";
     return value_type_names[type];
@@ -286,6 +291,13 @@ static ggufref_status walk_value(parser *p, ggufref_value_type type) {
 /* ------------------------------------------------------------------------------------- */
 /* Header and metadata                                                                    */
 /* ------------------------------------------------------------------------------------- */
+
+/* a + b without wrapping: false (and *out untouched) on overflow. */
+static bool gr_add_u64(uint64_t a, uint64_t b, uint64_t *out) {
+    if (b > UINT64_MAX - a) return false;
+    *out = a + b;
+    return true;
+}
 
 static uint32_t bswap32(uint32_t v) {
     return (v >> 24) | ((v >> 8) & 0xff00u) | ((v << 8) & 0xff0000u) | (v << 24);
@@ -612,14 +624,14 @@ static ggufref_status place_tensors(parser *p, ggufref_gguf *g) {
                         (unsigned long long)t->offset, e->offset_pos, how,
                         (unsigned long long)expected);
         }
+        /* offset == expected <= file size here, so these sums cannot wrap; checked anyway */
         uint64_t start = 0;
         uint64_t end = 0;
-        if (t->offset > UINT64_MAX - g->data_offset ||
-            t->n_bytes > UINT64_MAX - (start = g->data_offset + t->offset)) {
+        if (!gr_add_u64(g->data_offset, t->offset, &start) ||
+            !gr_add_u64(start, t->n_bytes, &end)) {
             return fail(p, GGUFREF_ERR_BAD_TENSOR_DATA, e->offset_pos,
                         "tensor '%s': data offset + offset + size overflows 2^64", q);
         }
-        end = start + t->n_bytes;
         if (end > g->size) {
             return fail(p, GGUFREF_ERR_TRUNCATED, start,
                         "tensor '%s': file ends inside its data (bytes %llu..%llu, file has %zu)",
@@ -940,23 +952,27 @@ bool ggufref_array_next_str(ggufref_array_iter *it, ggufref_str *out) {
     return true;
 }
 
-bool ggufref_array_next_f32(ggufref_array_iter *it, float *out) {
-    const uint8_t *p = next_elem(it, GGUFREF_TYPE_FLOAT32);
+/* The next 4-byte element of an array of `type`. OUT: *bits, little-endian loaded. */
+static bool next_u32(ggufref_array_iter *it, ggufref_value_type type, uint32_t *bits) {
+    const uint8_t *p = next_elem(it, type);
     if (p == NULL) return false;
-    uint32_t bits = gr_load_u32(p);
-    memcpy(out, &bits, sizeof *out);
+    *bits = gr_load_u32(p);
     it->pos += 4;
     it->index++;
     return true;
 }
 
-bool ggufref_array_next_i32(ggufref_array_iter *it, int32_t *out) {
-    const uint8_t *p = next_elem(it, GGUFREF_TYPE_INT32);
-    if (p == NULL) return false;
-    uint32_t bits = gr_load_u32(p);
+bool ggufref_array_next_f32(ggufref_array_iter *it, float *out) {
+    uint32_t bits = 0;
+    if (!next_u32(it, GGUFREF_TYPE_FLOAT32, &bits)) return false;
     memcpy(out, &bits, sizeof *out);
-    it->pos += 4;
-    it->index++;
+    return true;
+}
+
+bool ggufref_array_next_i32(ggufref_array_iter *it, int32_t *out) {
+    uint32_t bits = 0;
+    if (!next_u32(it, GGUFREF_TYPE_INT32, &bits)) return false;
+    memcpy(out, &bits, sizeof *out);
     return true;
 }
 
