@@ -13,6 +13,8 @@
  * datum untouched. Panic points (fault.h) sit after partial mutations; a panic drops the
  * operation's locals (as Rust's unwinding would) and poisons the handle (R-RT-050).
  */
+#define _POSIX_C_SOURCE 200809L /* fileno, fstat */
+
 #include "runtime.h"
 
 #include "fault.h"
@@ -20,6 +22,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define GR_DIAG_INITIAL 256u      /* diagnostics bytes reserved by init; grown on demand */
 #define GR_READ_CHUNK (1u << 20)  /* bytes per read of a model file */
@@ -303,12 +306,13 @@ static ggufref_status read_file(const char *path, uint8_t **out, size_t *out_siz
     if (path == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "path is NULL");
     FILE *f = fopen(path, "rb");
     if (f == NULL) return gr_fail(err, io, 0, "cannot open model file '%s'", path);
-    long end = -1;
-    if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
+        (uintmax_t)sb.st_size > SIZE_MAX) {
         fclose(f);
-        return gr_fail(err, io, 0, "cannot determine the size of '%s'", path);
+        return gr_fail(err, io, 0, "'%s' is not a readable regular file", path);
     }
-    size_t size = (size_t)end;
+    size_t size = (size_t)sb.st_size;
     uint8_t *buf = gr_malloc(size);
     if (buf == NULL) {
         fclose(f);

@@ -1,0 +1,836 @@
+/*
+ * torture_runtime.c — the runtime state machine and the export layer against SPEC chapters 7
+ * and 8 (R-RT-*, R-EXP-*).
+ *
+ * 1. Every row of conformance/transitions.tsv (state x operation x condition), on a handle and
+ *    on the export layer: set up the state, realize the condition, assert the status and the
+ *    next state, and that failures and queries leave the R-RT-040 digest unchanged.
+ * 2. The table itself: every state x operation has rows, conditions are disjoint.
+ * 3. Request cleanup, context overflow, cancellation, continuation, determinism, replacement,
+ *    free, file loading, independence of handles.
+ * 4. Diagnostics: JSON syntax, member order, escaping, the nondeterministic member.
+ * 5. Export layer: re-entrant calls, copy-out, lazy creation.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ggufref.h"
+#include "rt_support.h"
+
+static rts_env g_env;
+static rts_table g_table;
+static char g_skip[256];
+
+static int setup_suite(void **state) {
+    (void)state;
+    char why[256];
+    if (!rts_table_load(&g_table, why, sizeof why)) {
+        fprintf(stderr, "%s\n", why);
+        return -1; /* the table is part of this repository: its absence is a failure */
+    }
+    if (!rts_env_init(&g_env, g_skip, sizeof g_skip)) fprintf(stderr, "skip: %s\n", g_skip);
+    else g_skip[0] = 0;
+    return 0;
+}
+
+static int teardown_suite(void **state) {
+    (void)state;
+    rts_env_free(&g_env);
+    return 0;
+}
+
+#define NEED_FIXTURES()                                  \
+    do {                                                 \
+        if (g_skip[0] != 0) {                            \
+            fprintf(stderr, "skipped: %s\n", g_skip);    \
+            skip();                                      \
+        }                                                \
+    } while (0)
+
+/* ------------------------------------------------------------------------------------- */
+/* Helpers                                                                                */
+/* ------------------------------------------------------------------------------------- */
+
+static ggufref_runtime *new_runtime(void) {
+    ggufref_runtime *rt;
+    assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
+    return rt;
+}
+
+static void configure(ggufref_runtime *rt, int32_t max_tokens) {
+    ggufref_sampling s;
+    rts_small_sampling(&s, max_tokens);
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), GGUFREF_OK);
+}
+
+static ggufref_runtime *ready_runtime(int32_t max_tokens) {
+    ggufref_runtime *rt = new_runtime();
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), GGUFREF_OK);
+    configure(rt, max_tokens);
+    return rt;
+}
+
+static size_t n_tokens(const ggufref_runtime *rt) {
+    size_t n;
+    ggufref_runtime_tokens(rt, NULL, &n, NULL);
+    return n;
+}
+
+static void copy_tokens(const ggufref_runtime *rt, int32_t *out, size_t *n) {
+    const int32_t *t;
+    ggufref_runtime_tokens(rt, &t, n, NULL);
+    memcpy(out, t, *n * sizeof *t);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* 1. Every row of the table                                                              */
+/* ------------------------------------------------------------------------------------- */
+
+static void must(int got, int want, const char *what) {
+    if (got != want) fail_msg("set-up step %s: %s, expected %s", what, ggufref_status_name(got),
+                              ggufref_status_name(want));
+}
+
+/* Drive t to the row's state (with the residency and model the condition needs), keeping the
+ * pure model m in step. Special conditions get their own set-ups (R-RT-022, R-RT-026). */
+static void reach(rts_target *t, rts_model *m, const rts_row *row) {
+    static const struct { rts_op op; rts_cond cond; } path_r[] = {
+        {RTS_LOAD, RTS_OK}, {RTS_CONFIGURE, RTS_OK}};
+    bool nan = row->cond == RTS_FAILED;
+    /* RECOVERABLE_ERROR rows hold a model unless they say no-model. */
+    bool need_model = row->state == GGUFREF_STATE_RECOVERABLE_ERROR && row->res != RTS_RES_NO_MODEL;
+    m->state = GGUFREF_STATE_UNINITIALIZED;
+    m->has_model = false;
+    t->want_nan = nan;
+    switch (row->state) {
+    case GGUFREF_STATE_UNINITIALIZED: return;
+    case GGUFREF_STATE_INITIALIZED:
+        must(rts_do(t, m, RTS_INIT, RTS_OK), GGUFREF_OK, "init");
+        break;
+    case GGUFREF_STATE_POISONED:
+        must(rts_do(t, m, RTS_INIT, RTS_OK), GGUFREF_OK, "init");
+        m->state = GGUFREF_STATE_INITIALIZED;
+        must(rts_do(t, m, RTS_CONFIGURE, RTS_PANIC), GGUFREF_ERR_GENERATION_FAILED, "panic");
+        break;
+    case GGUFREF_STATE_RECOVERABLE_ERROR:
+        if (need_model) {
+            for (size_t i = 0; i < 2; i++) must(rts_do(t, m, path_r[i].op, path_r[i].cond), 0, "R");
+        } else {
+            must(rts_do(t, m, RTS_INIT, RTS_OK), GGUFREF_OK, "init");
+        }
+        must(rts_do(t, m, RTS_CONFIGURE, RTS_REJECTED), GGUFREF_ERR_INVALID_ARGUMENT, "E");
+        break;
+    default: /* READY, CONTINUATION_READY, FREED */
+        for (size_t i = 0; i < 2; i++) must(rts_do(t, m, path_r[i].op, path_r[i].cond), 0, "R");
+        break;
+    }
+    m->state = row->state;
+    m->has_model = row->state == GGUFREF_STATE_READY ||
+                   row->state == GGUFREF_STATE_CONTINUATION_READY || need_model;
+    if (row->state == GGUFREF_STATE_FREED) must(rts_do(t, m, RTS_FREE, RTS_OK), 0, "free");
+    if (row->state != GGUFREF_STATE_CONTINUATION_READY) return;
+    /* CONTINUATION_READY: a generate, shaped by what the row needs. */
+    ggufref_sampling s;
+    if (row->op == RTS_NEXT && row->cond == RTS_OVERFLOW) { /* fill the context exactly */
+        rts_small_sampling(&s, (int32_t)(g_env.n_ctx - g_env.n_prompt));
+    } else if (row->op == RTS_NEXT && row->cond == RTS_OOM) { /* result bytes full */
+        rts_small_sampling(&s, 1);
+    } else {
+        rts_small_sampling(&s, RTS_MAX_TOKENS);
+    }
+    if (t->exports) must(ggufref_export_configure_sampling(&s), 0, "configure");
+    else must(ggufref_runtime_configure_sampling(t->rt, &s), 0, "configure");
+    m->state = GGUFREF_STATE_READY;
+    int want = nan ? GGUFREF_ERR_CANCELLED : GGUFREF_OK; /* the NaN model fails at step 2 */
+    must(rts_do(t, m, RTS_GENERATE, nan ? RTS_CANCELLED : RTS_OK), want, "generate");
+    m->state = GGUFREF_STATE_CONTINUATION_READY;
+}
+
+static bool special(const rts_row *row) {
+    return row->op == RTS_NEXT && (row->cond == RTS_OVERFLOW || row->cond == RTS_OOM);
+}
+
+static bool is_query(rts_op op) {
+    return op == RTS_INIT || op == RTS_DIAG || op == RTS_LAST_ERROR || op == RTS_RESULT ||
+           op == RTS_CANCEL;
+}
+
+/* Run one row; false if the driver cannot realize it on this target (reported, not failed). */
+static bool run_row(const rts_row *row, bool exports) {
+    rts_target t;
+    rts_model m;
+    rts_target_open(&t, &g_env, exports);
+    reach(&t, &m, row);
+    if (rts_target_state(&t) != row->state) {
+        fail_msg("line %d: set-up reached %s, not %s", row->line,
+                 ggufref_state_name(rts_target_state(&t)), ggufref_state_name(row->state));
+    }
+    if (!special(row) && !rts_can(&t, &m, row->op, row->cond)) {
+        rts_target_close(&t);
+        return false;
+    }
+    uint64_t before = rts_target_digest(&t);
+    int64_t live_before = ggufref_fault_alloc_live();
+    int st = rts_do(&t, &m, row->op, row->cond);
+    int want = row->status == RTS_REJECTED_STATUS ? rts_rejected_status(row->op) : row->status;
+    ggufref_state next = rts_target_state(&t);
+    if (st != want || next != row->next) {
+        fail_msg("transitions.tsv line %d (%s): %s %s [%s] returned %s -> %s, expected %s -> %s",
+                 row->line, exports ? "exports" : "handle", ggufref_state_name(row->state),
+                 rts_op_name(row->op), rts_cond_name(row->cond), ggufref_status_name(st),
+                 ggufref_state_name(next), ggufref_status_name(want),
+                 ggufref_state_name(row->next));
+    }
+    bool unchanged = (st != GGUFREF_OK && row->cond != RTS_CANCELLED &&
+                      row->cond != RTS_FAILED && row->cond != RTS_PANIC) ||
+                     is_query(row->op);
+    if (unchanged && next != GGUFREF_STATE_POISONED && rts_target_digest(&t) != before) {
+        fail_msg("line %d (%s): %s %s [%s] changed the state digest (R-RT-006)", row->line,
+                 exports ? "exports" : "handle", ggufref_state_name(row->state),
+                 rts_op_name(row->op), rts_cond_name(row->cond));
+    }
+    /* (From UNINITIALIZED the lazy init's blocks legitimately stay.) */
+    if (st == GGUFREF_ERR_OUT_OF_MEMORY && ggufref_fault_alloc_live() != live_before &&
+        row->state != GGUFREF_STATE_UNINITIALIZED) {
+        fail_msg("line %d: a failed allocation leaked %lld blocks", row->line,
+                 (long long)(ggufref_fault_alloc_live() - live_before));
+    }
+    rts_target_close(&t);
+    return true;
+}
+
+/* R-RT-002..008, R-RT-050: every row, handle API. */
+static void test_table_every_row_handle(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    size_t ran = 0, skipped = 0;
+    for (size_t i = 0; i < g_table.n; i++) {
+        if (run_row(&g_table.rows[i], false)) {
+            ran++;
+        } else if (g_table.rows[i].cond == RTS_PANIC) {
+            skipped++;
+        } else {
+            fail_msg("line %d: the driver cannot realize this row on a handle",
+                     g_table.rows[i].line);
+        }
+    }
+    /* Only panic rows without a handle-level point may be skipped (the exports cover them). */
+    printf("handle: %zu rows run, %zu panic rows without a handle-level point\n", ran, skipped);
+    assert_true(ran > g_table.n * 3 / 4);
+    assert_int_equal(ggufref_fault_alloc_live(), 0);
+}
+
+/* R-EXP-002..004: every row, export layer; every row is realizable there. */
+static void test_table_every_row_exports(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    for (size_t i = 0; i < g_table.n; i++) {
+        if (!run_row(&g_table.rows[i], true)) {
+            fail_msg("line %d: cannot realize %s %s [%s] on the export layer", g_table.rows[i].line,
+                     ggufref_state_name(g_table.rows[i].state), rts_op_name(g_table.rows[i].op),
+                     rts_cond_name(g_table.rows[i].cond));
+        }
+    }
+    assert_int_equal(ggufref_fault_alloc_live(), 0);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* 2. The table is complete and deterministic (R-RT-002)                                  */
+/* ------------------------------------------------------------------------------------- */
+
+static void test_table_complete_and_disjoint(void **state) {
+    (void)state;
+    for (int s = 0; s < GGUFREF_STATE_COUNT; s++) {
+        for (int hm = 0; hm < 2; hm++) {
+            for (int op = 0; op < RTS_OP_COUNT; op++) {
+                size_t n = 0;
+                int seen[RTS_COND_COUNT] = {0};
+                for (size_t i = 0; i < g_table.n; i++) {
+                    const rts_row *r = &g_table.rows[i];
+                    if ((int)r->state != s || (int)r->op != op) continue;
+                    if (r->res != RTS_RES_ANY && (r->res == RTS_RES_MODEL) != (hm == 1)) continue;
+                    n++;
+                    if (seen[r->cond]++ != 0) fail_msg("line %d: duplicate condition", r->line);
+                }
+                if (n == 0) {
+                    fail_msg("no row for %s %s (model %d)", ggufref_state_name((ggufref_state)s),
+                             rts_op_name((rts_op)op), hm);
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < g_table.n; i++) {
+        const rts_row *r = &g_table.rows[i];
+        if (r->state == GGUFREF_STATE_POISONED) {
+            assert_int_equal(r->status, GGUFREF_ERR_GENERATION_FAILED); /* R-EXP-004 */
+            assert_int_equal(r->next, GGUFREF_STATE_POISONED);
+        }
+        if (r->cond == RTS_PANIC) assert_int_equal(r->next, GGUFREF_STATE_POISONED);
+    }
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* 3. Requests                                                                            */
+/* ------------------------------------------------------------------------------------- */
+
+typedef struct collect {
+    int32_t tokens[256];
+    size_t n;
+    char text[4096];
+    size_t len;
+    size_t cancel_after; /* 0 = never */
+    ggufref_runtime *rt;
+} collect;
+
+static void collect_cb(int32_t token, const char *piece, size_t len, void *user) {
+    collect *c = user;
+    c->tokens[c->n++] = token;
+    memcpy(c->text + c->len, piece, len);
+    c->len += len;
+    if (c->cancel_after != 0 && c->n == c->cancel_after) {
+        assert_int_equal(ggufref_runtime_cancel(c->rt), GGUFREF_OK);
+    }
+}
+
+/* R-RT-020, R-RT-023, R-RT-041: a new generate replaces the previous request; the callback
+ * sees exactly the generated tokens and the result bytes are their pieces. */
+static void test_generate_clears_previous_request(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = ready_runtime(5);
+    assert_int_equal(ggufref_runtime_generate(rt, "Lily", 4, NULL, NULL), GGUFREF_OK);
+    collect c = {0};
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), collect_cb, &c),
+                     GGUFREF_OK);
+    const int32_t *t;
+    size_t n, np;
+    ggufref_runtime_tokens(rt, &t, &n, &np);
+    assert_int_equal(np, g_env.n_prompt);
+    assert_int_equal(n, np + 5);
+    assert_int_equal(c.n, 5);
+    assert_memory_equal(t + np, c.tokens, 5 * sizeof *t);
+    ggufref_str r;
+    assert_int_equal(ggufref_runtime_result(rt, &r), GGUFREF_OK);
+    assert_int_equal(r.len, c.len);
+    assert_memory_equal(r.ptr, c.text, c.len);
+    ggufref_str d;
+    assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK);
+    assert_non_null(strstr(d.ptr, "\"n_generated_tokens\":5,"));
+    assert_non_null(strstr(d.ptr, "\"requests\":2,"));
+    ggufref_runtime_destroy(rt);
+}
+
+/* R-RT-022: a request the context cannot hold changes nothing; the boundary is exact. */
+static void test_generate_context_overflow_changes_nothing(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = ready_runtime(3);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    uint64_t d = ggufref_runtime_digest(rt);
+    configure(rt, (int32_t)(g_env.n_ctx - g_env.n_prompt + 1));
+    assert_int_equal(ggufref_runtime_digest(rt) != d, true); /* settings are in the digest */
+    d = ggufref_runtime_digest(rt);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL),
+                     GGUFREF_ERR_CONTEXT_OVERFLOW);
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_RECOVERABLE_ERROR);
+    assert_int_equal(ggufref_runtime_digest(rt), d);
+    ggufref_error e;
+    assert_int_equal(ggufref_runtime_last_error(rt, &e), GGUFREF_OK);
+    assert_int_equal(e.status, GGUFREF_ERR_CONTEXT_OVERFLOW);
+    assert_non_null(strstr(e.message, "n_ctx"));
+    configure(rt, (int32_t)(g_env.n_ctx - g_env.n_prompt)); /* exactly full: fits */
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    assert_int_equal(n_tokens(rt), g_env.n_ctx);
+    assert_int_equal(ggufref_runtime_generate_next_token(rt, NULL, NULL),
+                     GGUFREF_ERR_CONTEXT_OVERFLOW);
+    assert_int_equal(n_tokens(rt), g_env.n_ctx);
+    ggufref_runtime_destroy(rt);
+}
+
+/* R-RT-021: NULL prompt, empty prompt with BOS (fine), rejected bytes. */
+static void test_generate_prompt_arguments(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = ready_runtime(2);
+    assert_int_equal(ggufref_runtime_generate(rt, NULL, 3, NULL, NULL),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_runtime_generate(rt, NULL, 0, NULL, NULL), GGUFREF_OK);
+    size_t np;
+    ggufref_runtime_tokens(rt, NULL, NULL, &np);
+    assert_int_equal(np, 1); /* BOS only */
+    ggufref_runtime_destroy(rt);
+}
+
+/* R-RT-025: a cancel from the callback stops before the next token; the tokens made so far
+ * are kept, the state is CONTINUATION_READY and the request continues. */
+static void test_cancel_keeps_tokens_and_continues(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = ready_runtime(6);
+    collect c = {.cancel_after = 2};
+    c.rt = rt;
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), collect_cb, &c),
+                     GGUFREF_ERR_CANCELLED);
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_CONTINUATION_READY);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(n_tokens(rt), g_env.n_prompt + 2);
+    ggufref_str d;
+    assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK);
+    assert_non_null(strstr(d.ptr, "\"stop_reason\":\"cancelled\""));
+    assert_non_null(strstr(d.ptr, "\"status\":\"CANCELLED\""));
+    /* Continue: the same tokens a whole uncancelled request makes (R-RT-024). */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(ggufref_runtime_generate_next_token(rt, collect_cb, &c), GGUFREF_OK);
+    }
+    int32_t continued[256], whole[256];
+    size_t n1, n2;
+    copy_tokens(rt, continued, &n1);
+    ggufref_runtime *ref = ready_runtime(6);
+    assert_int_equal(ggufref_runtime_generate(ref, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    copy_tokens(ref, whole, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(continued, whole, n1 * sizeof *whole);
+    ggufref_runtime_destroy(ref);
+    ggufref_runtime_destroy(rt);
+}
+
+/* R-RT-025: a cancel before a generate starts is cleared by it. */
+static void test_cancel_before_generate_has_no_effect(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = ready_runtime(3);
+    assert_int_equal(ggufref_runtime_cancel(rt), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    assert_int_equal(n_tokens(rt), g_env.n_prompt + 3);
+    ggufref_runtime_destroy(rt);
+}
+
+/* R-RT-024: with sampling (temperature > 0), generate(k) + j x next == generate(k + j), and a
+ * generate does not depend on what ran before (RNG reseeded, R-RT-020). */
+static void test_continuation_equals_longer_generate(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_sampling s;
+    rts_small_sampling(&s, 2);
+    s.temperature = 0.9f;
+    s.seed = 42;
+    ggufref_runtime *a = new_runtime(), *b = new_runtime();
+    assert_int_equal(ggufref_runtime_load_model(a, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model_file(b, g_env.model_path), 0);
+    assert_int_equal(ggufref_runtime_configure_sampling(a, &s), 0);
+    assert_int_equal(ggufref_runtime_generate(a, "Lily", 4, NULL, NULL), 0); /* history */
+    assert_int_equal(ggufref_runtime_generate(a, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    for (int i = 0; i < 6; i++) assert_int_equal(ggufref_runtime_generate_next_token(a, NULL, NULL), 0);
+    s.max_tokens = 8;
+    assert_int_equal(ggufref_runtime_configure_sampling(b, &s), 0);
+    assert_int_equal(ggufref_runtime_generate(b, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    int32_t ta[256], tb[256];
+    size_t na, nb;
+    copy_tokens(a, ta, &na);
+    copy_tokens(b, tb, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(ta, tb, na * sizeof *ta);
+    ggufref_str ra, rb;
+    ggufref_runtime_result(a, &ra);
+    ggufref_runtime_result(b, &rb);
+    assert_int_equal(ra.len, rb.len);
+    assert_memory_equal(ra.ptr, rb.ptr, ra.len);
+    ggufref_runtime_destroy(a);
+    ggufref_runtime_destroy(b);
+}
+
+/* R-RT-010, R-RT-011: replacing a model frees the old one after installing the new one,
+ * clears the request, keeps the sampling settings. */
+static void test_load_replacement(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    int64_t base = ggufref_fault_alloc_live();
+    ggufref_runtime *rt = ready_runtime(3);
+    int64_t one = ggufref_fault_alloc_live();
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    ggufref_sampling before, after;
+    ggufref_runtime_get_sampling(rt, &before);
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.nan_model, g_env.nan_len), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_READY);
+    assert_int_equal(n_tokens(rt), 0);
+    ggufref_runtime_get_sampling(rt, &after);
+    assert_memory_equal(&before, &after, sizeof before);
+    assert_int_equal(ggufref_fault_alloc_live() - base, one - base + 1); /* + result bytes */
+    ggufref_str r;
+    assert_int_equal(ggufref_runtime_result(rt, &r), GGUFREF_OK);
+    assert_int_equal(r.len, 0);
+    ggufref_runtime_destroy(rt);
+    assert_int_equal(ggufref_fault_alloc_live(), base);
+}
+
+/* R-RT-028: free_model releases everything but the diagnostics bytes; FREED; load again. */
+static void test_free_releases_everything(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    int64_t base = ggufref_fault_alloc_live();
+    ggufref_runtime *rt = new_runtime();
+    assert_int_equal(ggufref_runtime_init(rt), GGUFREF_OK);
+    int64_t empty = ggufref_fault_alloc_live();
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    configure(rt, 3);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    assert_int_equal(ggufref_runtime_free_model(rt), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_FREED);
+    assert_int_equal(ggufref_fault_alloc_live(), empty);
+    assert_int_equal(ggufref_runtime_generate(rt, "x", 1, NULL, NULL),
+                     GGUFREF_ERR_MODEL_NOT_LOADED);
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    ggufref_runtime_destroy(rt);
+    assert_int_equal(ggufref_fault_alloc_live(), base);
+}
+
+/* R-RT-012: file errors name the path and the byte. */
+static void test_load_file_errors(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = new_runtime();
+    ggufref_error e;
+    assert_int_equal(ggufref_runtime_load_model_file(rt, "/nonexistent/model.gguf"),
+                     GGUFREF_ERR_IO);
+    ggufref_runtime_last_error(rt, &e);
+    assert_non_null(strstr(e.message, "/nonexistent/model.gguf"));
+    ggufref_fault_io_fail_at(1000, GGUFREF_IO_FAULT_SHORT);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, g_env.model_path), GGUFREF_ERR_IO);
+    ggufref_runtime_last_error(rt, &e);
+    assert_int_equal(e.offset, 1000);
+    assert_non_null(strstr(e.message, "short read"));
+    ggufref_fault_io_fail_at(77, GGUFREF_IO_FAULT_ERROR);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, g_env.model_path), GGUFREF_ERR_IO);
+    ggufref_runtime_last_error(rt, &e);
+    assert_int_equal(e.offset, 77);
+    assert_non_null(strstr(e.message, "read error"));
+    assert_true(ggufref_fault_io_fired());
+    assert_int_equal(ggufref_runtime_load_model_file(rt, g_env.model_path), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, "/"), GGUFREF_ERR_IO); /* a directory */
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_RECOVERABLE_ERROR);
+    ggufref_runtime_destroy(rt);
+}
+
+/* R-RT-001: runtimes are independent. */
+static void test_runtimes_are_independent(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *a = ready_runtime(3), *b = ready_runtime(3);
+    uint64_t db = ggufref_runtime_digest(b);
+    assert_int_equal(ggufref_runtime_generate(a, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    assert_int_equal(ggufref_runtime_cancel(a), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_free_model(a), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_digest(b), db);
+    assert_int_equal(ggufref_runtime_state(b), GGUFREF_STATE_READY);
+    assert_int_equal(ggufref_runtime_generate(b, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    ggufref_runtime_destroy(a);
+    ggufref_runtime_destroy(b);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* 4. Diagnostics (R-RT-030, R-RT-031)                                                    */
+/* ------------------------------------------------------------------------------------- */
+
+/* A strict JSON syntax check (RFC 8259 grammar, no extensions). */
+typedef struct jp {
+    const char *p, *end;
+} jp;
+static bool j_value(jp *j, int depth);
+static void j_ws(jp *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t')) j->p++;
+}
+static bool j_lit(jp *j, const char *s) {
+    size_t n = strlen(s);
+    if ((size_t)(j->end - j->p) < n || memcmp(j->p, s, n) != 0) return false;
+    j->p += n;
+    return true;
+}
+static bool j_string(jp *j) {
+    if (j->p >= j->end || *j->p != '"') return false;
+    for (j->p++; j->p < j->end; j->p++) {
+        unsigned char c = (unsigned char)*j->p;
+        if (c == '"') {
+            j->p++;
+            return true;
+        }
+        if (c < 0x20) return false;
+        if (c == '\\') {
+            j->p++;
+            if (j->p >= j->end) return false;
+            if (*j->p == 'u') {
+                for (int i = 0; i < 4; i++) {
+                    j->p++;
+                    if (j->p >= j->end || strchr("0123456789abcdefABCDEF", *j->p) == NULL) return false;
+                }
+            } else if (strchr("\"\\/bfnrt", *j->p) == NULL) {
+                return false;
+            }
+        }
+    }
+    return false;
+}
+static bool j_number(jp *j) {
+    const char *s = j->p;
+    if (j->p < j->end && *j->p == '-') j->p++;
+    if (j->p >= j->end || *j->p < '0' || *j->p > '9') return false;
+    if (*j->p == '0') j->p++;
+    else while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+    if (j->p < j->end && *j->p == '.') {
+        j->p++;
+        if (j->p >= j->end || *j->p < '0' || *j->p > '9') return false;
+        while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+    }
+    if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+        j->p++;
+        if (j->p < j->end && (*j->p == '+' || *j->p == '-')) j->p++;
+        if (j->p >= j->end || *j->p < '0' || *j->p > '9') return false;
+        while (j->p < j->end && *j->p >= '0' && *j->p <= '9') j->p++;
+    }
+    return j->p > s;
+}
+static bool j_value(jp *j, int depth) {
+    if (depth > 16) return false;
+    j_ws(j);
+    if (j->p >= j->end) return false;
+    char c = *j->p;
+    if (c == '{' || c == '[') {
+        char close = c == '{' ? '}' : ']';
+        j->p++;
+        j_ws(j);
+        if (j->p < j->end && *j->p == close) {
+            j->p++;
+            return true;
+        }
+        for (;;) {
+            if (c == '{') {
+                j_ws(j);
+                if (!j_string(j)) return false;
+                j_ws(j);
+                if (j->p >= j->end || *j->p++ != ':') return false;
+            }
+            if (!j_value(j, depth + 1)) return false;
+            j_ws(j);
+            if (j->p >= j->end) return false;
+            if (*j->p == ',') {
+                j->p++;
+                continue;
+            }
+            if (*j->p++ != close) return false;
+            return true;
+        }
+    }
+    if (c == '"') return j_string(j);
+    if (c == 't') return j_lit(j, "true");
+    if (c == 'f') return j_lit(j, "false");
+    if (c == 'n') return j_lit(j, "null");
+    return j_number(j);
+}
+static bool json_valid(const char *s, size_t n) {
+    jp j = {s, s + n};
+    if (!j_value(&j, 0)) return false;
+    j_ws(&j);
+    return j.p == j.end;
+}
+
+/* Every member of R-RT-030 appears, in order. */
+static void assert_schema_order(const char *doc) {
+    static const char *const keys[] = {
+        "\"schema\":\"ggufref-diagnostics-1\"", "\"state\":", "\"model\":", "\"sampling\":{",
+        "\"temperature\":", "\"top_k\":", "\"top_p\":", "\"min_p\":", "\"repeat_penalty\":",
+        "\"repeat_last_n\":", "\"seed\":", "\"max_tokens\":", "\"stop_at_eos\":", "\"request\":{",
+        "\"n_prompt_tokens\":", "\"n_generated_tokens\":", "\"n_past\":", "\"result_bytes\":",
+        "\"stop_reason\":", "\"totals\":{", "\"models_loaded\":", "\"requests\":",
+        "\"tokens_generated\":", "\"last_error\":{", "\"status\":", "\"code\":", "\"offset\":",
+        "\"message\":", "\"nondeterministic\":{", "\"clock\":",
+    };
+    const char *at = doc;
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *k = strstr(at, keys[i]);
+        if (k == NULL) fail_msg("diagnostics lack %s after offset %zu: %s", keys[i],
+                                (size_t)(at - doc), doc);
+        at = k + strlen(keys[i]);
+    }
+}
+
+static void test_diagnostics_schema_every_state(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = new_runtime();
+    ggufref_str d;
+    assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK); /* lazy init */
+    assert_true(json_valid(d.ptr, d.len));
+    assert_schema_order(d.ptr);
+    assert_non_null(strstr(d.ptr, "\"state\":\"INITIALIZED\",\"model\":null,"));
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    configure(rt, 3);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK);
+    char doc[8192];
+    memcpy(doc, d.ptr, d.len);
+    doc[d.len] = 0;
+    assert_true(json_valid(doc, d.len));
+    assert_schema_order(doc);
+    assert_non_null(strstr(doc, "\"state\":\"CONTINUATION_READY\",\"model\":{\"file_bytes\":"));
+    assert_non_null(strstr(doc, "\"max_tokens\":3,\"stop_at_eos\":false"));
+    assert_non_null(strstr(doc, "\"stop_reason\":\"max_tokens\""));
+    assert_non_null(strstr(doc, "\"offset\":null"));
+    assert_non_null(strstr(doc, "\"nondeterministic\":{\"clock\":false}}"));
+    ggufref_runtime_destroy(rt);
+}
+
+static void test_diagnostics_escapes_messages(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = new_runtime();
+    /* The message names the path: quote, backslash, newline, tab, DEL, a lone 0xFF byte. */
+    assert_int_equal(ggufref_runtime_load_model_file(rt, "/no/\"q\\b\n\t\x7f\xff\xc3\xa9.gguf"),
+                     GGUFREF_ERR_IO);
+    ggufref_str d;
+    assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK);
+    assert_true(json_valid(d.ptr, d.len));
+    char doc[8192];
+    memcpy(doc, d.ptr, d.len);
+    doc[d.len] = 0;
+    assert_non_null(strstr(doc, "/no/\\\"q\\\\b\\n\\t\\u007f\\u00ff\xc3\xa9.gguf"));
+    assert_non_null(strstr(doc, "\"status\":\"IO_ERROR\",\"code\":3,\"offset\":0,"));
+    ggufref_runtime_destroy(rt);
+}
+
+static uint64_t fake_clock(void *user) {
+    uint64_t *t = user;
+    return *t += 1000;
+}
+
+/* R-RT-031: two runtimes with the same history have identical diagnostics except the
+ * nondeterministic member; a clock only adds to that member. */
+static void test_diagnostics_deterministic_except_timings(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    uint64_t now = 0;
+    ggufref_runtime *a = new_runtime(), *b = new_runtime();
+    ggufref_runtime_set_clock(b, fake_clock, &now);
+    char doc[2][8192];
+    ggufref_runtime *rts[2] = {a, b};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ggufref_runtime_load_model(rts[i], g_env.model, g_env.model_len), 0);
+        configure(rts[i], 4);
+        assert_int_equal(ggufref_runtime_generate(rts[i], "Lily", 4, NULL, NULL), 0);
+        ggufref_str d;
+        assert_int_equal(ggufref_runtime_diagnostics(rts[i], &d), GGUFREF_OK);
+        assert_true(json_valid(d.ptr, d.len));
+        memcpy(doc[i], d.ptr, d.len);
+        doc[i][d.len] = 0;
+    }
+    char *na = strstr(doc[0], ",\"nondeterministic\":"), *nb = strstr(doc[1], ",\"nondeterministic\":");
+    assert_non_null(na);
+    assert_non_null(nb);
+    assert_int_equal(na - doc[0], nb - doc[1]);
+    assert_memory_equal(doc[0], doc[1], (size_t)(na - doc[0]));
+    assert_non_null(strstr(nb, "\"clock\":true,\"load_ns\":"));
+    assert_non_null(strstr(nb, "\"decode_ns\":"));
+    ggufref_runtime_destroy(a);
+    ggufref_runtime_destroy(b);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* 5. Export layer (R-EXP-*)                                                              */
+/* ------------------------------------------------------------------------------------- */
+
+static int g_reentrant_status = -1;
+static void reentrant_cb(int32_t token, const char *piece, size_t len, void *user) {
+    (void)token;
+    (void)piece;
+    (void)len;
+    (void)user;
+    g_reentrant_status = ggufref_export_reset_context(); /* the lock is held: unavailable */
+    assert_int_equal(ggufref_export_cancel(), GGUFREF_OK); /* lock-free: allowed */
+}
+
+/* R-EXP-005, R-EXP-007: a re-entrant export gets 13 without poisoning; cancel works inside. */
+static void test_export_reentrant_call_is_unavailable_not_poisoned(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_fault_export_reset();
+    ggufref_sampling s;
+    rts_small_sampling(&s, 3);
+    assert_int_equal(ggufref_export_load_model(g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_export_configure_sampling(&s), GGUFREF_OK);
+    assert_int_equal(ggufref_export_generate(RTS_PROMPT, strlen(RTS_PROMPT), reentrant_cb, NULL),
+                     GGUFREF_ERR_CANCELLED);
+    assert_int_equal(g_reentrant_status, GGUFREF_ERR_GENERATION_FAILED);
+    ggufref_state st;
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_CONTINUATION_READY);
+    assert_int_equal(ggufref_export_generate_next_token(NULL, NULL), GGUFREF_OK);
+    ggufref_fault_export_reset();
+}
+
+/* R-EXP-006: copy-out reports the length and copies only what fits. */
+static void test_export_copy_out(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_fault_export_reset();
+    size_t len = 0;
+    assert_int_equal(ggufref_export_result(NULL, 0, &len), GGUFREF_OK); /* absent runtime */
+    assert_int_equal(len, 0);
+    ggufref_state st;
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED); /* queries do not create it */
+    ggufref_sampling s;
+    rts_small_sampling(&s, 3);
+    assert_int_equal(ggufref_export_load_model(g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_export_configure_sampling(&s), GGUFREF_OK);
+    assert_int_equal(ggufref_export_generate(RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    char small[2], big[8192];
+    assert_int_equal(ggufref_export_diagnostics(small, sizeof small, &len),
+                     GGUFREF_ERR_LIMIT_EXCEEDED);
+    assert_true(len > sizeof small);
+    size_t len2;
+    assert_int_equal(ggufref_export_diagnostics(big, sizeof big, &len2), GGUFREF_OK);
+    assert_int_equal(len, len2);
+    assert_true(json_valid(big, len2));
+    int32_t toks[256];
+    size_t n, np;
+    assert_int_equal(ggufref_export_tokens(toks, 1, &n, &np), GGUFREF_ERR_LIMIT_EXCEEDED);
+    assert_int_equal(ggufref_export_tokens(toks, 256, &n, &np), GGUFREF_OK);
+    assert_int_equal(n, np + 3);
+    ggufref_error e;
+    assert_int_equal(ggufref_export_last_error(&e), GGUFREF_OK);
+    assert_int_equal(e.status, GGUFREF_OK); /* a copy-out failure is not an operation error */
+    ggufref_fault_export_reset();
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_table_complete_and_disjoint),
+        cmocka_unit_test(test_table_every_row_handle),
+        cmocka_unit_test(test_table_every_row_exports),
+        cmocka_unit_test(test_generate_clears_previous_request),
+        cmocka_unit_test(test_generate_context_overflow_changes_nothing),
+        cmocka_unit_test(test_generate_prompt_arguments),
+        cmocka_unit_test(test_cancel_keeps_tokens_and_continues),
+        cmocka_unit_test(test_cancel_before_generate_has_no_effect),
+        cmocka_unit_test(test_continuation_equals_longer_generate),
+        cmocka_unit_test(test_load_replacement),
+        cmocka_unit_test(test_free_releases_everything),
+        cmocka_unit_test(test_load_file_errors),
+        cmocka_unit_test(test_runtimes_are_independent),
+        cmocka_unit_test(test_diagnostics_schema_every_state),
+        cmocka_unit_test(test_diagnostics_escapes_messages),
+        cmocka_unit_test(test_diagnostics_deterministic_except_timings),
+        cmocka_unit_test(test_export_reentrant_call_is_unavailable_not_poisoned),
+        cmocka_unit_test(test_export_copy_out),
+    };
+    return cmocka_run_group_tests(tests, setup_suite, teardown_suite);
+}
