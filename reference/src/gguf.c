@@ -5,9 +5,9 @@
  *
  *   header    magic, version, n_tensors, n_kv           parse_header
  *   kv[]      key, value type, value (arrays walked)     parse_kv, walk_value
- *             duplicate keys                             check_unique
+ *             duplicate keys                             check_unique_keys
  *   tensor[]  name, dims, type, offset                   parse_tensor_info
- *             duplicate names                            check_unique
+ *             duplicate names                            check_unique_tensors
  *   data      aligned start, contiguous tensors          place_tensors
  *
  * After a successful open every accessor is a lookup that cannot fail on file data. Nothing is
@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
