@@ -13,8 +13,6 @@
  * When a run differs, the message names the first differing byte and token, which tells
  * tokenization (prompt), sampling (seeded runs only) and numerics (greedy runs) apart.
  */
-#define _POSIX_C_SOURCE 200809L /* mkstemp */
-
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,11 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "cli_run.h"
 #include "ggufref.h"
 
 #define PATH_LEN 1024
@@ -50,34 +47,15 @@ static const golden_run RUNS[] = {
 };
 #define N_RUNS (sizeof RUNS / sizeof RUNS[0])
 
-/* $GGUFREF_SHARED_DIR/material/<rel> (default ../shared), or NULL when absent. */
+/* The material file REL, or NULL when absent. OUT: buf. */
 static const char *material(const char *rel, char *buf) {
-    const char *dir = getenv("GGUFREF_SHARED_DIR");
-    if (dir == NULL) dir = "../shared";
-    int w = snprintf(buf, PATH_LEN, "%s/material/%s", dir, rel);
-    if (w < 0 || w >= PATH_LEN) return NULL;
-    return access(buf, R_OK) == 0 ? buf : NULL;
+    return material_path(rel, buf, PATH_LEN) ? buf : NULL;
 }
 
-/* The whole file, NUL-terminated. OUT: *len. */
+/* The whole file (must exist). OUT: *len. */
 static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *b = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = 2 * cap + 8192;
-            b = realloc(b, cap);
-            assert_non_null(b);
-        }
-        size_t got = fread(b + n, 1, 4096, f);
-        n += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    b[n] = '\0';
-    *len = n;
+    char *b = read_whole_file(path, len);
+    assert_non_null(b);
     return b;
 }
 
@@ -219,25 +197,6 @@ static void test_goldens_library(void **state) {
     }
 }
 
-/* Run the CLI; OUT: stdout bytes (malloc'd), *len. Returns the exit code, or -1 to skip. */
-static int run_cli(const char *args, char **out, size_t *len) {
-    const char *dir = getenv("GGUFREF_BUILD_DIR");
-    char cli[PATH_LEN];
-    snprintf(cli, sizeof cli, "%s/ggufref", dir != NULL ? dir : ".");
-    if (dir == NULL || access(cli, X_OK) != 0) return -1;
-    char out_path[] = "/tmp/ggufref_goldens_XXXXXX";
-    int fd = mkstemp(out_path);
-    assert_true(fd >= 0);
-    close(fd);
-    char cmd[8 * PATH_LEN];
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>/dev/null", cli, args, out_path);
-    int status = system(cmd);
-    assert_true(status != -1 && WIFEXITED(status));
-    *out = slurp(out_path, len);
-    unlink(out_path);
-    return WEXITSTATUS(status);
-}
-
 /* R-SAMP-040: `ggufref generate --steps` prints each golden text and a newline. */
 static void test_goldens_cli(void **state) {
     fixture *f = need_material(state);
@@ -251,19 +210,17 @@ static void test_goldens_cli(void **state) {
                  "generate --model '%s' --steps %d --temperature %g --top-p %g --seed %llu --prompt '%s'",
                  f->path, (int)r->steps, (double)r->temperature, (double)r->top_p,
                  (unsigned long long)r->seed, r->prompt);
-        char *out = NULL;
-        size_t out_len = 0;
-        int rc = run_cli(args, &out, &out_len);
-        if (rc < 0) {
+        cli_result res;
+        if (!cli_run(args, &res)) {
             print_message("SKIP: the ggufref binary is not built (GGUFREF_BUILD_DIR)\n");
             skip();
         }
-        assert_int_equal(rc, 0);
+        assert_int_equal(res.exit_code, 0);
         size_t want_len;
         char *want = slurp(path, &want_len);
-        assert_true(out_len >= 1 && out[out_len - 1] == '\n');
-        compare_text(r, out, out_len - 1, want, want_len, "cli");
-        free(out);
+        assert_true(res.out_len >= 1 && res.out[res.out_len - 1] == '\n');
+        compare_text(r, res.out, res.out_len - 1, want, want_len, "cli");
+        cli_result_free(&res);
         free(want);
     }
 }

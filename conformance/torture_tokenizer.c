@@ -19,36 +19,22 @@
 
 #include <cmocka.h>
 
+#include "cli_run.h"
 #include "gguf_builder.h"
 #include "ggufref.h"
 #include "tokenizer.h"
 
 /* ---- shared material --------------------------------------------------------------------- */
 
-/* Path of a file under $GGUFREF_SHARED_DIR/material (or ../shared/material); NULL if absent. */
+/* Path of a material file, or NULL if absent. OUT: buf. */
 static const char *material(const char *rel, char *buf, size_t cap) {
-    const char *dir = getenv("GGUFREF_SHARED_DIR");
-    snprintf(buf, cap, "%s/material/%s", dir != NULL ? dir : "../shared", rel);
-    FILE *f = fopen(buf, "rb");
-    if (f == NULL) return NULL;
-    fclose(f);
-    return buf;
+    return material_path(rel, buf, cap) ? buf : NULL;
 }
 
-/* The whole file, NUL-terminated. OUT: *len. */
+/* The whole file, NUL-terminated (must exist). OUT: *len. */
 static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
+    char *b = read_whole_file(path, len);
     assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
     return b;
 }
 

@@ -1,0 +1,34 @@
+/*
+ * cli_run.h — run the `ggufref` binary from a test, and find the shared material.
+ *
+ * Tests that exercise the CLI run $GGUFREF_BUILD_DIR/ggufref (ctest sets the variable) with
+ * stdout and stderr captured in full; tests that read third-party files find them under
+ * $GGUFREF_SHARED_DIR/material (default ../shared/material). Both report absence instead of
+ * failing, so the caller can skip with a reason.
+ */
+#ifndef GGUFREF_CLI_RUN_H
+#define GGUFREF_CLI_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct cli_result {
+    int exit_code;  /* the process exit status; -1 if it did not exit normally */
+    char *out;      /* all of stdout, NUL-terminated (malloc'd) */
+    size_t out_len;
+    char *err;      /* all of stderr, NUL-terminated (malloc'd) */
+    size_t err_len;
+} cli_result;
+
+/* Run `ggufref ARGS` (args already shell-quoted). false when the binary is not built or
+ * GGUFREF_BUILD_DIR is unset (then *r is empty). Aborts the test process on I/O failure. */
+bool cli_run(const char *args, cli_result *r);
+void cli_result_free(cli_result *r);
+
+/* $GGUFREF_SHARED_DIR/material/REL into buf; false if it does not fit or is not readable. */
+bool material_path(const char *rel, char *buf, size_t cap);
+
+/* The whole file, NUL-terminated (malloc'd), or NULL. OUT: *len. */
+char *read_whole_file(const char *path, size_t *len);
+
+#endif
