@@ -1,0 +1,535 @@
+/*
+ * torture_model.c — model binding against SPEC chapter 3 (R-MODEL-*).
+ *
+ * 1. The binding catalog: ONE table of {name, mutation of a valid tiny model, expected status,
+ *    a word the message must contain}. Every row builds its model in memory
+ *    (support/llama_builder.h), opens it and binds it.
+ * 2. Defaults, integer widths, tied output, zero-copy weights, weight_bytes, norms of other
+ *    types, vocab-only binding, argument checks, allocation failure at every point.
+ * 3. The real files in ../shared/material (skipped with a reason when absent).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ggufref.h"
+#include "llama_builder.h"
+#include "model.h"
+
+/* A built model, opened and (maybe) bound. */
+typedef struct bound {
+    void *bytes;
+    ggufref_gguf *gguf;
+    ggufref_model *model;
+    ggufref_error err;
+    ggufref_status st;
+} bound;
+
+static void bind_config(const lb_config *c, bound *out) {
+    gb_buf b;
+    lb_build(c, &b);
+    memset(out, 0, sizeof *out);
+    out->bytes = gb_dup(&b);
+    ggufref_error gerr;
+    ggufref_status st = ggufref_gguf_open_memory(out->bytes, b.len, &out->gguf, &gerr);
+    if (st != GGUFREF_OK) fail_msg("builder made an unreadable file: %s", gerr.message);
+    gb_free(&b);
+    out->st = ggufref_model_load(out->gguf, &out->model, &out->err);
+}
+
+static void unbind(bound *b) {
+    ggufref_model_free(b->model);
+    ggufref_gguf_close(b->gguf);
+    free(b->bytes);
+}
+
+/* ===================================================================================== */
+/* 1. The binding catalog                                                                 */
+/* ===================================================================================== */
+
+static uint64_t kv_u64_block_count(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_u64(kv, "llama.block_count", 2);
+    return 1;
+}
+static uint64_t kv_f32_embedding(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_f32(kv, "llama.embedding_length", 32.0f);
+    return 1;
+}
+static uint64_t kv_negative_heads(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_i32(kv, "llama.attention.head_count", -4);
+    return 1;
+}
+static uint64_t kv_arch_u32(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_u32(kv, "general.architecture", 7);
+    return 1;
+}
+static uint64_t kv_eps_string(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_str(kv, "llama.attention.layer_norm_rms_epsilon", "1e-5");
+    return 1;
+}
+static uint64_t kv_experts(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_u32(kv, "llama.expert_count", 8);
+    return 1;
+}
+static uint64_t kv_rope_scaling(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_str(kv, "llama.rope.scaling.type", "linear");
+    return 1;
+}
+static uint64_t kv_key_length(gb_buf *kv, const void *u) {
+    (void)u;
+    gb_kv_u32(kv, "llama.attention.key_length", 16);
+    return 1;
+}
+
+static void m_none(lb_config *c) { (void)c; }
+static void m_arch_gpt2(lb_config *c) { c->arch = "gpt2"; }
+static void m_arch_missing(lb_config *c) { c->arch = NULL; }
+static void m_arch_not_string(lb_config *c) { c->arch = NULL; c->extra_kv = kv_arch_u32; }
+static void m_no_block_count(lb_config *c) { c->skip_key = "llama.block_count"; }
+static void m_no_context_length(lb_config *c) { c->skip_key = "llama.context_length"; }
+static void m_embedding_f32(lb_config *c) {
+    c->skip_key = "llama.embedding_length";
+    c->extra_kv = kv_f32_embedding;
+}
+static void m_negative_heads(lb_config *c) {
+    c->skip_key = "llama.attention.head_count";
+    c->extra_kv = kv_negative_heads;
+}
+static void m_zero_layers(lb_config *c) { c->n_layers = 0; }
+static void m_dim_not_multiple_of_heads(lb_config *c) { c->n_heads = 5; c->n_kv_heads = 5; }
+static void m_heads_not_multiple_of_kv(lb_config *c) { c->n_kv_heads = 3; }
+static void m_rope_dim_odd(lb_config *c) { c->rope_dim = 5; }
+static void m_rope_dim_too_big(lb_config *c) { c->rope_dim = 16; }
+static void m_freq_base_nan(lb_config *c) { c->rope_freq_base = 0.0f / 0.0f; }
+static void m_freq_base_one(lb_config *c) { c->rope_freq_base = 1.0f; }
+static void m_eps_negative(lb_config *c) { c->rms_eps = -1e-5f; }
+static void m_eps_string(lb_config *c) {
+    c->skip_key = "llama.attention.layer_norm_rms_epsilon";
+    c->extra_kv = kv_eps_string;
+}
+static void m_experts(lb_config *c) { c->extra_kv = kv_experts; }
+static void m_rope_scaling(lb_config *c) { c->extra_kv = kv_rope_scaling; }
+static void m_key_length(lb_config *c) { c->extra_kv = kv_key_length; }
+static void m_missing_ffn_up(lb_config *c) { c->skip_tensor = "blk.1.ffn_up.weight"; }
+static void m_missing_embd(lb_config *c) { c->skip_tensor = "token_embd.weight"; }
+static void m_missing_output_norm(lb_config *c) { c->skip_tensor = "output_norm.weight"; }
+static void m_wrong_shape_k(lb_config *c) {
+    c->reshape_tensor = "blk.0.attn_k.weight";
+    c->reshape_dims = 2;
+    c->reshape_ne[0] = 32;
+    c->reshape_ne[1] = 32; /* MHA shape in a GQA model */
+}
+static void m_transposed_down(lb_config *c) {
+    c->reshape_tensor = "blk.1.ffn_down.weight";
+    c->reshape_dims = 2;
+    c->reshape_ne[0] = 32;
+    c->reshape_ne[1] = 48;
+}
+static void m_norm_2d(lb_config *c) {
+    c->reshape_tensor = "blk.0.attn_norm.weight";
+    c->reshape_dims = 2;
+    c->reshape_ne[0] = 32;
+    c->reshape_ne[1] = 1;
+}
+static void m_embd_wrong_vocab(lb_config *c) {
+    c->reshape_tensor = "token_embd.weight";
+    c->reshape_dims = 2;
+    c->reshape_ne[0] = 32;
+    c->reshape_ne[1] = 9;
+}
+static void m_output_wrong_shape(lb_config *c) {
+    c->reshape_tensor = "output.weight";
+    c->reshape_dims = 2;
+    c->reshape_ne[0] = 48;
+    c->reshape_ne[1] = 8;
+}
+static void m_q8_1_weight(lb_config *c) {
+    c->retype_tensor = "blk.0.attn_q.weight";
+    c->retype = GGUFREF_T_Q8_1;
+}
+static void m_extra_rope_freqs(lb_config *c) { c->extra_tensor = "rope_freqs.weight"; }
+static void m_extra_layer(lb_config *c) { c->extra_tensor = "blk.2.attn_norm.weight"; }
+static void m_extra_odd_name(lb_config *c) { c->extra_tensor = "blk.01.attn_norm.weight"; }
+static void m_tokenizer_gpt2(lb_config *c) { c->tok_model = "gpt2"; }
+
+typedef struct binding_case {
+    const char *name;
+    void (*mutate)(lb_config *c);
+    ggufref_status expected;
+    const char *message_word; /* must occur in the message (NULL: none checked) */
+    const char *rule;
+} binding_case;
+
+static const binding_case catalog[] = {
+    {"valid", m_none, GGUFREF_OK, NULL, "R-MODEL-001"},
+    {"arch_gpt2", m_arch_gpt2, GGUFREF_ERR_UNSUPPORTED_MODEL, "general.architecture", "R-MODEL-001"},
+    {"arch_missing", m_arch_missing, GGUFREF_ERR_UNSUPPORTED_MODEL, "general.architecture", "R-MODEL-001"},
+    {"arch_not_string", m_arch_not_string, GGUFREF_ERR_BAD_VALUE_TYPE, "general.architecture", "R-MODEL-001"},
+    {"no_block_count", m_no_block_count, GGUFREF_ERR_UNSUPPORTED_MODEL, "llama.block_count", "R-MODEL-002"},
+    {"no_context_length", m_no_context_length, GGUFREF_ERR_UNSUPPORTED_MODEL, "llama.context_length", "R-MODEL-002"},
+    {"embedding_f32", m_embedding_f32, GGUFREF_ERR_BAD_VALUE_TYPE, "llama.embedding_length", "R-MODEL-003"},
+    {"negative_heads", m_negative_heads, GGUFREF_ERR_BAD_VALUE, "llama.attention.head_count", "R-MODEL-003"},
+    {"zero_layers", m_zero_layers, GGUFREF_ERR_BAD_VALUE, "llama.block_count", "R-MODEL-003"},
+    {"dim_not_multiple_of_heads", m_dim_not_multiple_of_heads, GGUFREF_ERR_UNSUPPORTED_MODEL, "head_count", "R-MODEL-005"},
+    {"heads_not_multiple_of_kv", m_heads_not_multiple_of_kv, GGUFREF_ERR_UNSUPPORTED_MODEL, "head_count_kv", "R-MODEL-005"},
+    {"rope_dim_odd", m_rope_dim_odd, GGUFREF_ERR_UNSUPPORTED_MODEL, "rope.dimension_count", "R-MODEL-005"},
+    {"rope_dim_too_big", m_rope_dim_too_big, GGUFREF_ERR_UNSUPPORTED_MODEL, "rope.dimension_count", "R-MODEL-005"},
+    {"freq_base_nan", m_freq_base_nan, GGUFREF_ERR_BAD_VALUE, "llama.rope.freq_base", "R-MODEL-004"},
+    {"freq_base_one", m_freq_base_one, GGUFREF_ERR_BAD_VALUE, "llama.rope.freq_base", "R-MODEL-004"},
+    {"eps_negative", m_eps_negative, GGUFREF_ERR_BAD_VALUE, "layer_norm_rms_epsilon", "R-MODEL-004"},
+    {"eps_string", m_eps_string, GGUFREF_ERR_BAD_VALUE_TYPE, "layer_norm_rms_epsilon", "R-MODEL-004"},
+    {"experts", m_experts, GGUFREF_ERR_UNSUPPORTED_MODEL, "expert_count", "R-MODEL-006"},
+    {"rope_scaling", m_rope_scaling, GGUFREF_ERR_UNSUPPORTED_MODEL, "rope.scaling.type", "R-MODEL-006"},
+    {"key_length", m_key_length, GGUFREF_ERR_UNSUPPORTED_MODEL, "key_length", "R-MODEL-006"},
+    {"missing_ffn_up", m_missing_ffn_up, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.1.ffn_up.weight", "R-MODEL-010"},
+    {"missing_token_embd", m_missing_embd, GGUFREF_ERR_UNSUPPORTED_MODEL, "token_embd.weight", "R-MODEL-010"},
+    {"missing_output_norm", m_missing_output_norm, GGUFREF_ERR_UNSUPPORTED_MODEL, "output_norm.weight", "R-MODEL-010"},
+    {"wrong_shape_attn_k", m_wrong_shape_k, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.0.attn_k.weight", "R-MODEL-011"},
+    {"transposed_ffn_down", m_transposed_down, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.1.ffn_down.weight", "R-MODEL-011"},
+    {"norm_2d", m_norm_2d, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.0.attn_norm.weight", "R-MODEL-011"},
+    {"embd_wrong_vocab", m_embd_wrong_vocab, GGUFREF_ERR_UNSUPPORTED_MODEL, "token_embd.weight", "R-MODEL-011"},
+    {"output_wrong_shape", m_output_wrong_shape, GGUFREF_ERR_UNSUPPORTED_MODEL, "output.weight", "R-MODEL-011"},
+    {"q8_1_weight", m_q8_1_weight, GGUFREF_ERR_UNSUPPORTED_MODEL, "Q8_1", "R-MODEL-012"},
+    {"extra_rope_freqs", m_extra_rope_freqs, GGUFREF_ERR_UNSUPPORTED_MODEL, "rope_freqs.weight", "R-MODEL-013"},
+    {"extra_layer", m_extra_layer, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.2.attn_norm.weight", "R-MODEL-013"},
+    {"extra_odd_name", m_extra_odd_name, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.01.attn_norm.weight", "R-MODEL-013"},
+    {"tokenizer_gpt2", m_tokenizer_gpt2, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, "tokenizer.ggml.model", "R-MODEL-007"},
+};
+
+/* One catalog row: the expected status, a clean one-line message naming the key or tensor,
+ * *model NULL on failure. */
+static void run_catalog_row(void **state) {
+    const binding_case *bc = *state;
+    lb_config c;
+    lb_default(&c);
+    bc->mutate(&c);
+    bound b;
+    bind_config(&c, &b);
+    if (b.st != bc->expected) {
+        fail_msg("%s (%s): got %s (%s), expected %s", bc->name, bc->rule,
+                 ggufref_status_name(b.st), b.err.message, ggufref_status_name(bc->expected));
+    }
+    if (bc->expected != GGUFREF_OK) {
+        assert_null(b.model);
+        assert_int_equal(b.err.status, bc->expected);
+        assert_null(strchr(b.err.message, '\n'));
+        if (bc->message_word && strstr(b.err.message, bc->message_word) == NULL) {
+            fail_msg("%s: message '%s' does not name '%s'", bc->name, b.err.message, bc->message_word);
+        }
+    } else {
+        assert_non_null(b.model);
+    }
+    unbind(&b);
+}
+
+/* ===================================================================================== */
+/* 2. Behaviours                                                                          */
+/* ===================================================================================== */
+
+/* R-MODEL-002: absent head_count_kv, rope.dimension_count, rope.freq_base, rms epsilon take
+ * their defaults. */
+static void test_model_defaults(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    c.omit_defaults = true;
+    c.n_kv_heads = c.n_heads; /* the default: MHA */
+    bound b;
+    bind_config(&c, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(b.model, &in);
+    assert_int_equal(in.n_kv_heads, 4);
+    assert_int_equal(in.head_dim, 8);
+    assert_int_equal(in.rope_dim, 8);
+    assert_true(in.rope_freq_base == 10000.0f);
+    assert_true(in.rms_eps == 1e-5f);
+    assert_int_equal(in.dim, 32);
+    assert_int_equal(in.n_layers, 2);
+    assert_int_equal(in.ffn_dim, 48);
+    assert_int_equal(in.n_ctx_train, 16);
+    assert_int_equal(in.n_vocab, 8);
+    assert_int_equal(in.bos_id, 1);
+    assert_int_equal(in.eos_id, 2);
+    unbind(&b);
+}
+
+/* R-MODEL-003: counts in any integer width real files use (u64 here). */
+static void test_model_accepts_wide_integers(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    c.skip_key = "llama.block_count";
+    c.extra_kv = kv_u64_block_count;
+    bound b;
+    bind_config(&c, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(b.model, &in);
+    assert_int_equal(in.n_layers, 2);
+    unbind(&b);
+}
+
+/* R-MODEL-014: no output.weight -> token_embd.weight is the output matrix. */
+static void test_model_tied_output(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    c.tied = true;
+    bound b;
+    bind_config(&c, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(b.model, &in);
+    assert_true(in.tied_output);
+    assert_ptr_equal(b.model->output.data, b.model->token_embd.data);
+    unbind(&b);
+    lb_default(&c);
+    bind_config(&c, &b);
+    ggufref_model_get_info(b.model, &in);
+    assert_false(in.tied_output);
+    assert_ptr_not_equal(b.model->output.data, b.model->token_embd.data);
+    unbind(&b);
+}
+
+/* R-MODEL-015: weights are views into the file (no copy), F32 norms too. */
+static void test_model_weights_are_views(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    bound b;
+    bind_config(&c, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    ggufref_tensor t;
+    ggufref_gguf_tensor(b.gguf, (uint64_t)ggufref_gguf_find_tensor(b.gguf, "blk.1.attn_v.weight"), &t);
+    assert_ptr_equal(b.model->layers[1].wv.data, t.data);
+    ggufref_gguf_tensor(b.gguf, (uint64_t)ggufref_gguf_find_tensor(b.gguf, "blk.0.ffn_norm.weight"), &t);
+    assert_ptr_equal(b.model->layers[0].ffn_norm, (const void *)t.data);
+    assert_null(b.model->norm_copies);
+    unbind(&b);
+}
+
+/* R-MODEL-015: norms of another type are decoded once (F16 here) and bind fine. */
+static void test_model_f16_norms_are_decoded(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    c.norm_type = GGUFREF_T_F16;
+    bound b;
+    bind_config(&c, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    assert_non_null(b.model->norm_copies);
+    ggufref_tensor t;
+    ggufref_gguf_tensor(b.gguf, (uint64_t)ggufref_gguf_find_tensor(b.gguf, "output_norm.weight"), &t);
+    float want[32];
+    assert_int_equal(ggufref_dequantize(GGUFREF_T_F16, t.data, want, 32), GGUFREF_OK);
+    assert_memory_equal(b.model->output_norm, want, sizeof want);
+    unbind(&b);
+}
+
+/* R-MODEL-016: weight_bytes = every layer tensor + output_norm + output + one embedding row. */
+static void test_model_weight_bytes(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    bound b;
+    bind_config(&c, &b);
+    ggufref_model_info in;
+    ggufref_model_get_info(b.model, &in);
+    uint64_t layer = 4 * (32 * 32 + 32 * 16 * 2 + 32 * 32 + 3 * 32 * 48 + 2 * 32);
+    uint64_t want = 2 * layer + 4 * 32 + 4 * 32 * 8 + 4 * 32;
+    assert_int_equal(in.weight_bytes, want);
+    unbind(&b);
+    c.mat_type = GGUFREF_T_Q8_0; /* 34 bytes per 32 elements */
+    c.ffn = 64;
+    bind_config(&c, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    ggufref_model_get_info(b.model, &in);
+    uint64_t qlayer = (32 * 32 + 32 * 16 * 2 + 32 * 32 + 3 * 32 * 64) / 32 * 34 + 4 * 2 * 32;
+    assert_int_equal(in.weight_bytes, 2 * qlayer + 4 * 32 + 32 * 8 / 32 * 34 + 34);
+    unbind(&b);
+}
+
+/* R-MODEL-008: vocab-only binding needs no llama keys or tensors; a context cannot be made. */
+static void test_model_load_vocab(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    c.arch = "gpt2"; /* ignored by load_vocab */
+    bound b;
+    bind_config(&c, &b);
+    assert_int_equal(b.st, GGUFREF_ERR_UNSUPPORTED_MODEL);
+    ggufref_model *m = NULL;
+    ggufref_error err;
+    assert_int_equal(ggufref_model_load_vocab(b.gguf, &m, &err), GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(m, &in);
+    assert_int_equal(in.n_vocab, 8);
+    assert_int_equal(in.n_layers, 0);
+    ggufref_context *ctx = (ggufref_context *)&ctx;
+    assert_int_equal(ggufref_context_create(m, 0, &ctx), GGUFREF_ERR_MODEL_NOT_LOADED);
+    assert_null(ctx);
+    ggufref_model_free(m);
+    unbind(&b);
+}
+
+/* R-MODEL-009: NULL arguments; free(NULL) and get_info(NULL) are harmless. */
+static void test_model_rejects_null_arguments(void **state) {
+    (void)state;
+    ggufref_model *m = (ggufref_model *)&m;
+    ggufref_error err;
+    assert_int_equal(ggufref_model_load(NULL, &m, &err), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_null(m);
+    assert_int_equal(ggufref_model_load(NULL, NULL, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_model_load_vocab(NULL, &m, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    ggufref_model_free(NULL);
+    ggufref_model_info in;
+    ggufref_model_get_info(NULL, &in);
+    assert_int_equal(in.n_vocab, 0);
+}
+
+/* R-MODEL-009, R-FAULT-001: every allocation of a bind fails in turn: OUT_OF_MEMORY, nothing
+ * leaked, and the bind after the last one succeeds. */
+static void test_model_allocation_failures(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    c.norm_type = GGUFREF_T_BF16; /* exercise the norm copies too */
+    gb_buf b;
+    lb_build(&c, &b);
+    void *bytes = gb_dup(&b);
+    ggufref_gguf *g;
+    assert_int_equal(ggufref_gguf_open_memory(bytes, b.len, &g, NULL), GGUFREF_OK);
+    int64_t live = ggufref_fault_alloc_live();
+    for (uint64_t n = 1;; n++) {
+        ggufref_fault_alloc_fail_at(n);
+        ggufref_model *m = NULL;
+        ggufref_error err;
+        ggufref_status st = ggufref_model_load(g, &m, &err);
+        bool fired = ggufref_fault_alloc_fired();
+        ggufref_fault_alloc_fail_at(0);
+        if (!fired) {
+            assert_int_equal(st, GGUFREF_OK);
+            ggufref_model_free(m);
+            assert_true(n > 3);
+            break;
+        }
+        assert_int_equal(st, GGUFREF_ERR_OUT_OF_MEMORY);
+        assert_null(m);
+        assert_int_equal(ggufref_fault_alloc_live(), live);
+    }
+    assert_int_equal(ggufref_fault_alloc_live(), live);
+    ggufref_gguf_close(g);
+    free(bytes);
+    gb_free(&b);
+}
+
+/* ===================================================================================== */
+/* 3. Real files                                                                          */
+/* ===================================================================================== */
+
+static bool material_path(const char *rel, char *out, size_t cap) {
+    const char *dir = getenv("GGUFREF_SHARED_DIR");
+    snprintf(out, cap, "%s/material/%s", dir ? dir : "../shared", rel);
+    FILE *f = fopen(out, "rb");
+    if (f == NULL) return false;
+    fclose(f);
+    return true;
+}
+
+/* R-MODEL-001..016 on stories260K (GGUF v1, GQA, separate but equal output.weight). */
+static void test_model_stories260k(void **state) {
+    (void)state;
+    char path[1024];
+    if (!material_path("stories260K-f32.v1.gguf", path, sizeof path)) {
+        print_message("skipped: %s is absent\n", path);
+        skip();
+    }
+    ggufref_gguf *g;
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_file(path, &g, &err), GGUFREF_OK);
+    ggufref_model *m;
+    assert_int_equal(ggufref_model_load(g, &m, &err), GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(m, &in);
+    assert_int_equal(in.n_vocab, 512);
+    assert_int_equal(in.dim, 64);
+    assert_int_equal(in.n_layers, 5);
+    assert_int_equal(in.n_heads, 8);
+    assert_int_equal(in.n_kv_heads, 4);
+    assert_int_equal(in.head_dim, 8);
+    assert_int_equal(in.ffn_dim, 172);
+    assert_int_equal(in.n_ctx_train, 512);
+    assert_int_equal(in.rope_dim, 8);
+    assert_true(in.rope_freq_base == 10000.0f);
+    assert_true(in.rms_eps == 1e-5f);
+    assert_false(in.tied_output);
+    assert_int_equal(in.weight_bytes, 1040384);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+}
+
+/* The ollama tiny model: F16 matrices, F32 norms, dim 8, the full 32000 vocab. */
+static void test_model_ollama_tiny_f16(void **state) {
+    (void)state;
+    char path[1024];
+    if (!material_path("ollama/llama-2-tiny-random.gguf", path, sizeof path)) {
+        print_message("skipped: %s is absent\n", path);
+        skip();
+    }
+    ggufref_gguf *g;
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_file(path, &g, &err), GGUFREF_OK);
+    ggufref_model *m;
+    assert_int_equal(ggufref_model_load(g, &m, &err), GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(m, &in);
+    assert_int_equal(in.n_vocab, 32000);
+    assert_int_equal(in.dim, 8);
+    assert_int_equal(in.head_dim, 4);
+    assert_int_equal(m->layers[0].wq.type, GGUFREF_T_F16);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+}
+
+int main(void) {
+    enum { N_CATALOG = sizeof catalog / sizeof catalog[0] };
+    struct CMUnitTest tests[N_CATALOG + 16];
+    static char names[N_CATALOG][96];
+    size_t n = 0;
+    for (size_t i = 0; i < N_CATALOG; i++) {
+        snprintf(names[i], sizeof names[i], "test_model_catalog_%s", catalog[i].name);
+        tests[n++] = (struct CMUnitTest){names[i], run_catalog_row, NULL, NULL, (void *)&catalog[i]};
+    }
+    const struct CMUnitTest more[] = {
+        cmocka_unit_test(test_model_defaults),
+        cmocka_unit_test(test_model_accepts_wide_integers),
+        cmocka_unit_test(test_model_tied_output),
+        cmocka_unit_test(test_model_weights_are_views),
+        cmocka_unit_test(test_model_f16_norms_are_decoded),
+        cmocka_unit_test(test_model_weight_bytes),
+        cmocka_unit_test(test_model_load_vocab),
+        cmocka_unit_test(test_model_rejects_null_arguments),
+        cmocka_unit_test(test_model_allocation_failures),
+        cmocka_unit_test(test_model_stories260k),
+        cmocka_unit_test(test_model_ollama_tiny_f16),
+    };
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) tests[n++] = more[i];
+    return _cmocka_run_group_tests("torture_model", tests, n, NULL, NULL);
+}
