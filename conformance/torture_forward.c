@@ -1,0 +1,484 @@
+/*
+ * torture_forward.c — the forward pass against SPEC chapter 4 (R-NUM-020..045).
+ *
+ * 1. Accuracy: the logits of tiny models (built in memory, and every fixture in golden/models:
+ *    every tensor type) against a straightforward binary64 implementation of the same
+ *    llama forward pass (libm exp/sin/cos/pow, sequential sums), within a relative tolerance.
+ * 2. Exactness: batched prompt processing equals token-by-token, re-running a position,
+ *    determinism across contexts, no allocation inside forward.
+ * 3. Limits and errors: bad token, position gap, context overflow, NULLs, batch sizes,
+ *    context sizes, allocation failure at every point of context creation.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ggufref.h"
+#include "llama_builder.h"
+#include "model.h"
+
+/* ===================================================================================== */
+/* Loading                                                                                */
+/* ===================================================================================== */
+
+typedef struct loaded {
+    void *bytes;
+    ggufref_gguf *gguf;
+    ggufref_model *model;
+    ggufref_model_info in;
+} loaded;
+
+static void load_bytes(void *bytes, size_t len, loaded *out) {
+    memset(out, 0, sizeof *out);
+    out->bytes = bytes;
+    ggufref_error err;
+    if (ggufref_gguf_open_memory(bytes, len, &out->gguf, &err) != GGUFREF_OK) fail_msg("open: %s", err.message);
+    if (ggufref_model_load(out->gguf, &out->model, &err) != GGUFREF_OK) fail_msg("bind: %s", err.message);
+    ggufref_model_get_info(out->model, &out->in);
+}
+
+static void load_config(const lb_config *c, loaded *out) {
+    gb_buf b;
+    lb_build(c, &b);
+    load_bytes(gb_dup(&b), b.len, out);
+    gb_free(&b);
+}
+
+static void unload(loaded *l) {
+    ggufref_model_free(l->model);
+    ggufref_gguf_close(l->gguf);
+    free(l->bytes);
+}
+
+/* ===================================================================================== */
+/* The binary64 reference forward pass                                                    */
+/* ===================================================================================== */
+
+typedef struct ref_state {
+    const ggufref_model *m;
+    size_t dim, hd, nh, nkv, ffn, n_ctx;
+    double *kc, *vc; /* (n_layers, n_ctx, kv_dim) */
+} ref_state;
+
+static double *dalloc(size_t n) {
+    double *p = calloc(n ? n : 1, sizeof *p);
+    if (!p) fail_msg("out of memory");
+    return p;
+}
+
+/* y = W x with W's decoded f32 values, summed in binary64. */
+static void ref_matvec(const gr_weight *w, const double *x, double *y) {
+    float *row = malloc(w->n_in * sizeof *row);
+    for (size_t r = 0; r < w->n_out; r++) {
+        gr_weight_row(w, r, row);
+        double s = 0.0;
+        for (size_t i = 0; i < w->n_in; i++) s += (double)row[i] * x[i];
+        y[r] = s;
+    }
+    free(row);
+}
+
+static void ref_rmsnorm(double *o, const double *x, const float *w, size_t n, double eps) {
+    double ss = 0.0;
+    for (size_t i = 0; i < n; i++) ss += x[i] * x[i];
+    double r = 1.0 / sqrt(ss / (double)n + eps);
+    for (size_t i = 0; i < n; i++) o[i] = (double)w[i] * (r * x[i]);
+}
+
+static void ref_rope(const ggufref_model_info *in, double *v, size_t n_heads, size_t pos) {
+    for (size_t h = 0; h < n_heads; h++) {
+        for (size_t i = 0; i < in->rope_dim; i += 2) {
+            double freq = 1.0 / pow((double)in->rope_freq_base, (double)i / (double)in->rope_dim);
+            double a = (double)pos * freq, c = cos(a), s = sin(a);
+            double *p = v + h * in->head_dim + i;
+            double v0 = p[0], v1 = p[1];
+            p[0] = v0 * c - v1 * s;
+            p[1] = v0 * s + v1 * c;
+        }
+    }
+}
+
+/* Logits of token at pos (positions < pos already run through this state). */
+static void ref_forward(ref_state *st, int32_t token, size_t pos, double *logits) {
+    const ggufref_model *m = st->m;
+    const ggufref_model_info *in = &m->info;
+    size_t dim = st->dim, hd = st->hd, kvd = st->nkv * hd, qd = st->nh * hd;
+    double *x = dalloc(dim), *xb = dalloc(qd > dim ? qd : dim), *q = dalloc(qd), *o = dalloc(qd);
+    double *t = dalloc(dim), *g = dalloc(st->ffn), *u = dalloc(st->ffn), *att = dalloc(pos + 1);
+    float *row = malloc(dim * sizeof *row);
+    gr_weight_row(&m->token_embd, (size_t)token, row);
+    for (size_t i = 0; i < dim; i++) x[i] = row[i];
+    for (uint32_t l = 0; l < in->n_layers; l++) {
+        const gr_layer *L = &m->layers[l];
+        double *kc = st->kc + (l * st->n_ctx) * kvd, *vc = st->vc + (l * st->n_ctx) * kvd;
+        ref_rmsnorm(xb, x, L->attn_norm, dim, in->rms_eps);
+        ref_matvec(&L->wq, xb, q);
+        ref_matvec(&L->wk, xb, kc + pos * kvd);
+        ref_matvec(&L->wv, xb, vc + pos * kvd);
+        ref_rope(in, q, st->nh, pos);
+        ref_rope(in, kc + pos * kvd, st->nkv, pos);
+        for (size_t h = 0; h < st->nh; h++) {
+            size_t kh = h / (st->nh / st->nkv);
+            double max = -INFINITY, sum = 0.0;
+            for (size_t p = 0; p <= pos; p++) {
+                double s = 0.0;
+                for (size_t i = 0; i < hd; i++) s += q[h * hd + i] * kc[p * kvd + kh * hd + i];
+                att[p] = s / sqrt((double)hd);
+                if (att[p] > max) max = att[p];
+            }
+            for (size_t p = 0; p <= pos; p++) sum += (att[p] = exp(att[p] - max));
+            for (size_t i = 0; i < hd; i++) {
+                double a = 0.0;
+                for (size_t p = 0; p <= pos; p++) a += att[p] / sum * vc[p * kvd + kh * hd + i];
+                o[h * hd + i] = a;
+            }
+        }
+        ref_matvec(&L->wo, o, t);
+        for (size_t i = 0; i < dim; i++) x[i] += t[i];
+        ref_rmsnorm(xb, x, L->ffn_norm, dim, in->rms_eps);
+        ref_matvec(&L->w_gate, xb, g);
+        ref_matvec(&L->w_up, xb, u);
+        for (size_t i = 0; i < st->ffn; i++) g[i] = g[i] / (1.0 + exp(-g[i])) * u[i];
+        ref_matvec(&L->w_down, g, t);
+        for (size_t i = 0; i < dim; i++) x[i] += t[i];
+    }
+    ref_rmsnorm(xb, x, m->output_norm, dim, in->rms_eps);
+    ref_matvec(&m->output, xb, logits);
+    free(x), free(xb), free(q), free(o), free(t), free(g), free(u), free(att), free(row);
+}
+
+/* Run `steps` tokens through both and compare every position's logits:
+ * |ours - ref| <= tol * (1 + max |ref|). Returns the worst relative error seen. */
+static double compare_with_reference(const loaded *l, size_t steps, double tol) {
+    const ggufref_model_info *in = &l->in;
+    ref_state st = {l->model, in->dim, in->head_dim, in->n_heads, in->n_kv_heads, in->ffn_dim,
+                    steps, NULL, NULL};
+    size_t kvd = (size_t)in->n_kv_heads * in->head_dim;
+    st.kc = dalloc(in->n_layers * steps * kvd);
+    st.vc = dalloc(in->n_layers * steps * kvd);
+    double *ref = dalloc(in->n_vocab), worst = 0.0;
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(l->model, (uint32_t)steps, &ctx), GGUFREF_OK);
+    for (size_t pos = 0; pos < steps; pos++) {
+        int32_t token = (int32_t)((pos * 5 + 1) % in->n_vocab);
+        const float *lg;
+        assert_int_equal(ggufref_forward(ctx, token, (uint32_t)pos, &lg), GGUFREF_OK);
+        ref_forward(&st, token, pos, ref);
+        double scale = 1.0;
+        for (size_t i = 0; i < in->n_vocab; i++) scale = fmax(scale, fabs(ref[i]));
+        for (size_t i = 0; i < in->n_vocab; i++) {
+            assert_true(isfinite(lg[i]));
+            double e = fabs((double)lg[i] - ref[i]) / scale;
+            if (e > worst) worst = e;
+        }
+    }
+    ggufref_context_free(ctx);
+    free(st.kc), free(st.vc), free(ref);
+    if (worst > tol) fail_msg("logits differ from the binary64 reference by %g (tolerance %g)", worst, tol);
+    return worst;
+}
+
+/* ===================================================================================== */
+/* 1. Accuracy                                                                            */
+/* ===================================================================================== */
+
+/* R-NUM-020..025 on built models: GQA, MHA, tied, partial rope, other eps and base. */
+static void test_forward_matches_reference_built_models(void **state) {
+    (void)state;
+    lb_config c;
+    for (int v = 0; v < 5; v++) {
+        lb_default(&c);
+        c.seed = 100 + (uint64_t)v;
+        if (v == 1) c.n_kv_heads = 4;             /* MHA */
+        if (v == 2) c.tied = true, c.n_kv_heads = 1;
+        if (v == 3) c.rope_dim = 4, c.rope_freq_base = 500000.0f, c.rms_eps = 1e-6f;
+        if (v == 4) c.dim = 40, c.n_heads = 5, c.n_kv_heads = 5, c.ffn = 37; /* odd sizes */
+        loaded l;
+        load_config(&c, &l);
+        double worst = compare_with_reference(&l, 16, 1e-5);
+        print_message("built model %d: worst relative error %.3g\n", v, worst);
+        unload(&l);
+    }
+}
+
+/* The directory of the committed fixtures, or NULL. */
+static const char *fixture_dir(char *buf, size_t cap) {
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    snprintf(buf, cap, "%s/golden/models", src ? src : ".");
+    DIR *d = opendir(buf);
+    if (d == NULL) return NULL;
+    closedir(d);
+    return buf;
+}
+
+static void *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    void *p = malloc(n > 0 ? (size_t)n : 1);
+    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+/* R-NUM-020..025, R-TYPE-*: every fixture model of golden/models (every tensor type). */
+static void test_forward_matches_reference_every_fixture(void **state) {
+    (void)state;
+    char dir[1024];
+    if (fixture_dir(dir, sizeof dir) == NULL) {
+        print_message("skipped: golden/models not found (set GGUFREF_SOURCE_DIR)\n");
+        skip();
+    }
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len < 5 || strcmp(e->d_name + len - 5, ".gguf") != 0) continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        size_t size = 0;
+        void *bytes = read_file(path, &size);
+        assert_non_null(bytes);
+        loaded l;
+        load_bytes(bytes, size, &l);
+        double worst = compare_with_reference(&l, 8, 1e-4);
+        print_message("%-36s worst relative error %.3g\n", e->d_name, worst);
+        unload(&l);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 13);
+}
+
+/* ===================================================================================== */
+/* 2. Exactness                                                                           */
+/* ===================================================================================== */
+
+/* Logits of `steps` tokens run one by one (all positions). OUT: out (steps * n_vocab). */
+static void run_sequential(const loaded *l, const int32_t *tokens, size_t steps, float *out) {
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(l->model, 0, &ctx), GGUFREF_OK);
+    for (size_t p = 0; p < steps; p++) {
+        const float *lg;
+        assert_int_equal(ggufref_forward(ctx, tokens[p], (uint32_t)p, &lg), GGUFREF_OK);
+        memcpy(out + p * l->in.n_vocab, lg, l->in.n_vocab * sizeof *lg);
+    }
+    ggufref_context_free(ctx);
+}
+
+/* R-NUM-043: batches of every size give the bits of token-by-token, and leave the same KV
+ * cache (the token after the batch sees it). Quantized types included. */
+static void test_forward_batch_equals_sequential(void **state) {
+    (void)state;
+    static const uint32_t types[] = {GGUFREF_T_F32, GGUFREF_T_Q8_0, GGUFREF_T_Q4_K, GGUFREF_T_F16};
+    for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+        lb_config c;
+        lb_default(&c);
+        c.mat_type = types[t];
+        c.n_ctx = 40;
+        if (types[t] == GGUFREF_T_Q4_K) c.dim = 256, c.ffn = 256, c.n_layers = 1, c.n_heads = 8, c.n_kv_heads = 4;
+        if (types[t] == GGUFREF_T_Q8_0) c.ffn = 64;
+        loaded l;
+        load_config(&c, &l);
+        int32_t tokens[40];
+        for (int i = 0; i < 40; i++) tokens[i] = (int32_t)((i * 3 + 1) % c.n_vocab);
+        size_t nv = l.in.n_vocab;
+        float *seq = malloc(40 * nv * sizeof *seq);
+        run_sequential(&l, tokens, 40, seq);
+        for (size_t bs = 2; bs <= GGUFREF_MAX_BATCH; bs += 7) {
+            ggufref_context *ctx;
+            assert_int_equal(ggufref_context_create(l.model, 0, &ctx), GGUFREF_OK);
+            size_t pos = 0;
+            const float *lg;
+            while (pos + bs <= 39) {
+                assert_int_equal(ggufref_forward_batch(ctx, tokens + pos, bs, (uint32_t)pos, &lg), GGUFREF_OK);
+                pos += bs;
+                assert_memory_equal(lg, seq + (pos - 1) * nv, nv * sizeof *lg);
+            }
+            assert_int_equal(ggufref_forward(ctx, tokens[pos], (uint32_t)pos, &lg), GGUFREF_OK);
+            assert_memory_equal(lg, seq + pos * nv, nv * sizeof *lg);
+            ggufref_context_free(ctx);
+        }
+        free(seq);
+        unload(&l);
+    }
+}
+
+/* R-NUM-044: two contexts, same inputs, same bits; running position p again replaces it. */
+static void test_forward_deterministic_and_rerun(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    loaded l;
+    load_config(&c, &l);
+    size_t nv = l.in.n_vocab;
+    int32_t tokens[6] = {1, 3, 4, 5, 6, 7};
+    float a[6 * 8], b[6 * 8];
+    run_sequential(&l, tokens, 6, a);
+    run_sequential(&l, tokens, 6, b);
+    assert_memory_equal(a, b, sizeof a);
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(l.model, 0, &ctx), GGUFREF_OK);
+    const float *lg;
+    for (uint32_t p = 0; p < 4; p++) {
+        assert_int_equal(ggufref_forward(ctx, p == 0 ? tokens[0] : 2, p, &lg), GGUFREF_OK);
+    }
+    for (uint32_t p = 1; p < 6; p++) { /* back to position 1: the old rows are forgotten */
+        assert_int_equal(ggufref_forward(ctx, tokens[p], p, &lg), GGUFREF_OK);
+        assert_memory_equal(lg, a + p * nv, nv * sizeof *lg);
+    }
+    ggufref_context_free(ctx);
+    unload(&l);
+}
+
+/* R-NUM-045: forward allocates nothing. */
+static void test_forward_never_allocates(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    loaded l;
+    load_config(&c, &l);
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(l.model, 0, &ctx), GGUFREF_OK);
+    ggufref_fault_alloc_fail_at(1); /* any allocation would fail and be counted */
+    const float *lg;
+    for (uint32_t p = 0; p < 16; p += 4) {
+        int32_t toks[4] = {1, 2, 3, 4};
+        assert_int_equal(ggufref_forward_batch(ctx, toks, 4, p, &lg), GGUFREF_OK);
+    }
+    assert_int_equal(ggufref_fault_alloc_count(), 0);
+    assert_false(ggufref_fault_alloc_fired());
+    ggufref_fault_alloc_fail_at(0);
+    ggufref_context_free(ctx);
+    unload(&l);
+}
+
+/* ===================================================================================== */
+/* 3. Limits and errors                                                                   */
+/* ===================================================================================== */
+
+/* R-NUM-040..042: bad arguments are rejected and change nothing. */
+static void test_forward_rejects_bad_requests(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    loaded l;
+    load_config(&c, &l);
+    int32_t tokens[6] = {1, 3, 4, 5, 6, 7};
+    float want[6 * 8];
+    run_sequential(&l, tokens, 6, want);
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(l.model, 0, &ctx), GGUFREF_OK);
+    const float *lg = NULL;
+    assert_int_equal(ggufref_forward(ctx, 1, 1, &lg), GGUFREF_ERR_INVALID_ARGUMENT); /* gap */
+    assert_null(lg);
+    for (uint32_t p = 0; p < 3; p++) assert_int_equal(ggufref_forward(ctx, tokens[p], p, &lg), GGUFREF_OK);
+    assert_int_equal(ggufref_forward(ctx, -1, 3, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(ctx, 8, 3, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(ctx, 3, 4, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(NULL, 3, 3, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(ctx, 3, 3, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    int32_t bad[2] = {3, 99};
+    assert_int_equal(ggufref_forward_batch(ctx, bad, 2, 3, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward_batch(ctx, tokens, 0, 3, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward_batch(ctx, tokens, GGUFREF_MAX_BATCH + 1, 3, &lg),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward_batch(ctx, NULL, 1, 3, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    /* nothing changed: the run continues exactly as if they never happened */
+    for (uint32_t p = 3; p < 6; p++) {
+        assert_int_equal(ggufref_forward(ctx, tokens[p], p, &lg), GGUFREF_OK);
+        assert_memory_equal(lg, want + p * 8, 8 * sizeof *lg);
+    }
+    ggufref_context_free(ctx);
+    unload(&l);
+}
+
+/* R-NUM-041, R-NUM-046: the context length is the model's or lower; positions stop there. */
+static void test_forward_context_limits(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    loaded l;
+    load_config(&c, &l);
+    ggufref_context *ctx = (ggufref_context *)&ctx;
+    assert_int_equal(ggufref_context_create(l.model, 17, &ctx), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_null(ctx);
+    assert_int_equal(ggufref_context_create(NULL, 0, &ctx), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_context_create(l.model, 0, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_context_create(l.model, 0, &ctx), GGUFREF_OK);
+    assert_int_equal(ggufref_context_n_ctx(ctx), 16);
+    const float *lg;
+    for (uint32_t p = 0; p < 16; p++) assert_int_equal(ggufref_forward(ctx, 1, p, &lg), GGUFREF_OK);
+    assert_int_equal(ggufref_forward(ctx, 1, 16, &lg), GGUFREF_ERR_CONTEXT_OVERFLOW);
+    ggufref_context_free(ctx);
+    assert_int_equal(ggufref_context_create(l.model, 5, &ctx), GGUFREF_OK);
+    assert_int_equal(ggufref_context_n_ctx(ctx), 5);
+    int32_t toks[4] = {1, 2, 3, 4};
+    assert_int_equal(ggufref_forward_batch(ctx, toks, 4, 0, &lg), GGUFREF_OK);
+    assert_int_equal(ggufref_forward_batch(ctx, toks, 2, 4, &lg), GGUFREF_ERR_CONTEXT_OVERFLOW);
+    assert_int_equal(ggufref_forward(ctx, 1, 4, &lg), GGUFREF_OK);
+    assert_int_equal(ggufref_forward(ctx, 1, 5, &lg), GGUFREF_ERR_CONTEXT_OVERFLOW);
+    ggufref_context_free(ctx);
+    ggufref_context_free(NULL);
+    assert_int_equal(ggufref_context_n_ctx(NULL), 0);
+    unload(&l);
+}
+
+/* R-NUM-046, R-FAULT-001: every allocation of context creation fails in turn. */
+static void test_context_allocation_failures(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    loaded l;
+    load_config(&c, &l);
+    int64_t live = ggufref_fault_alloc_live();
+    for (uint64_t n = 1;; n++) {
+        ggufref_fault_alloc_fail_at(n);
+        ggufref_context *ctx = NULL;
+        ggufref_status st = ggufref_context_create(l.model, 0, &ctx);
+        bool fired = ggufref_fault_alloc_fired();
+        ggufref_fault_alloc_fail_at(0);
+        if (!fired) {
+            assert_int_equal(st, GGUFREF_OK);
+            ggufref_context_free(ctx);
+            break;
+        }
+        assert_int_equal(st, GGUFREF_ERR_OUT_OF_MEMORY);
+        assert_null(ctx);
+        assert_int_equal(ggufref_fault_alloc_live(), live);
+    }
+    assert_int_equal(ggufref_fault_alloc_live(), live);
+    unload(&l);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forward_matches_reference_built_models),
+        cmocka_unit_test(test_forward_matches_reference_every_fixture),
+        cmocka_unit_test(test_forward_batch_equals_sequential),
+        cmocka_unit_test(test_forward_deterministic_and_rerun),
+        cmocka_unit_test(test_forward_never_allocates),
+        cmocka_unit_test(test_forward_rejects_bad_requests),
+        cmocka_unit_test(test_forward_context_limits),
+        cmocka_unit_test(test_context_allocation_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
