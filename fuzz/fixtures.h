@@ -16,4 +16,8 @@ extern const int fz_fixtures_embedded; /* how many fixtures the build embedded *
 extern const unsigned char fz_fixture_micro[];
 extern const size_t fz_fixture_micro_size;
 
+/* conformance/transitions.tsv: the runtime's transition table (the ops target's oracle). */
+extern const unsigned char fz_fixture_transitions[];
+extern const size_t fz_fixture_transitions_size;
+
 #endif

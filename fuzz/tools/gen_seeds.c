@@ -306,6 +306,136 @@ static void sampler_seeds(void) {
     sampler_seed("raw", 0xff, 16, 0, 0, 0, 0, 0, 0, 4);
 }
 
+/* ---- ops seeds (fuzz/ops.c: opcode byte, then its arguments) ----------------------------- */
+
+enum { O_INIT, O_LOAD, O_CONF, O_GEN, O_NEXT, O_RESET, O_FREE, O_DIAG, O_LASTERR, O_RESULT,
+       O_CANCEL, O_ARM_ALLOC, O_ARM_PANIC };
+
+static void op_load(gb_buf *b, uint8_t kind) {
+    gb_u8(b, O_LOAD);
+    gb_u8(b, kind);
+    if (kind == 3) { /* bytes of the input */
+        gb_u8(b, 8);
+        gb_bytes(b, "GGUF\x03\0\0\0", 8);
+    } else if (kind != 0) {
+        gb_u32(b, kind == 1 ? 40000u : 1000u); /* position; kind 1 sets the byte there */
+        if (kind == 1) gb_u8(b, 0xff);
+    }
+}
+
+/* configure_sampling with valid mapped settings: temperature t/32, top_k, max_tokens. */
+static void op_conf(gb_buf *b, uint8_t temp32, uint8_t top_k, uint8_t max_tokens, bool eos) {
+    gb_u8(b, O_CONF);
+    gb_u8(b, eos ? 4 : 0);
+    gb_u8(b, temp32);
+    gb_u8(b, top_k);
+    gb_u8(b, 230); /* top_p 0.9 */
+    gb_u8(b, 0);   /* min_p 0 */
+    gb_u8(b, 32);  /* repeat_penalty 1 */
+    gb_u8(b, 0);   /* repeat_last_n */
+    gb_u64(b, 42);
+    gb_u8(b, (uint8_t)(max_tokens - 1)); /* fz_range(1, 20) */
+}
+
+static void op_gen(gb_buf *b, const char *prompt, uint8_t cancel_after) {
+    gb_u8(b, O_GEN);
+    gb_u8(b, 0);
+    gb_u8(b, cancel_after);
+    gb_u8(b, (uint8_t)strlen(prompt));
+    gb_bytes(b, prompt, strlen(prompt));
+}
+
+static void ops_seeds(void) {
+    gb_buf b;
+    /* The lifecycle: load, configure, generate, continue, inspect, reset, cancel, free. */
+    gb_init(&b, 3);
+    op_load(&b, 0);
+    op_conf(&b, 32, 0, 4, true);
+    op_gen(&b, "Once upon", 0);
+    gb_u8(&b, O_NEXT);
+    gb_u8(&b, O_NEXT);
+    gb_u8(&b, O_RESULT);
+    gb_u8(&b, O_DIAG);
+    gb_u8(&b, O_RESET);
+    op_gen(&b, "the little girl", 2);
+    gb_u8(&b, O_NEXT);
+    gb_u8(&b, O_LASTERR);
+    gb_u8(&b, O_CANCEL);
+    gb_u8(&b, O_FREE);
+    op_gen(&b, "x", 0);
+    gb_u8(&b, O_LASTERR);
+    gb_u8(&b, O_NEXT);
+    gb_u8(&b, O_DIAG);
+    write_gb("ops", "lifecycle", &b);
+    gb_free(&b);
+
+    /* Errors: ordering errors, rejected loads and settings, overflow, recovery. */
+    gb_init(&b, 3);
+    gb_u8(&b, O_GEN);
+    gb_u8(&b, 0); gb_u8(&b, 0); gb_u8(&b, 0);
+    gb_u8(&b, O_RESET);
+    op_load(&b, 3);
+    gb_u8(&b, O_LASTERR);
+    op_load(&b, 2);
+    op_load(&b, 1);
+    op_conf(&b, 0, 0, 20, false);
+    op_gen(&b, "Once upon a time there was", 0); /* overflows n_ctx 16 with 20 tokens */
+    gb_u8(&b, O_LASTERR);
+    gb_u8(&b, O_NEXT);
+    op_load(&b, 0);
+    gb_u8(&b, O_CONF);
+    gb_u8(&b, 1);           /* raw temperature */
+    gb_u32(&b, 0x7fc00000); /* NaN: rejected */
+    gb_zeros(&b, 14);
+    gb_u8(&b, O_LASTERR);
+    gb_u8(&b, O_RESET);
+    gb_u8(&b, O_DIAG);
+    gb_u8(&b, O_INIT);
+    write_gb("ops", "errors", &b);
+    gb_free(&b);
+
+    /* Allocation failures in load, generate and diagnostics, and lazy init. */
+    for (uint8_t n = 1; n <= 12; n++) {
+        gb_init(&b, 3);
+        gb_u8(&b, O_ARM_ALLOC);
+        gb_u8(&b, (uint8_t)(n - 1));
+        gb_u8(&b, O_LOAD);
+        gb_u8(&b, 0);
+        op_load(&b, 0);
+        gb_u8(&b, O_ARM_ALLOC);
+        gb_u8(&b, (uint8_t)(n - 1));
+        op_gen(&b, "Lily", 0);
+        gb_u8(&b, O_ARM_ALLOC);
+        gb_u8(&b, 0);
+        gb_u8(&b, O_DIAG);
+        gb_u8(&b, O_LASTERR);
+        char name[32];
+        snprintf(name, sizeof name, "oom-%u", n);
+        write_gb("ops", name, &b);
+        gb_free(&b);
+    }
+    /* Every panic point, armed before the operation that has it. */
+    static const uint8_t panic_ops[] = {O_INIT, O_LOAD, O_LOAD, O_CONF, O_GEN, O_GEN, O_NEXT,
+                                        O_RESET, O_FREE, O_DIAG, O_GEN};
+    for (uint8_t i = 0; i < sizeof panic_ops; i++) {
+        gb_init(&b, 3);
+        if (panic_ops[i] != O_INIT) op_load(&b, 0);
+        if (panic_ops[i] == O_NEXT) op_gen(&b, "the", 0);
+        gb_u8(&b, O_ARM_PANIC);
+        gb_u8(&b, i);
+        if (panic_ops[i] == O_LOAD) op_load(&b, 0);
+        else if (panic_ops[i] == O_CONF) op_conf(&b, 16, 5, 3, true);
+        else if (panic_ops[i] == O_GEN) op_gen(&b, "she", 0);
+        else gb_u8(&b, panic_ops[i]);
+        gb_u8(&b, O_LASTERR);
+        gb_u8(&b, O_DIAG);
+        char name[32];
+        snprintf(name, sizeof name, "panic-%u", i);
+        write_gb("ops", name, &b);
+        gb_free(&b);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -326,5 +456,6 @@ int main(int argc, char **argv) {
     empty_files();
     tokenizer_seeds();
     sampler_seeds();
+    ops_seeds();
     return 0;
 }
