@@ -443,6 +443,7 @@ ggufref_status ggufref_dequantize(uint32_t type, const void *src, float *dst, si
     if (n % ti->block_size != 0 || (n > 0 && (src == NULL || dst == NULL))) {
         return GGUFREF_ERR_INVALID_ARGUMENT;
     }
+    if (n == 0) return GGUFREF_OK;
     decode_run(type, (const uint8_t *)src, dst, n);
     return GGUFREF_OK;
 }
