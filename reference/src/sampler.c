@@ -20,6 +20,7 @@
 #include "internal.h"
 #include "mathx.h"
 
+#include <math.h> /* INFINITY only: no libm function is called */
 #include <stdlib.h>
 
 typedef struct gr_cand {
@@ -46,7 +47,7 @@ void ggufref_sampling_default(ggufref_sampling *out) {
     out->stop_at_eos = true;
 }
 
-/* True for a finite binary32 (not NaN, not +-inf), without <math.h>. */
+/* True for a finite binary32 (not NaN, not +-inf). */
 static bool is_finite(float x) {
     return x == x && x - x == 0.0f;
 }
@@ -119,23 +120,34 @@ static void apply_repeat_penalty(ggufref_sampler *s, float penalty, const int32_
     }
 }
 
-/* R-SAMP-012: logits a softmax can use: no NaN, no +inf, at least one above -inf. */
+/* R-SAMP-012: logits a softmax can use: no NaN, no +inf, at least one above -inf. One
+ * branch-free pass (the compiler vectorizes it). */
 static bool logits_usable(const float *x, uint32_t n) {
-    bool any = false;
+    const float inf = INFINITY;
+    int bad = 0, any = 0;
     for (uint32_t i = 0; i < n; i++) {
-        if (x[i] != x[i] || (x[i] > 0.0f && !is_finite(x[i]))) return false;
-        if (is_finite(x[i])) any = true;
+        bad |= (x[i] != x[i]) | (x[i] == inf);
+        any |= x[i] > -inf;
     }
-    return any;
+    return !bad && any;
 }
 
 /* Index of the largest value; the lowest index wins a tie (R-SAMP-013). */
 static int32_t argmax(const float *x, uint32_t n) {
     uint32_t best = 0;
+    float v = x[0];
     for (uint32_t i = 1; i < n; i++) {
-        if (x[i] > x[best]) best = i;
+        if (x[i] > v) {
+            v = x[i];
+            best = i;
+        }
     }
     return (int32_t)best;
+}
+
+/* x[i] = x[i] / d for every i (binary32 division). */
+static void divide_all(float *x, uint32_t n, float d) {
+    for (uint32_t i = 0; i < n; i++) x[i] /= d;
 }
 
 /* In place: x[i] = e^(x[i] - max) / sum, the sum taken in id order in binary32 (R-SAMP-015). */
@@ -146,7 +158,7 @@ static void softmax(float *x, uint32_t n) {
         x[i] = gr_expf(x[i] - m);
         sum += x[i];
     }
-    for (uint32_t i = 0; i < n; i++) x[i] /= sum;
+    divide_all(x, n, sum);
 }
 
 /* Candidate order: probability descending, then id ascending. A total order. */
@@ -262,7 +274,7 @@ ggufref_status ggufref_sample(ggufref_sampler *sampler, const ggufref_sampling *
         *token = argmax(logits, n);
         return GGUFREF_OK;
     }
-    for (uint32_t i = 0; i < n; i++) logits[i] /= s->temperature;
+    divide_all(logits, n, s->temperature);
     if (!logits_usable(logits, n)) return GGUFREF_ERR_GENERATION_FAILED;
     softmax(logits, n);
     float coin = ggufref_rng_coin(rng);
