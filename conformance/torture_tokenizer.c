@@ -619,6 +619,217 @@ static void test_model_load_vocab_rejects_gpt2(void **state) {
     gb_free(&b);
 }
 
+/* ---- a naive transcript of R-TOK-010..014 (llama2.c's O(n^2) rescan) --------------------- */
+
+/* The vocabulary as the GGUF states it, read independently of tokenizer.c. */
+typedef struct naive_vocab {
+    uint32_t n;
+    ggufref_str *text;
+    float *score;
+    int32_t *type;
+    uint32_t *sorted; /* ids by (text, id) */
+} naive_vocab;
+
+static const naive_vocab *SORT_VOCAB;
+
+static int naive_cmp_text(const ggufref_str *a, const char *p, size_t n) {
+    size_t m = a->len < n ? a->len : n;
+    int c = m > 0 ? memcmp(a->ptr, p, m) : 0;
+    if (c != 0) return c;
+    return a->len < n ? -1 : a->len > n;
+}
+
+static int naive_cmp_ids(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    int c = naive_cmp_text(&SORT_VOCAB->text[a], SORT_VOCAB->text[b].ptr, SORT_VOCAB->text[b].len);
+    return c != 0 ? c : (a < b ? -1 : a > b);
+}
+
+static void naive_load(const ggufref_gguf *g, naive_vocab *v) {
+    ggufref_array arr;
+    ggufref_array_iter it;
+    assert_int_equal(ggufref_gguf_get_array(g, (uint64_t)ggufref_gguf_find_key(g, "tokenizer.ggml.tokens"), &arr), GGUFREF_OK);
+    v->n = (uint32_t)arr.count;
+    v->text = calloc(v->n, sizeof *v->text);
+    v->score = calloc(v->n, sizeof *v->score);
+    v->type = calloc(v->n, sizeof *v->type);
+    v->sorted = calloc(v->n, sizeof *v->sorted);
+    assert_true(v->text && v->score && v->type && v->sorted);
+    ggufref_array_iter_init(&it, &arr);
+    for (uint32_t i = 0; i < v->n; i++) assert_true(ggufref_array_next_str(&it, &v->text[i]));
+    assert_int_equal(ggufref_gguf_get_array(g, (uint64_t)ggufref_gguf_find_key(g, "tokenizer.ggml.scores"), &arr), GGUFREF_OK);
+    ggufref_array_iter_init(&it, &arr);
+    for (uint32_t i = 0; i < v->n; i++) assert_true(ggufref_array_next_f32(&it, &v->score[i]));
+    assert_int_equal(ggufref_gguf_get_array(g, (uint64_t)ggufref_gguf_find_key(g, "tokenizer.ggml.token_type"), &arr), GGUFREF_OK);
+    ggufref_array_iter_init(&it, &arr);
+    for (uint32_t i = 0; i < v->n; i++) assert_true(ggufref_array_next_i32(&it, &v->type[i]));
+    for (uint32_t i = 0; i < v->n; i++) v->sorted[i] = i;
+    SORT_VOCAB = v;
+    qsort(v->sorted, v->n, sizeof *v->sorted, naive_cmp_ids);
+}
+
+static void naive_free(naive_vocab *v) {
+    free(v->text);
+    free(v->score);
+    free(v->type);
+    free(v->sorted);
+}
+
+/* The highest id with this text among tokens of the wanted kind (matchable, or BYTE), or -1:
+ * a linear scan over the equal-text run of the sorted index. */
+static int32_t naive_find(const naive_vocab *v, const char *p, size_t n, bool want_byte) {
+    size_t lo = 0, hi = v->n;
+    while (lo < hi) { /* first index whose text is >= (p, n) */
+        size_t mid = (lo + hi) / 2;
+        if (naive_cmp_text(&v->text[v->sorted[mid]], p, n) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    int32_t best = -1;
+    for (; lo < v->n && naive_cmp_text(&v->text[v->sorted[lo]], p, n) == 0; lo++) {
+        int32_t ty = v->type[v->sorted[lo]];
+        bool ok = want_byte ? ty == 6 : (n > 0 && (ty == 0 || ty == 1 || ty == 4));
+        if (ok) best = (int32_t)v->sorted[lo];
+    }
+    return best;
+}
+
+/* R-TOK-011 written out: bytes of the well-formed sequence at p, or 0. */
+static size_t naive_utf8(const unsigned char *p, size_t n) {
+    unsigned cp;
+    size_t len;
+    if (p[0] < 0x80) return 1;
+    if ((p[0] & 0xE0) == 0xC0) { len = 2; cp = p[0] & 0x1Fu; }
+    else if ((p[0] & 0xF0) == 0xE0) { len = 3; cp = p[0] & 0x0Fu; }
+    else if ((p[0] & 0xF8) == 0xF0) { len = 4; cp = p[0] & 0x07u; }
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80) return 0;
+        cp = cp << 6 | (p[i] & 0x3Fu);
+    }
+    static const unsigned min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+/* Encode without BOS, prefix on: normalise, split, then repeatedly merge the best adjacent
+ * pair found by a full rescan (strictly higher score wins, so the leftmost of equals). */
+static size_t naive_encode(const naive_vocab *v, const char *text, size_t len, int32_t *out) {
+    char norm[1024];
+    size_t start[512], n_sym = 0, nn = 0;
+    if (len == 0) return 0;
+    memcpy(norm, SP, 3);
+    nn = 3;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == ' ') { memcpy(norm + nn, SP, 3); nn += 3; }
+        else norm[nn++] = text[i];
+    }
+    for (size_t pos = 0; pos < nn; n_sym++) {
+        start[n_sym] = pos;
+        size_t l = naive_utf8((const unsigned char *)norm + pos, nn - pos);
+        pos += l == 0 ? 1 : l;
+    }
+    start[n_sym] = nn;
+    for (;;) {
+        size_t best = SIZE_MAX;
+        float best_score = 0.0f;
+        for (size_t i = 0; i + 1 < n_sym; i++) {
+            int32_t id = naive_find(v, norm + start[i], start[i + 2] - start[i], false);
+            if (id >= 0 && (best == SIZE_MAX || v->score[id] > best_score)) {
+                best = i;
+                best_score = v->score[id];
+            }
+        }
+        if (best == SIZE_MAX) break;
+        memmove(start + best + 1, start + best + 2, (n_sym - best - 1) * sizeof start[0]);
+        n_sym--;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < n_sym; i++) {
+        int32_t id = naive_find(v, norm + start[i], start[i + 1] - start[i], false);
+        if (id >= 0) {
+            out[n++] = id;
+            continue;
+        }
+        for (size_t b = start[i]; b < start[i + 1]; b++) {
+            char hex[7];
+            snprintf(hex, sizeof hex, "<0x%02X>", (unsigned char)norm[b]);
+            int32_t bid = naive_find(v, hex, 6, true);
+            out[n++] = bid >= 0 ? bid : 0;
+        }
+    }
+    return n;
+}
+
+/* Random texts from pieces that merge a lot, spaces, Unicode and stray bytes. */
+static size_t random_text(uint64_t *s, char *buf, size_t max) {
+    static const char *parts[] = {"the", "a", "an", "in", "ing", " ", " ", "  ", "on", "ce", "up",
+                                  "time", "s", "ed", "Hello", "world", ",", ".", "!", "'", "\n",
+                                  "3", "33", "\xC3\xA9", "\xE2\x96\x81", "\xF0\x9F\x98\x81",
+                                  "\xE6\x88\x91", "\xC3", "\x80", "\xFF", "ab", "bc", "aa", "q",
+                                  "x", "y", "z", "zz", "<s>", "<0x41>"};
+    size_t n = 0;
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    size_t k = *s % 12;
+    for (size_t i = 0; i < k; i++) {
+        *s ^= *s << 13;
+        *s ^= *s >> 7;
+        *s ^= *s << 17;
+        const char *p = parts[*s % (sizeof parts / sizeof parts[0])];
+        size_t l = strlen(p);
+        if (n + l > max) break;
+        memcpy(buf + n, p, l);
+        n += l;
+    }
+    return n;
+}
+
+/* Heap encoder = naive rescan (R-TOK-013) on random texts. */
+static void check_against_naive(const ggufref_gguf *g, const gr_tokenizer *t, int trials) {
+    naive_vocab v;
+    naive_load(g, &v);
+    uint64_t s = 0x243F6A8885A308D3ull;
+    for (int trial = 0; trial < trials; trial++) {
+        char text[80];
+        size_t len = random_text(&s, text, sizeof text);
+        int32_t a[256], b[256];
+        size_t na = 0;
+        assert_int_equal(gr_tokenizer_encode(t, text, len, false, a, 256, &na), GGUFREF_OK);
+        size_t nb = naive_encode(&v, text, len, b);
+        bool same = na == nb && (na == 0 || memcmp(a, b, na * sizeof a[0]) == 0);
+        if (!same) fail_msg("trial %d: '%.*s': heap %zu tokens, naive %zu", trial, (int)len, text, na, nb);
+    }
+    naive_free(&v);
+}
+
+static void test_tokenize_matches_naive_synthetic(void **state) {
+    (void)state;
+    vocab_fixture f;
+    vocab_opts o = default_opts();
+    assert_int_equal(open_vocab(&o, &f, NULL), GGUFREF_OK);
+    check_against_naive(f.g, f.t, 3000);
+    close_vocab(&f);
+}
+
+static void test_tokenize_matches_naive_llama_spm(void **state) {
+    (void)state;
+    char p[1024];
+    const char *path = material("llama.cpp-vocab/ggml-vocab-llama-spm.gguf", p, sizeof p);
+    if (path == NULL) {
+        print_message("SKIP: %s\n", "shared material llama.cpp-vocab/ absent (set GGUFREF_SHARED_DIR)");
+        skip();
+    }
+    ggufref_gguf *g = NULL;
+    gr_tokenizer *t = NULL;
+    assert_int_equal(ggufref_gguf_open_file(path, &g, NULL), GGUFREF_OK);
+    assert_int_equal(gr_tokenizer_init(g, &t, NULL), GGUFREF_OK);
+    check_against_naive(g, t, 3000);
+    gr_tokenizer_free(t);
+    ggufref_gguf_close(g);
+}
+
 /* ---- allocation failures (R-FAULT-001) ---------------------------------------------------- */
 
 static void test_tokenizer_out_of_memory(void **state) {
@@ -711,6 +922,8 @@ int main(void) {
         cmocka_unit_test(test_tokenizer_defaults),
         cmocka_unit_test(test_decode_pieces),
         cmocka_unit_test(test_decode_round_trip_random),
+        cmocka_unit_test(test_tokenize_matches_naive_synthetic),
+        cmocka_unit_test(test_tokenize_matches_naive_llama_spm),
         cmocka_unit_test(test_tokenizer_init_rejects),
         cmocka_unit_test(test_model_load_vocab_rejects_gpt2),
         cmocka_unit_test(test_tokenizer_out_of_memory),
