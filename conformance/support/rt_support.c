@@ -3,6 +3,8 @@
 
 #include "rt_support.h"
 
+#include "gguf_builder.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +250,62 @@ void rts_env_free(rts_env *env) {
     free(env->nan_model);
     free(env->long_prompt);
     memset(env, 0, sizeof *env);
+}
+
+uint8_t *rts_micro_model(size_t *len) {
+    enum { DIM = 8, FFN = 16, VOCAB = 8 };
+    static const char *const tokens[VOCAB] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b",
+                                              "c", "\xe2\x96\x81" "a"};
+    static const float scores[VOCAB] = {0, 0, 0, -1, -2, -3, -4, -0.5f};
+    static const int32_t types[VOCAB] = {2, 3, 3, 1, 1, 1, 1, 1};
+    static float w[7][FFN * DIM]; /* deterministic weights in [-0.5, 0.5) */
+    static float ones[DIM];
+    uint32_t x = 12345;
+    for (size_t i = 0; i < 7; i++) {
+        for (size_t k = 0; k < FFN * DIM; k++) {
+            x = x * 1664525u + 1013904223u;
+            w[i][k] = (float)(x >> 8) / 16777216.0f - 0.5f;
+        }
+    }
+    for (size_t k = 0; k < DIM; k++) ones[k] = 1.0f;
+    const gb_tensor t[] = {
+        {"token_embd.weight", 2, {DIM, VOCAB}, GGUFREF_T_F32, w[0]},
+        {"blk.0.attn_norm.weight", 1, {DIM}, GGUFREF_T_F32, ones},
+        {"blk.0.attn_q.weight", 2, {DIM, DIM}, GGUFREF_T_F32, w[1]},
+        {"blk.0.attn_k.weight", 2, {DIM, DIM}, GGUFREF_T_F32, w[2]},
+        {"blk.0.attn_v.weight", 2, {DIM, DIM}, GGUFREF_T_F32, w[3]},
+        {"blk.0.attn_output.weight", 2, {DIM, DIM}, GGUFREF_T_F32, w[4]},
+        {"blk.0.ffn_norm.weight", 1, {DIM}, GGUFREF_T_F32, ones},
+        {"blk.0.ffn_gate.weight", 2, {DIM, FFN}, GGUFREF_T_F32, w[5]},
+        {"blk.0.ffn_down.weight", 2, {FFN, DIM}, GGUFREF_T_F32, w[6]},
+        {"blk.0.ffn_up.weight", 2, {DIM, FFN}, GGUFREF_T_F32, w[5]},
+        {"output_norm.weight", 1, {DIM}, GGUFREF_T_F32, ones},
+    };
+    size_t nt = sizeof t / sizeof t[0];
+    gb_buf b;
+    gb_init(&b, 3);
+    gb_header(&b, nt, 15);
+    gb_kv_str(&b, "general.architecture", "llama");
+    gb_kv_u32(&b, "llama.context_length", 32);
+    gb_kv_u32(&b, "llama.embedding_length", DIM);
+    gb_kv_u32(&b, "llama.block_count", 1);
+    gb_kv_u32(&b, "llama.feed_forward_length", FFN);
+    gb_kv_u32(&b, "llama.attention.head_count", 2);
+    gb_kv_u32(&b, "llama.attention.head_count_kv", 2);
+    gb_kv_f32(&b, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+    gb_kv_str(&b, "tokenizer.ggml.model", "llama");
+    gb_kv_str_array(&b, "tokenizer.ggml.tokens", tokens, VOCAB);
+    gb_kv_f32_array(&b, "tokenizer.ggml.scores", scores, VOCAB);
+    gb_kv_i32_array(&b, "tokenizer.ggml.token_type", types, VOCAB);
+    gb_kv_u32(&b, "tokenizer.ggml.bos_token_id", 1);
+    gb_kv_u32(&b, "tokenizer.ggml.eos_token_id", 2);
+    gb_kv_u32(&b, "tokenizer.ggml.unknown_token_id", 0);
+    gb_tensor_infos(&b, t, nt, 32);
+    gb_tensor_data(&b, t, nt, 32);
+    *len = b.len;
+    uint8_t *out = gb_dup(&b);
+    gb_free(&b);
+    return out;
 }
 
 /* ------------------------------------------------------------------------------------- */

@@ -89,6 +89,10 @@ void rts_env_free(rts_env *env);
 /* The small sampling of configure-ok: greedy, RTS_MAX_TOKENS, no EOS stop. */
 void rts_small_sampling(ggufref_sampling *s, int32_t max_tokens);
 
+/* A minimal valid llama model built byte by byte (8 tokens, dim 8, one layer, n_ctx 32,
+ * ~4 KiB) for loops that touch every byte. malloc'd; OUT: *len. */
+uint8_t *rts_micro_model(size_t *len);
+
 /* ---- the driver ---- */
 typedef enum rts_kind { RTS_KIND_NORMAL, RTS_KIND_NAN } rts_kind;
 
