@@ -27,7 +27,8 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${JOBS:=2}"
 : "${FUZZ_TARGETS:=}"
 project_flags="-std=c11 -ffp-contract=off -fno-fast-math -Wall -Wextra -Wpedantic
-  -DGGUFREF_FAULT_INJECTION=1 -I$src/reference/include -I$src/reference/src -I$src/fuzz"
+  -DGGUFREF_FAULT_INJECTION=1 -I$src/reference/include -I$src/reference/src -I$src/fuzz
+  -I$src/reference/cli"
 
 mkdir -p "$OUT" "$WORK/lib" "$WORK/fuzz"
 rm -f "$WORK"/lib/*.o "$WORK"/fuzz/*.o
@@ -56,12 +57,25 @@ done < "$src/fuzz/fixtures.txt"
 sh "$src/fuzz/embed.sh" "$WORK/fuzz/fixtures.c" "${embed_args[@]+"${embed_args[@]}"}"
 compile "$WORK/fuzz/fixtures.c" "$WORK/fuzz/fixtures.o"
 
+# The protocol target also needs the CLI's wire protocol server and cJSON (libcjson-dev).
+have_cjson=0
+if echo '#include <cjson/cJSON.h>' | $CC -E -x c - > /dev/null 2>&1; then
+  have_cjson=1
+  # shellcheck disable=SC2086
+  $CC $CFLAGS $project_flags -DGGUFREF_HAVE_CJSON=1 -c "$src/reference/cli/protocol.c" \
+    -o "$WORK/fuzz/protocol_server.o"
+fi
+
 # The targets (every fuzz/*.c but replay_main.c, or FUZZ_TARGETS), their dictionaries,
 # options and seed corpora.
 targets=()
 for f in "$src"/fuzz/*.c; do
   t=$(basename "${f%.c}")
   [ "$t" = replay_main ] && continue
+  if [ "$t" = protocol ] && [ "$have_cjson" = 0 ]; then
+    echo "fuzz/build.sh: cJSON headers not found: skipping the protocol target" >&2
+    continue
+  fi
   [ -z "$FUZZ_TARGETS" ] || [[ " $FUZZ_TARGETS " == *" $t "* ]] || continue
   targets+=("$t")
 done
@@ -70,9 +84,11 @@ for t in "${targets[@]}"; do
   printf '%s\0%s\0' "$f" "$WORK/fuzz/$t.o"
 done | xargs -0 -n 2 -P "$JOBS" bash -c 'compile "$1" "$2"' _
 for t in "${targets[@]}"; do
+  extra=()
+  [ "$t" = protocol ] && extra=("$WORK/fuzz/protocol_server.o" -lcjson)
   # shellcheck disable=SC2086
-  $CXX $CFLAGS "$WORK/fuzz/$t.o" "$WORK/fuzz/fixtures.o" "$WORK/libggufref_fuzz.a" \
-    $LIB_FUZZING_ENGINE -lm -lpthread -o "$OUT/$t"
+  $CXX $CFLAGS "$WORK/fuzz/$t.o" "${extra[@]+"${extra[@]}"}" "$WORK/fuzz/fixtures.o" \
+    "$WORK/libggufref_fuzz.a" $LIB_FUZZING_ENGINE -lm -lpthread -o "$OUT/$t"
   [ -f "$src/fuzz/dict/$t.dict" ] && cp "$src/fuzz/dict/$t.dict" "$OUT/$t.dict"
   [ -f "$src/fuzz/$t.options" ] && cp "$src/fuzz/$t.options" "$OUT/$t.options"
   rm -f "$OUT/${t}_seed_corpus.zip"

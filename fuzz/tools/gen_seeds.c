@@ -436,6 +436,64 @@ static void ops_seeds(void) {
     }
 }
 
+/* ---- protocol seeds (fuzz/protocol.c: JSON Lines; model files micro.gguf, bad.gguf) ----- */
+
+static const char *const protocol_sessions[] = {
+    /* the lifecycle with logits */
+    "{\"id\":1,\"cmd\":\"boot\"}\n"
+    "{\"id\":\"a\",\"cmd\":\"load-model\",\"path\":\"micro.gguf\"}\n"
+    "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":4,\"temperature\":0.5,"
+    "\"seed\":7,\"top_k\":8,\"top_p\":0.9,\"min_p\":0.01,\"repeat_penalty\":1.1,"
+    "\"repeat_last_n\":4,\"stop_at_eos\":false}\n"
+    "{\"id\":3,\"cmd\":\"generate\",\"prompt\":\"Once upon\",\"logits\":3}\n"
+    "{\"id\":4,\"cmd\":\"generate-next-token\",\"logits\":1,\"logits_full\":true}\n"
+    "{\"id\":5,\"cmd\":\"cancel\",\"target\":3}\n"
+    "{\"id\":6,\"cmd\":\"diagnostics\"}\n"
+    "{\"id\":7,\"cmd\":\"reset-context\"}\n"
+    "{\"id\":8,\"cmd\":\"free-model\"}\n"
+    "{\"id\":9,\"cmd\":\"generate\",\"prompt\":\"x\"}\n",
+    /* framing and field errors */
+    "\n   \r\n"
+    "not json\n"
+    "[1,2]\n"
+    "{\"cmd\":\"boot\"}\n"
+    "{\"id\":1.5,\"cmd\":\"boot\"}\n"
+    "{\"id\":9007199254740992,\"cmd\":\"boot\"}\n"
+    "{\"id\":1,\"cmd\":\"nope\"}\n"
+    "{\"id\":2,\"cmd\":\"generate\",\"prompt\":\"a\\u0000b\"}\n"
+    "{\"id\":3,\"cmd\":\"configure-sampling\",\"top_k\":1.5}\n"
+    "{\"id\":4,\"cmd\":\"configure-sampling\",\"seed\":\"99999999999999999999\"}\n"
+    "{\"id\":5,\"cmd\":\"load-model\"}\n"
+    "{\"id\":6,\"cmd\":\"load-model\",\"path\":\"bad.gguf\"}\n"
+    "{\"id\":7,\"cmd\":\"load-model\",\"path\":\"/etc/passwd\"}\n"
+    "{\"id\":8,\"cmd\":\"generate-next-token\"}\n"
+    "{\"id\":\"\xff\",\"cmd\":\"boot\"}\n"
+    "{\"id\":9,\"cmd\":\"boot\"} trailing\n",
+    /* faults: allocation, I/O, panic, status, reset */
+    "{\"id\":1,\"cmd\":\"fault-alloc\",\"n\":3}\n"
+    "{\"id\":2,\"cmd\":\"load-model\",\"path\":\"micro.gguf\"}\n"
+    "{\"id\":3,\"cmd\":\"fault-io\",\"byte\":100,\"kind\":\"short\"}\n"
+    "{\"id\":4,\"cmd\":\"load-model\",\"path\":\"micro.gguf\"}\n"
+    "{\"id\":5,\"cmd\":\"fault-io\",\"byte\":0,\"kind\":\"error\"}\n"
+    "{\"id\":6,\"cmd\":\"load-model\",\"path\":\"micro.gguf\"}\n"
+    "{\"id\":7,\"cmd\":\"fault-status\"}\n"
+    "{\"id\":8,\"cmd\":\"load-model\",\"path\":\"micro.gguf\"}\n"
+    "{\"id\":9,\"cmd\":\"fault-panic\",\"point\":\"generate.after_token\"}\n"
+    "{\"id\":10,\"cmd\":\"generate\",\"prompt\":\"the\"}\n"
+    "{\"id\":11,\"cmd\":\"cancel\",\"target\":10}\n"
+    "{\"id\":12,\"cmd\":\"diagnostics\"}\n"
+    "{\"id\":13,\"cmd\":\"fault-reset\"}\n"
+    "{\"id\":14,\"cmd\":\"boot\"}\n",
+};
+
+static void protocol_seeds(void) {
+    for (size_t i = 0; i < sizeof protocol_sessions / sizeof protocol_sessions[0]; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "session-%zu", i);
+        write_bytes("protocol", name, protocol_sessions[i], strlen(protocol_sessions[i]));
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
@@ -457,5 +515,6 @@ int main(int argc, char **argv) {
     tokenizer_seeds();
     sampler_seeds();
     ops_seeds();
+    protocol_seeds();
     return 0;
 }
