@@ -4,8 +4,9 @@
 #   fuzz/tools/update-seeds.sh [BUILD_DIR]     (default build/seeds, gcc)
 #
 # Builds fuzz-gen-seeds (fuzz/tools/gen_seeds.c: micro models from the golden generator,
-# hand-built reader files from the conformance GGUF builder) and the malformed-GGUF catalog
-# dump, then copies every file into fuzz/corpus/<target>/ named by its sha1 (existing files are
+# hand-built reader files from the conformance GGUF builder, tokenizer/sampler/ops/protocol
+# inputs) and the catalog dumps (every row of the malformed-GGUF catalog of torture_gguf.c and
+# of the binding catalog of torture_model.c), then copies every file into fuzz/corpus/<target>/ named by its sha1 (existing files are
 # kept: the corpus only grows), and refreshes fuzz/fixtures/ (the models the targets embed).
 # Commit the new files.
 set -euo pipefail
@@ -17,9 +18,9 @@ cmake --build "$build" --target fuzz-gen-seeds >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$build/fuzz-gen-seeds" "$tmp"
-if [ -x "$build/fuzz-dump-catalog" ] || cmake --build "$build" --target fuzz-dump-catalog >/dev/null 2>&1; then
-  "$build/fuzz-dump-catalog" "$tmp/gguf_parse"
-fi
+cmake --build "$build" --target fuzz-dump-gguf-catalog fuzz-dump-model-catalog >/dev/null
+"$build/fuzz-dump-gguf-catalog" "$tmp/gguf_parse"
+"$build/fuzz-dump-model-catalog" "$tmp/model_load"
 mkdir -p "$root/fuzz/fixtures"
 cp "$tmp"/fixtures/* "$root/fuzz/fixtures/"
 for dir in "$tmp"/*/; do
