@@ -3,6 +3,7 @@
 # Stages (each prints a banner; the first failure stops the run with a non-zero exit):
 #   1. release build (gcc -O2) + all ctest suites
 #   2. ASan+UBSan build (gcc) + all ctest suites
+#   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
 # Environment: JOBS (default nproc), GGUFREF_SHARED_DIR (default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,5 +28,13 @@ stage "ASan+UBSan build + ctest"
 build build/asan -DGGUFREF_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+stage "ThreadSanitizer build + torture_concurrency (export layer under 8 threads)"
+# Only the concurrency suite: the rest is single-threaded. TSAN_CC=clang if gcc's TSan fails.
+CC=${TSAN_CC:-${CC:-cc}} cmake -S "$root" -B build/tsan -G Ninja -DGGUFREF_SHARED_DIR="$shared" \
+  -DGGUFREF_TSAN=ON >/dev/null
+cmake --build build/tsan -j "$jobs" --target torture_concurrency
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --test-dir build/tsan --output-on-failure -R '^torture_concurrency$'
 
 stage "all stages passed"
