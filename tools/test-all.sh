@@ -37,4 +37,6 @@ cmake --build build/tsan -j "$jobs" --target torture_concurrency
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build/tsan --output-on-failure -R '^torture_concurrency$'
 
+stage "determinism: logits bit-identical across gcc/clang, -O0..-O3, sanitizers, kernel paths"; tools/determinism.sh build/determinism
+
 stage "all stages passed"

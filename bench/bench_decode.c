@@ -1,0 +1,207 @@
+/*
+ * bench_decode.c — decode and prompt throughput of the reference forward pass, single thread,
+ * on the stories15M-shaped fixtures (dim 288, 6 layers, 6 heads, ffn 768, vocab 32000,
+ * ctx 256; golden/gen makes them at build time in <build>/fixtures), against the machine's
+ * single-thread memory read bandwidth.
+ *
+ *   bench_decode [--fixtures DIR] [--tokens N] [--repeat R]
+ *
+ * Figures:
+ *   bandwidth   streaming read of a 512 MiB buffer (>> last-level cache), best of R, the
+ *               faster of a 64-bit and (where available) a 256-bit load loop
+ *   decode      tokens/s of ggufref_forward at positions 0..N-1, each next token the argmax
+ *               of the logits (as greedy generation does), best of R runs
+ *   prompt      tokens/s of ggufref_forward_batch over N positions in batches of 16
+ *   roofline    decode tokens/s * weight_bytes (R-MODEL-016) / bandwidth: the fraction of the
+ *               memory-bound limit reached (the weights are read once per token; F32 does not
+ *               fit in the last-level cache)
+ * The kernel path (avx2 or portable) is printed: results are bit-identical on both (R-NUM-044).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ggufref.h"
+#include "model.h"
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Bytes/s of one sequential read of buf (8 independent sums, vectorizable). */
+static double read_bandwidth(const uint64_t *buf, size_t n_words, uint64_t *sink) {
+    double t = now();
+    uint64_t s[8] = {0};
+    for (size_t i = 0; i + 8 <= n_words; i += 8) {
+        for (int k = 0; k < 8; k++) s[k] += buf[i + (size_t)k];
+    }
+    t = now() - t;
+    for (int k = 0; k < 8; k++) *sink += s[k];
+    return (double)n_words * 8.0 / t;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+/* The same read with 256-bit loads (4 independent xors), when the machine has AVX2: the
+ * fastest plain read, so the roofline is not flattered by a slow reference loop. */
+__attribute__((target("avx2"))) static double read_bandwidth_avx2(const uint64_t *buf,
+                                                                  size_t n_words, uint64_t *sink) {
+    double t = now();
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    const __m256i *p = (const __m256i *)(const void *)buf;
+    for (size_t i = 0; i + 16 <= n_words; i += 16, p += 4) {
+        a = _mm256_xor_si256(a, _mm256_loadu_si256(p));
+        b = _mm256_xor_si256(b, _mm256_loadu_si256(p + 1));
+        c = _mm256_xor_si256(c, _mm256_loadu_si256(p + 2));
+        d = _mm256_xor_si256(d, _mm256_loadu_si256(p + 3));
+    }
+    t = now() - t;
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)(void *)lanes, _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)));
+    *sink += lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];
+    return (double)n_words * 8.0 / t;
+}
+#define HAVE_AVX2_READ 1
+#endif
+
+static double measure_bandwidth(int repeat) {
+    size_t bytes = (size_t)512 << 20, n = bytes / 8;
+    uint64_t *buf = malloc(bytes);
+    if (buf == NULL) return 0.0;
+    for (size_t i = 0; i < n; i++) buf[i] = i * 2654435761u; /* touch every page */
+    uint64_t sink = 0;
+    double best = 0.0;
+    for (int r = 0; r < repeat + 1; r++) { /* the first pass warms the TLB */
+        double bw = read_bandwidth(buf, n, &sink);
+#ifdef HAVE_AVX2_READ
+        if (__builtin_cpu_supports("avx2")) {
+            double bw2 = read_bandwidth_avx2(buf, n, &sink);
+            if (bw2 > bw) bw = bw2;
+        }
+#endif
+        if (r > 0 && bw > best) best = bw;
+    }
+    free(buf);
+    if (sink == 42) printf(" ");
+    return best;
+}
+
+static int32_t argmax(const float *v, uint32_t n) {
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++) {
+        if (v[i] > v[best]) best = i;
+    }
+    return (int32_t)best;
+}
+
+typedef struct result {
+    double decode_tps, prompt_tps;
+    uint64_t weight_bytes;
+    double file_mb;
+} result;
+
+static int bench_model(const char *path, int n_tokens, int repeat, result *out) {
+    ggufref_gguf *g;
+    ggufref_error err;
+    if (ggufref_gguf_open_file(path, &g, &err) != GGUFREF_OK) {
+        fprintf(stderr, "bench_decode: %s: %s\n", path, err.message);
+        return -1;
+    }
+    ggufref_model *m;
+    if (ggufref_model_load(g, &m, &err) != GGUFREF_OK) {
+        fprintf(stderr, "bench_decode: %s: %s\n", path, err.message);
+        ggufref_gguf_close(g);
+        return -1;
+    }
+    ggufref_model_info in;
+    ggufref_model_get_info(m, &in);
+    ggufref_context *ctx;
+    if (ggufref_context_create(m, 0, &ctx) != GGUFREF_OK || (uint32_t)n_tokens > in.n_ctx_train) {
+        fprintf(stderr, "bench_decode: %s: cannot make a context of %d tokens\n", path, n_tokens);
+        return -1;
+    }
+    const float *lg;
+    double best_decode = 0.0, best_prompt = 0.0;
+    for (int r = 0; r < repeat + 1; r++) { /* run 0 warms caches and pages */
+        int32_t tok = in.bos_id >= 0 ? in.bos_id : 1;
+        double t = now();
+        for (int p = 0; p < n_tokens; p++) {
+            ggufref_forward(ctx, tok, (uint32_t)p, &lg);
+            tok = argmax(lg, in.n_vocab);
+        }
+        t = now() - t;
+        if (r > 0 && n_tokens / t > best_decode) best_decode = n_tokens / t;
+        int32_t toks[GGUFREF_MAX_BATCH];
+        for (unsigned i = 0; i < GGUFREF_MAX_BATCH; i++) toks[i] = (int32_t)((i * 7919u + 13u) % in.n_vocab);
+        t = now();
+        for (int p = 0; p < n_tokens; p += (int)GGUFREF_MAX_BATCH) {
+            size_t nb = (size_t)(n_tokens - p) < GGUFREF_MAX_BATCH ? (size_t)(n_tokens - p) : GGUFREF_MAX_BATCH;
+            ggufref_forward_batch(ctx, toks, nb, (uint32_t)p, &lg);
+        }
+        t = now() - t;
+        if (r > 0 && n_tokens / t > best_prompt) best_prompt = n_tokens / t;
+    }
+    out->decode_tps = best_decode;
+    out->prompt_tps = best_prompt;
+    out->weight_bytes = in.weight_bytes;
+    out->file_mb = (double)ggufref_gguf_size(g) / 1e6;
+    ggufref_context_free(ctx);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    char dir[1024];
+    const char *build = getenv("GGUFREF_BUILD_DIR");
+    if (build) {
+        snprintf(dir, sizeof dir, "%s/fixtures", build);
+    } else { /* <build>/bench/bench_decode -> <build>/fixtures */
+        snprintf(dir, sizeof dir, "%s", argv[0]);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        else snprintf(dir, sizeof dir, ".");
+        strncat(dir, "/../fixtures", sizeof dir - strlen(dir) - 1);
+    }
+    int n_tokens = 128, repeat = 3;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--fixtures") == 0 && i + 1 < argc) snprintf(dir, sizeof dir, "%s", argv[++i]);
+        else if (strcmp(argv[i], "--tokens") == 0 && i + 1 < argc) n_tokens = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench_decode [--fixtures DIR] [--tokens N] [--repeat R]\n");
+            return 2;
+        }
+    }
+    if (n_tokens < 1 || n_tokens > 256 || repeat < 1) {
+        fprintf(stderr, "bench_decode: --tokens must be 1..256, --repeat >= 1\n");
+        return 2;
+    }
+    double bw = measure_bandwidth(repeat);
+    printf("kernel path: %s, single thread, %d tokens, best of %d\n", gr_kernel_path(), n_tokens, repeat);
+    printf("memory read bandwidth: %.2f GB/s (512 MiB streaming read)\n\n", bw / 1e9);
+    printf("%-18s %9s %11s %12s %12s %10s %9s\n", "model", "file MB", "weights MB", "decode tok/s",
+           "prompt tok/s", "GB/s read", "roofline");
+    static const char *const names[] = {"stories15m-f32", "stories15m-q8_0", "stories15m-q4_k"};
+    int failed = 0;
+    for (size_t i = 0; i < 3; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/%s.gguf", dir, names[i]);
+        result r;
+        if (bench_model(path, n_tokens, repeat, &r) != 0) {
+            failed = 1;
+            continue;
+        }
+        double read = r.decode_tps * (double)r.weight_bytes;
+        printf("%-18s %9.1f %11.1f %12.1f %12.1f %10.2f %8.0f%%\n", names[i], r.file_mb,
+               (double)r.weight_bytes / 1e6, r.decode_tps, r.prompt_tps, read / 1e9,
+               100.0 * read / bw);
+    }
+    return failed;
+}
