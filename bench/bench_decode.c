@@ -8,7 +8,8 @@
  *
  * Figures:
  *   bandwidth   streaming read of a 512 MiB buffer (>> last-level cache), best of R, the
- *               faster of a 64-bit and (where available) a 256-bit load loop
+ *               faster of a 64-bit and (where available) a 256-bit load loop, measured in a
+ *               child process before and after the models; the higher one is used
  *   decode      tokens/s of ggufref_forward at positions 0..N-1, each next token the argmax
  *               of the logits (as greedy generation does), best of R runs
  *   prompt      tokens/s of ggufref_forward_batch over N positions in batches of 16
@@ -23,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "ggufref.h"
@@ -70,7 +74,7 @@ __attribute__((target("avx2"))) static double read_bandwidth_avx2(const uint64_t
 #define HAVE_AVX2_READ 1
 #endif
 
-static double measure_bandwidth(int repeat) {
+static double measure_bandwidth_here(int repeat) {
     size_t bytes = (size_t)512 << 20, n = bytes / 8;
     uint64_t *buf = malloc(bytes);
     if (buf == NULL) return 0.0;
@@ -92,6 +96,24 @@ static double measure_bandwidth(int repeat) {
     return best;
 }
 
+/* In a child process, so the 512 MiB buffer never counts in this process's peak RSS. */
+static double measure_bandwidth(int repeat) {
+    int fd[2];
+    if (pipe(fd) != 0) return measure_bandwidth_here(repeat);
+    pid_t pid = fork();
+    if (pid == 0) {
+        double bw = measure_bandwidth_here(repeat);
+        ssize_t w = write(fd[1], &bw, sizeof bw);
+        _exit(w == (ssize_t)sizeof bw ? 0 : 1);
+    }
+    double bw = 0.0;
+    if (pid < 0 || read(fd[0], &bw, sizeof bw) != (ssize_t)sizeof bw) bw = 0.0;
+    close(fd[0]);
+    close(fd[1]);
+    if (pid > 0) waitpid(pid, NULL, 0);
+    return bw > 0.0 ? bw : measure_bandwidth_here(repeat);
+}
+
 static int32_t argmax(const float *v, uint32_t n) {
     uint32_t best = 0;
     for (uint32_t i = 1; i < n; i++) {
@@ -104,7 +126,15 @@ typedef struct result {
     double decode_tps, prompt_tps;
     uint64_t weight_bytes;
     double file_mb;
+    double bound_mb; /* file + KV cache + scratch (R-MODEL-015) */
+    double peak_rss_mb;
 } result;
+
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
+}
 
 static int bench_model(const char *path, int n_tokens, int repeat, result *out) {
     ggufref_gguf *g;
@@ -151,6 +181,12 @@ static int bench_model(const char *path, int n_tokens, int repeat, result *out) 
     out->prompt_tps = best_prompt;
     out->weight_bytes = in.weight_bytes;
     out->file_mb = (double)ggufref_gguf_size(g) / 1e6;
+    out->peak_rss_mb = peak_rss_mb() * 1.048576;
+    double kv_dim = (double)in.n_kv_heads * in.head_dim, q_dim = (double)in.n_heads * in.head_dim;
+    double max_in = in.ffn_dim > in.dim ? in.ffn_dim : in.dim;
+    double scratch = GGUFREF_MAX_BATCH * (3.0 * in.dim + q_dim + 2.0 * in.ffn_dim) +
+                     in.n_ctx_train + in.n_vocab + max_in + 1.5 * in.rope_dim;
+    out->bound_mb = out->file_mb + (2.0 * in.n_layers * in.n_ctx_train * kv_dim + scratch) * 4.0 / 1e6;
     ggufref_context_free(ctx);
     ggufref_model_free(m);
     ggufref_gguf_close(g);
@@ -183,25 +219,36 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_decode: --tokens must be 1..256, --repeat >= 1\n");
         return 2;
     }
-    double bw = measure_bandwidth(repeat);
-    printf("kernel path: %s, single thread, %d tokens, best of %d\n", gr_kernel_path(), n_tokens, repeat);
-    printf("memory read bandwidth: %.2f GB/s (512 MiB streaming read)\n\n", bw / 1e9);
-    printf("%-18s %9s %11s %12s %12s %10s %9s\n", "model", "file MB", "weights MB", "decode tok/s",
-           "prompt tok/s", "GB/s read", "roofline");
+    /* bandwidth before and after the models (the machine may be shared: the higher one is
+     * the roofline); the peak RSS after the first (F32) model is that model's footprint */
+    double bw_before = measure_bandwidth(repeat);
     static const char *const names[] = {"stories15m-f32", "stories15m-q8_0", "stories15m-q4_k"};
-    int failed = 0;
+    result res[3];
+    int failed = 0, ok[3] = {0, 0, 0};
     for (size_t i = 0; i < 3; i++) {
         char path[1200];
         snprintf(path, sizeof path, "%s/%s.gguf", dir, names[i]);
-        result r;
-        if (bench_model(path, n_tokens, repeat, &r) != 0) {
-            failed = 1;
-            continue;
-        }
+        ok[i] = bench_model(path, n_tokens, repeat, &res[i]) == 0;
+        if (!ok[i]) failed = 1;
+    }
+    double bw_after = measure_bandwidth(repeat);
+    double bw = bw_before > bw_after ? bw_before : bw_after;
+    printf("kernel path: %s, single thread, %d tokens, best of %d\n", gr_kernel_path(), n_tokens, repeat);
+    printf("memory read bandwidth: %.2f GB/s (512 MiB streaming read; %.2f before, %.2f after)\n\n",
+           bw / 1e9, bw_before / 1e9, bw_after / 1e9);
+    printf("%-18s %9s %11s %12s %12s %10s %9s\n", "model", "file MB", "weights MB", "decode tok/s",
+           "prompt tok/s", "GB/s read", "roofline");
+    for (size_t i = 0; i < 3; i++) {
+        if (!ok[i]) continue;
+        result r = res[i];
         double read = r.decode_tps * (double)r.weight_bytes;
         printf("%-18s %9.1f %11.1f %12.1f %12.1f %10.2f %8.0f%%\n", names[i], r.file_mb,
                (double)r.weight_bytes / 1e6, r.decode_tps, r.prompt_tps, read / 1e9,
                100.0 * read / bw);
+    }
+    if (ok[0]) {
+        printf("\npeak RSS after %s: %.1f MB (file + KV cache + scratch = %.1f MB; + 10%% = %.1f MB)\n",
+               names[0], res[0].peak_rss_mb, res[0].bound_mb, res[0].bound_mb * 1.1);
     }
     return failed;
 }
