@@ -589,29 +589,31 @@ static const int32_t q5_high[256][8] = {Q5X64(0), Q5X64(64), Q5X64(128), Q5X64(1
 /* Q5_0: y = (f32)(q - 16) * d (decode_q5_0). Per block: low nibbles (elements 0-15), then
  * high nibbles (16-31): ascending in every lane. */
 GR_TARGET_AVX2 static float dot_q5_0_avx2(const uint8_t *row, const float *x, size_t n) {
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     const __m256i low4 = _mm256_set1_epi32(0x0f);
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *blk = row + b * 22;
         const float *xb = x + b * 32;
         __m256 d = _mm256_set1_ps(f16_to_f32(rd16(blk)));
-        for (int half = 0; half < 2; half++) {
-            for (int j0 = 0; j0 < 16; j0 += 8) {
-                __m256i v = _mm256_cvtepu8_epi32(load8(blk + 6 + j0));
-                v = half ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, low4);
-                const int32_t *hi = q5_high[blk[2 + 2 * half + j0 / 8]];
-                __m256i q = _mm256_add_epi32(v, _mm256_loadu_si256((const __m256i *)(const void *)hi));
-                MULADD8(acc[j0 >> 3], _mm256_mul_ps(_mm256_cvtepi32_ps(q), d), xb + 16 * half + j0);
-            }
-        }
+        __m256i v0 = _mm256_cvtepu8_epi32(load8(blk + 6)), v1 = _mm256_cvtepu8_epi32(load8(blk + 14));
+        const __m256i *h = (const __m256i *)(const void *)q5_high[0];
+        /* elements 0-7, 8-15 (low nibbles), then 16-23, 24-31 (high nibbles) */
+        __m256i q0 = _mm256_add_epi32(_mm256_and_si256(v0, low4), _mm256_loadu_si256(h + blk[2]));
+        __m256i q1 = _mm256_add_epi32(_mm256_and_si256(v1, low4), _mm256_loadu_si256(h + blk[3]));
+        __m256i q2 = _mm256_add_epi32(_mm256_srli_epi32(v0, 4), _mm256_loadu_si256(h + blk[4]));
+        __m256i q3 = _mm256_add_epi32(_mm256_srli_epi32(v1, 4), _mm256_loadu_si256(h + blk[5]));
+        MULADD8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q0), d), xb);
+        MULADD8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q1), d), xb + 8);
+        MULADD8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q2), d), xb + 16);
+        MULADD8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q3), d), xb + 24);
     }
-    return reduce_avx2(acc[0], acc[1]);
+    return reduce_avx2(acc0, acc1);
 }
 
 /* Q4_K: per 64-element chunk c, the 32 low nibbles (sub-block 2c), then the 32 high nibbles
  * (sub-block 2c + 1): ascending element order, as every lane requires. */
 GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, size_t n) {
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     const __m256i low4 = _mm256_set1_epi32(0x0f);
     for (size_t b = 0; b < n / 256; b++) {
         const uint8_t *blk = row + b * 144;
@@ -621,21 +623,28 @@ GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, si
         for (int c = 0; c < 4; c++) {
             const uint8_t *q = blk + 16 + 32 * c;
             const float *xc = x + b * 256 + 64 * c;
-            for (int half = 0; half < 2; half++) {
-                int sc, m;
-                k4_scale_min(scales, 2 * c + half, &sc, &m);
-                __m256 dv = _mm256_set1_ps(d * (float)sc);
-                __m256 mv = _mm256_set1_ps(dmin * (float)m);
-                for (int l = 0; l < 32; l += 8) {
-                    __m256i v = _mm256_cvtepu8_epi32(load8(q + l));
-                    v = half ? _mm256_srli_epi32(v, 4) : _mm256_and_si256(v, low4);
-                    __m256 w = _mm256_sub_ps(_mm256_mul_ps(dv, _mm256_cvtepi32_ps(v)), mv);
-                    MULADD8(acc[(l >> 3) & 1], w, xc + 32 * half + l);
-                }
-            }
+            int sc1, m1, sc2, m2;
+            k4_scale_min(scales, 2 * c, &sc1, &m1);
+            k4_scale_min(scales, 2 * c + 1, &sc2, &m2);
+            __m256 d1 = _mm256_set1_ps(d * (float)sc1), mm1 = _mm256_set1_ps(dmin * (float)m1);
+            __m256 d2 = _mm256_set1_ps(d * (float)sc2), mm2 = _mm256_set1_ps(dmin * (float)m2);
+            __m256i v0 = _mm256_cvtepu8_epi32(load8(q)), v1 = _mm256_cvtepu8_epi32(load8(q + 8));
+            __m256i v2 = _mm256_cvtepu8_epi32(load8(q + 16)), v3 = _mm256_cvtepu8_epi32(load8(q + 24));
+#define Q4K_W(v, dd, mm) _mm256_sub_ps(_mm256_mul_ps((dd), _mm256_cvtepi32_ps(v)), (mm))
+            /* low nibbles: elements 64c + 0..31 (sub-block 2c) */
+            MULADD8(acc0, Q4K_W(_mm256_and_si256(v0, low4), d1, mm1), xc);
+            MULADD8(acc1, Q4K_W(_mm256_and_si256(v1, low4), d1, mm1), xc + 8);
+            MULADD8(acc0, Q4K_W(_mm256_and_si256(v2, low4), d1, mm1), xc + 16);
+            MULADD8(acc1, Q4K_W(_mm256_and_si256(v3, low4), d1, mm1), xc + 24);
+            /* high nibbles: elements 64c + 32..63 (sub-block 2c + 1) */
+            MULADD8(acc0, Q4K_W(_mm256_srli_epi32(v0, 4), d2, mm2), xc + 32);
+            MULADD8(acc1, Q4K_W(_mm256_srli_epi32(v1, 4), d2, mm2), xc + 40);
+            MULADD8(acc0, Q4K_W(_mm256_srli_epi32(v2, 4), d2, mm2), xc + 48);
+            MULADD8(acc1, Q4K_W(_mm256_srli_epi32(v3, 4), d2, mm2), xc + 56);
+#undef Q4K_W
         }
     }
-    return reduce_avx2(acc[0], acc[1]);
+    return reduce_avx2(acc0, acc1);
 }
 
 /* Q6_K: per 128-element half h and quarter k (32 elements, sub-blocks 8h + 2k, 8h + 2k + 1),
@@ -654,14 +663,18 @@ GR_TARGET_AVX2 static float dot_q6_k_avx2(const uint8_t *row, const float *x, si
                 const uint8_t *qh = blk + 128 + 32 * h;
                 const float *xk = x + b * 256 + 128 * h + 32 * k;
                 int shift = (k >> 1) * 4;
-                for (int l = 0; l < 32; l += 8) {
-                    __m256 dv = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + l / 16]);
-                    __m256i v = _mm256_cvtepu8_epi32(load8(lo + l));
-                    v = _mm256_and_si256(_mm256_srli_epi32(v, shift), low4);
-                    __m256i hi = _mm256_cvtepu8_epi32(load8(qh + l));
-                    hi = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 2 * k), three), 4);
-                    __m256i q = _mm256_sub_epi32(_mm256_or_si256(v, hi), bias);
-                    MULADD8(acc[(l >> 3) & 1], _mm256_mul_ps(dv, _mm256_cvtepi32_ps(q)), xk + l);
+                __m256 da = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k]);
+                __m256 db = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + 1]);
+                for (int l = 0; l < 32; l += 16) { /* lanes 0-7 then 8-15, twice */
+                    __m256 dv = l == 0 ? da : db;
+                    for (int u = 0; u < 2; u++) {
+                        __m256i v = _mm256_cvtepu8_epi32(load8(lo + l + 8 * u));
+                        v = _mm256_and_si256(_mm256_srli_epi32(v, shift), low4);
+                        __m256i hi = _mm256_cvtepu8_epi32(load8(qh + l + 8 * u));
+                        hi = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 2 * k), three), 4);
+                        __m256i q = _mm256_sub_epi32(_mm256_or_si256(v, hi), bias);
+                        MULADD8(acc[u], _mm256_mul_ps(dv, _mm256_cvtepi32_ps(q)), xk + l + 8 * u);
+                    }
                 }
             }
         }
