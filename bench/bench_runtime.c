@@ -117,7 +117,7 @@ static void check_same(const char *what, const int32_t *a, size_t na, const int3
 static void tokens_of_handle(ggufref_runtime *rt, int32_t *out, size_t *n) {
     const int32_t *t;
     ggufref_runtime_tokens(rt, &t, n, NULL);
-    memcpy(out, t, *n * sizeof *t);
+    if (*n > 0) memcpy(out, t, *n * sizeof *t);
 }
 
 int main(int argc, char **argv) {

@@ -139,7 +139,7 @@ static void follow_up(rts_target *t, outcome *o) {
     } else {
         const int32_t *p;
         ggufref_runtime_tokens(t->rt, &p, &o->n, NULL);
-        if (o->n <= 128) memcpy(o->tokens, p, o->n * sizeof *p);
+        if (o->n > 0 && o->n <= 128) memcpy(o->tokens, p, o->n * sizeof *p);
     }
 }
 

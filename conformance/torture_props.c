@@ -104,7 +104,7 @@ static size_t target_tokens(rts_target *t, int32_t *out, size_t cap) {
     } else {
         const int32_t *p;
         ggufref_runtime_tokens(t->rt, &p, &n, NULL);
-        if (n <= cap) memcpy(out, p, n * sizeof *p);
+        if (n > 0 && n <= cap) memcpy(out, p, n * sizeof *p);
     }
     return n;
 }

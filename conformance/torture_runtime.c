@@ -90,7 +90,7 @@ static size_t n_tokens(const ggufref_runtime *rt) {
 static void copy_tokens(const ggufref_runtime *rt, int32_t *out, size_t *n) {
     const int32_t *t;
     ggufref_runtime_tokens(rt, &t, n, NULL);
-    memcpy(out, t, *n * sizeof *t);
+    if (*n > 0) memcpy(out, t, *n * sizeof *t);
 }
 
 /* ------------------------------------------------------------------------------------- */

@@ -255,7 +255,7 @@ void rts_env_free(rts_env *env) {
 uint8_t *rts_micro_model(size_t *len) {
     enum { DIM = 8, FFN = 16, VOCAB = 8 };
     static const char *const tokens[VOCAB] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b",
-                                              "c", "\xe2\x96\x81" "a"};
+                                              "c", "\xe2\x96\x81\x61"}; /* "_a" */
     static const float scores[VOCAB] = {0, 0, 0, -1, -2, -3, -4, -0.5f};
     static const int32_t types[VOCAB] = {2, 3, 3, 1, 1, 1, 1, 1};
     static float w[7][FFN * DIM]; /* deterministic weights in [-0.5, 0.5) */
