@@ -457,12 +457,15 @@ ggufref_status ggufref_dequantize(uint32_t type, const void *src, float *dst, si
 
 /* s[l] = s[l] + a[i] * b[i] with l = i mod 16, i ascending. Precondition: the elements already
  * in s number a multiple of GR_LANES, so element 0 here goes to lane 0. */
-static void lanes_muladd(float s[GR_LANES], const float *a, const float *b, size_t n) {
+static inline void lanes_muladd(float s[GR_LANES], const float *a, const float *b, size_t n) {
+    float t[GR_LANES]; /* a local copy the compiler keeps in (vector) registers */
+    memcpy(t, s, sizeof t);
     size_t i = 0;
     for (; i + GR_LANES <= n; i += GR_LANES) {
-        for (size_t l = 0; l < GR_LANES; l++) s[l] = s[l] + a[i + l] * b[i + l];
+        for (size_t l = 0; l < GR_LANES; l++) t[l] = t[l] + a[i + l] * b[i + l];
     }
-    for (size_t l = 0; i < n; i++, l++) s[l] = s[l] + a[i] * b[i];
+    for (size_t l = 0; i < n; i++, l++) t[l] = t[l] + a[i] * b[i];
+    memcpy(s, t, sizeof t);
 }
 
 /* The fixed combining tree: lanes l and l + w for w = 8, 4, 2, 1; returns lane 0. */
