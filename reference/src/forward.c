@@ -146,7 +146,7 @@ static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t si
     size_t wide = q_dim > in->dim ? q_dim : in->dim;
     size_t max_in = in->ffn_dim > wide ? in->ffn_dim : wide;
     size_t kv;
-    if (!gr_mul_size((size_t)in->n_layers * n_ctx, kv_dim, &kv)) return false;
+    if (!gr_mul_size(in->n_layers, n_ctx, &kv) || !gr_mul_size(kv, kv_dim, &kv)) return false;
     sizes[B_X] = B * in->dim;
     sizes[B_XB] = B * wide;
     sizes[B_XB2] = B * in->dim;
