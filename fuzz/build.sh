@@ -13,6 +13,10 @@
 #   WORK                 scratch for objects (default $OUT/.work)
 #   JOBS                 parallel compiles (default 2)
 #   FUZZ_TARGETS         space-separated subset of targets to build (default: all)
+#   CJSON_SRC            a cJSON source checkout (cJSON.c, cJSON.h) to compile in for the
+#                        protocol target (default $SRC/cJSON when it exists, as the
+#                        .clusterfuzzlite image provides: runner images lack libcjson.so);
+#                        otherwise the system's libcjson (libcjson-dev) is linked
 #
 # A target is every fuzz/*.c except replay_main.c. The library (every reference/src/*.c) is
 # compiled with the same CFLAGS so the engine sees its coverage, with GGUFREF_FAULT_INJECTION
@@ -28,7 +32,7 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${FUZZ_TARGETS:=}"
 project_flags="-std=c11 -ffp-contract=off -fno-fast-math -Wall -Wextra -Wpedantic
   -DGGUFREF_FAULT_INJECTION=1 -I$src/reference/include -I$src/reference/src -I$src/fuzz
-  -I$src/reference/cli"
+  -I$src/reference/cli -I$WORK/include"
 
 mkdir -p "$OUT" "$WORK/lib" "$WORK/fuzz"
 rm -f "$WORK"/lib/*.o "$WORK"/fuzz/*.o
@@ -57,13 +61,25 @@ done < "$src/fuzz/fixtures.txt"
 sh "$src/fuzz/embed.sh" "$WORK/fuzz/fixtures.c" "${embed_args[@]+"${embed_args[@]}"}"
 compile "$WORK/fuzz/fixtures.c" "$WORK/fuzz/fixtures.o"
 
-# The protocol target also needs the CLI's wire protocol server and cJSON (libcjson-dev).
+# The protocol target also needs the CLI's wire protocol server and cJSON: compiled from
+# CJSON_SRC (static, instrumented), else the system's libcjson.
+: "${CJSON_SRC:=${SRC:-/nonexistent}/cJSON}"
 have_cjson=0
-if echo '#include <cjson/cJSON.h>' | $CC -E -x c - > /dev/null 2>&1; then
-  have_cjson=1
+cjson_link=(-lcjson)
+if [ -f "$CJSON_SRC/cJSON.c" ]; then
+  mkdir -p "$WORK/include/cjson"
+  cp "$CJSON_SRC/cJSON.h" "$WORK/include/cjson/cJSON.h"
   # shellcheck disable=SC2086
-  $CC $CFLAGS $project_flags -DGGUFREF_HAVE_CJSON=1 -c "$src/reference/cli/protocol.c" \
-    -o "$WORK/fuzz/protocol_server.o"
+  $CC $CFLAGS -I"$CJSON_SRC" -c "$CJSON_SRC/cJSON.c" -o "$WORK/fuzz/cJSON.o"
+  cjson_link=("$WORK/fuzz/cJSON.o")
+  have_cjson=1
+elif echo '#include <cjson/cJSON.h>' | $CC -E -x c - > /dev/null 2>&1; then
+  have_cjson=1
+fi
+if [ "$have_cjson" = 1 ]; then
+  # shellcheck disable=SC2086
+  $CC $CFLAGS $project_flags -DGGUFREF_HAVE_CJSON=1 \
+    -c "$src/reference/cli/protocol.c" -o "$WORK/fuzz/protocol_server.o"
 fi
 
 # The targets (every fuzz/*.c but replay_main.c, or FUZZ_TARGETS), their dictionaries,
@@ -85,7 +101,7 @@ for t in "${targets[@]}"; do
 done | xargs -0 -n 2 -P "$JOBS" bash -c 'compile "$1" "$2"' _
 for t in "${targets[@]}"; do
   extra=()
-  [ "$t" = protocol ] && extra=("$WORK/fuzz/protocol_server.o" -lcjson)
+  [ "$t" = protocol ] && extra=("$WORK/fuzz/protocol_server.o" "${cjson_link[@]}")
   # shellcheck disable=SC2086
   $CXX $CFLAGS "$WORK/fuzz/$t.o" "${extra[@]+"${extra[@]}"}" "$WORK/fuzz/fixtures.o" \
     "$WORK/libggufref_fuzz.a" $LIB_FUZZING_ENGINE -lm -lpthread -o "$OUT/$t"

@@ -23,7 +23,8 @@
 # Environment
 #   BUILD            output directory (default build/fuzz)
 #   JOBS             fuzzers run at once (default nproc)
-#   FUZZ_TIME_<t>    seconds for target t (defaults: gguf_parse, model_load 60; others 30)
+#   FUZZ_TIME_<t>    seconds for target t (defaults: gguf_parse, model_load 60; others 45:
+#                    300 s of fuzzing in all, about 150 s of wall time on two cores)
 #   FUZZ_SCALE       multiplies every libFuzzer budget (e.g. 0.1 for a quick check; default 1)
 #   AFL_TIME         seconds of AFL++ (default 30; 0 skips AFL++)
 #   TARGETS          space-separated subset of targets (default: every fuzz/*.c)
@@ -51,7 +52,7 @@ read -r -a targets <<< "${TARGETS:-$(all_targets | tr '\n' ' ')}"
 # Seconds of libFuzzer for a target: FUZZ_TIME_<t>, else the default, times FUZZ_SCALE.
 budget() {
   local t=$1 var="FUZZ_TIME_$1" base
-  case "$t" in gguf_parse | model_load) base=60 ;; *) base=30 ;; esac
+  case "$t" in gguf_parse | model_load) base=60 ;; *) base=45 ;; esac
   base=${!var:-$base}
   awk -v b="$base" -v s="$FUZZ_SCALE" 'BEGIN { v = int(b * s + 0.5); print (v < 1 ? 1 : v) }'
 }

@@ -4,6 +4,10 @@
 #   1. release build (gcc -O2) + all ctest suites
 #   2. ASan+UBSan build (gcc) + all ctest suites
 #   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
+#   F. fuzz: every corpus replayed, then libFuzzer (ASan+UBSan) on every target and a 30 s
+#      AFL++ smoke on gguf_parse (tools/fuzz.sh; about 6 minutes)
+#   C. coverage gate: gcc --coverage build, ctest + harness, lcov over reference/src
+#      (tools/coverage.sh; line >= 95%, branch >= 85%, functions 100%)
 # Environment: JOBS (default nproc), GGUFREF_SHARED_DIR (default ../shared).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,5 +42,11 @@ TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
   ctest --test-dir build/tsan --output-on-failure -R '^torture_concurrency$'
 
 stage "determinism: logits bit-identical across gcc/clang, -O0..-O3, sanitizers, kernel paths"; tools/determinism.sh build/determinism
+
+stage "fuzz: corpus replay, libFuzzer on every target, AFL++ smoke (tools/fuzz.sh)"
+BUILD=build/fuzz JOBS="$jobs" tools/fuzz.sh
+
+stage "coverage gate: lcov over reference/src (tools/coverage.sh)"
+BUILD=build/coverage JOBS="$jobs" GGUFREF_SHARED_DIR="$shared" tools/coverage.sh
 
 stage "all stages passed"

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# tools/fuzz-campaign.sh — a long fuzzing campaign that grows the regression corpus (issue 6).
+#
+#   TIME=3600 tools/fuzz-campaign.sh                  every target for an hour, JOBS at a time
+#   TIME=600 TARGETS="gguf_parse model_load" tools/fuzz-campaign.sh
+#
+# 1. Builds every target with libFuzzer + ASan + UBSan through fuzz/build.sh.
+# 2. Fuzzes each target for TIME seconds in libFuzzer's fork mode (-fork=1: a crash, leak,
+#    timeout or OOM is saved and the campaign goes on), JOBS targets at a time, from a working
+#    corpus under $BUILD/work/<target> that persists between campaigns (seeded from
+#    fuzz/corpus/<target>) with the target's dictionary and options.
+# 3. Minimizes every crash/leak/timeout/oom input it found (-minimize_crash) and adds it, named
+#    by its sha1, to fuzz/corpus/<target>/: every crash ever found stays in the corpus, and
+#    from then on is a regression test (ctest fuzz.<target>.<sha1> and tools/fuzz.sh replay).
+# 4. Merges the working corpus into fuzz/corpus/<target>/ (-merge=1: only inputs that add
+#    coverage; libFuzzer names them by sha1).
+# Then prints what it added. Review and commit fuzz/corpus/; report crashes to the owner of the
+# code (see fuzz/README.md). A new crash input makes the test command fail until it is fixed.
+#
+# Environment: TIME (seconds per target, required), TARGETS (default all), JOBS (default
+# nproc), BUILD (default build/fuzz-campaign), RSS_LIMIT_MB (default 2048).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+: "${TIME:?set TIME=seconds per target, e.g. TIME=3600 tools/fuzz-campaign.sh}"
+BUILD=${BUILD:-$root/build/fuzz-campaign}
+case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
+JOBS=${JOBS:-$(nproc)}
+RSS_LIMIT_MB=${RSS_LIMIT_MB:-2048}
+start=$(date +%s)
+say() { printf '[campaign %5ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
+
+all_targets() {
+  for f in "$root"/fuzz/*.c; do
+    t=$(basename "${f%.c}")
+    [ "$t" = replay_main ] || echo "$t"
+  done
+}
+read -r -a targets <<< "${TARGETS:-$(all_targets | tr '\n' ' ')}"
+options() { # libFuzzer flags from fuzz/<t>.options, as tools/fuzz.sh reads them
+  local f=$root/fuzz/$1.options
+  [ -f "$f" ] || return 0
+  awk '/^\[/ { s = $0; next }
+       s == "[libfuzzer]" && /=/ { k = $0; sub(/=.*/, "", k); v = $0; sub(/^[^=]*=/, "", v);
+         gsub(/[ \t]/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v); print "-" k "=" v }' "$f"
+}
+
+lf=$BUILD/libfuzzer
+mkdir -p "$BUILD/logs"
+say "building ${targets[*]}"
+env CC=clang CXX=clang++ OUT="$lf" JOBS="$JOBS" FUZZ_TARGETS="${targets[*]}" \
+  CFLAGS="-O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link" \
+  LIB_FUZZING_ENGINE=-fsanitize=fuzzer bash "$root/fuzz/build.sh" > "$BUILD/logs/build.log" 2>&1 ||
+  { tail -n 30 "$BUILD/logs/build.log"; exit 1; }
+
+campaign() { # target
+  local t=$1
+  mkdir -p "$BUILD/work/$t" "$BUILD/artifacts/$t" "$root/fuzz/corpus/$t"
+  (cd "$lf" && ASAN_OPTIONS=detect_leaks=1 ./"$t" $(options "$t") -fork=1 -ignore_crashes=1 \
+     -ignore_timeouts=1 -ignore_ooms=1 -max_total_time="$TIME" -rss_limit_mb="$RSS_LIMIT_MB" \
+     -print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$t/" \
+     "$BUILD/work/$t" "$root/fuzz/corpus/$t") > "$BUILD/logs/campaign-$t.log" 2>&1 || true
+}
+say "fuzzing ${#targets[@]} target(s) for ${TIME}s each, $JOBS at a time"
+running=0
+for t in "${targets[@]}"; do
+  campaign "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$JOBS" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+
+added_crashes=0
+for t in "${targets[@]}"; do
+  corpus=$root/fuzz/corpus/$t
+  before=$(find "$corpus" -maxdepth 1 -type f | wc -l)
+  for a in "$BUILD/artifacts/$t"/*; do
+    [ -f "$a" ] || continue
+    case "$(basename "$a")" in crash-* | leak-* | timeout-* | oom-*) ;; *) continue ;; esac
+    min="$a.min"
+    (cd "$lf" && ./"$t" $(options "$t") -minimize_crash=1 -runs=20000 \
+       -exact_artifact_path="$min" "$a") > "$BUILD/logs/minimize-$t.log" 2>&1 || true
+    [ -s "$min" ] || cp "$a" "$min"
+    h=$(sha1sum < "$min" | cut -c1-40)
+    if [ ! -e "$corpus/$h" ]; then
+      cp "$min" "$corpus/$h"
+      added_crashes=$((added_crashes + 1))
+      say "$t: NEW FINDING $(basename "$a") -> fuzz/corpus/$t/$h"
+    fi
+    mv "$a" "$a.done"
+  done
+  (cd "$lf" && ./"$t" $(options "$t") -merge=1 "$corpus" "$BUILD/work/$t") \
+    > "$BUILD/logs/merge-$t.log" 2>&1 || say "$t: merge failed (see $BUILD/logs/merge-$t.log)"
+  after=$(find "$corpus" -maxdepth 1 -type f | wc -l)
+  read -r eps units <<< "$(awk '/stat::average_exec_per_sec:/ { e = $2 }
+      /stat::number_of_executed_units:/ { u = $2 } END { print (e ? e : "?"), (u ? u : "?") }' \
+      "$BUILD/logs/campaign-$t.log")"
+  say "$t: ${TIME}s, $units executions ($eps exec/s), corpus $before -> $after files"
+done
+if [ "$added_crashes" -gt 0 ]; then
+  say "$added_crashes new crash input(s) added to fuzz/corpus: they fail the test command until fixed"
+fi
+say "done: review and commit fuzz/corpus/"
