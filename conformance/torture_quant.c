@@ -546,6 +546,25 @@ static void test_matvec_and_matmul_agree(void **state) {
     }
 }
 
+/* R-NUM-012: the row decoder of the kernels (gr_weight_row, AVX2 where available) gives the
+ * values of ggufref_dequantize. */
+static void test_weight_row_equals_dequantize(void **state) {
+    (void)state;
+    enum { N_IN = 768 };
+    static uint8_t data[2 * N_IN * 4];
+    static float a[N_IN], b[N_IN];
+    for (size_t t = 0; t < N_BLOCK_TYPES; t++) {
+        const type_case *tc = &block_types[t];
+        size_t row_bytes = N_IN / tc->block * tc->bytes;
+        random_row(tc, data, N_IN);
+        random_row(tc, data + row_bytes, N_IN);
+        gr_weight w = {tc->type, data, N_IN, 2, row_bytes};
+        gr_weight_row(&w, 1, a);
+        assert_int_equal(ggufref_dequantize(tc->type, data + row_bytes, b, N_IN), GGUFREF_OK);
+        assert_memory_equal(a, b, sizeof a);
+    }
+}
+
 /* The kernel path in use is named (informational; both paths are tested above). */
 static void test_kernel_path_is_named(void **state) {
     (void)state;
@@ -673,6 +692,7 @@ int main(void) {
         cmocka_unit_test(test_dot_order_is_observable),
         cmocka_unit_test(test_row_dot_equals_decoded_dot_every_type),
         cmocka_unit_test(test_matvec_and_matmul_agree),
+        cmocka_unit_test(test_weight_row_equals_dequantize),
         cmocka_unit_test(test_kernel_path_is_named),
         cmocka_unit_test(test_sincosf_fixed_patterns),
         cmocka_unit_test(test_sincosf_close_to_libm),

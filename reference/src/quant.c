@@ -560,21 +560,33 @@ GR_TARGET_AVX2 static inline __m128i load8(const uint8_t *p) {
     return _mm_cvtsi64_si128(v);
 }
 
-/* acc += w * x for 8 elements */
-#define MULADD8(acc, w, xp) (acc) = _mm256_add_ps((acc), _mm256_mul_ps((w), _mm256_loadu_ps(xp)))
+/* Each quantized kernel below has two modes, fixed at compile time by always-inlined
+ * wrappers: dot (y == NULL: acc += w * x[off..off+7]) and decode (y[off..off+7] = w, for the
+ * batched matmul). Both compute w, the decoded elements, the same way. */
+#define EMIT8(acc, w, off)                                                              \
+    do {                                                                                \
+        if (y) _mm256_storeu_ps(y + (off), (w));                                        \
+        else (acc) = _mm256_add_ps((acc), _mm256_mul_ps((w), _mm256_loadu_ps(x + (off)))); \
+    } while (0)
+#if defined(__GNUC__) || defined(__clang__)
+#define GR_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define GR_ALWAYS_INLINE inline
+#endif
 
 /* Q8_0: y = (f32)q * d per element (decode_q8_0), elements 0-7 / 16-23 in lanes 0-7. */
-GR_TARGET_AVX2 static float dot_q8_0_avx2(const uint8_t *row, const float *x, size_t n) {
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q8_0(const uint8_t *row, const float *x, float *y,
+                                                 size_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *blk = row + b * 34;
-        const float *xb = x + b * 32;
+        size_t o = b * 32;
         __m256 d = _mm256_set1_ps(f16_to_f32(rd16(blk)));
         for (int k = 0; k < 32; k += 16) {
             __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k)));
             __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k + 8)));
-            MULADD8(s0, _mm256_mul_ps(q0, d), xb + k);
-            MULADD8(s1, _mm256_mul_ps(q1, d), xb + k + 8);
+            EMIT8(s0, _mm256_mul_ps(q0, d), o + (size_t)k);
+            EMIT8(s1, _mm256_mul_ps(q1, d), o + (size_t)k + 8);
         }
     }
     return reduce_avx2(s0, s1);
@@ -591,12 +603,13 @@ static const int32_t q5_high[256][8] = {Q5X64(0), Q5X64(64), Q5X64(128), Q5X64(1
 
 /* Q5_0: y = (f32)(q - 16) * d (decode_q5_0). Per block: low nibbles (elements 0-15), then
  * high nibbles (16-31): ascending in every lane. */
-GR_TARGET_AVX2 static float dot_q5_0_avx2(const uint8_t *row, const float *x, size_t n) {
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q5_0(const uint8_t *row, const float *x, float *y,
+                                                 size_t n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     const __m256i low4 = _mm256_set1_epi32(0x0f);
     for (size_t b = 0; b < n / 32; b++) {
         const uint8_t *blk = row + b * 22;
-        const float *xb = x + b * 32;
+        size_t o = b * 32;
         __m256 d = _mm256_set1_ps(f16_to_f32(rd16(blk)));
         __m256i v0 = _mm256_cvtepu8_epi32(load8(blk + 6)), v1 = _mm256_cvtepu8_epi32(load8(blk + 14));
         const __m256i *h = (const __m256i *)(const void *)q5_high[0];
@@ -605,17 +618,18 @@ GR_TARGET_AVX2 static float dot_q5_0_avx2(const uint8_t *row, const float *x, si
         __m256i q1 = _mm256_add_epi32(_mm256_and_si256(v1, low4), _mm256_loadu_si256(h + blk[3]));
         __m256i q2 = _mm256_add_epi32(_mm256_srli_epi32(v0, 4), _mm256_loadu_si256(h + blk[4]));
         __m256i q3 = _mm256_add_epi32(_mm256_srli_epi32(v1, 4), _mm256_loadu_si256(h + blk[5]));
-        MULADD8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q0), d), xb);
-        MULADD8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q1), d), xb + 8);
-        MULADD8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q2), d), xb + 16);
-        MULADD8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q3), d), xb + 24);
+        EMIT8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q0), d), o);
+        EMIT8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q1), d), o + 8);
+        EMIT8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q2), d), o + 16);
+        EMIT8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q3), d), o + 24);
     }
     return reduce_avx2(acc0, acc1);
 }
 
 /* Q4_K: per 64-element chunk c, the 32 low nibbles (sub-block 2c), then the 32 high nibbles
  * (sub-block 2c + 1): ascending element order, as every lane requires. */
-GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, size_t n) {
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q4_k(const uint8_t *row, const float *x, float *y,
+                                                 size_t n) {
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
     const __m256i low4 = _mm256_set1_epi32(0x0f);
     for (size_t b = 0; b < n / 256; b++) {
@@ -625,7 +639,7 @@ GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, si
         const uint8_t *scales = blk + 4;
         for (int c = 0; c < 4; c++) {
             const uint8_t *q = blk + 16 + 32 * c;
-            const float *xc = x + b * 256 + 64 * c;
+            size_t o = b * 256 + 64 * (size_t)c;
             int sc1, m1, sc2, m2;
             k4_scale_min(scales, 2 * c, &sc1, &m1);
             k4_scale_min(scales, 2 * c + 1, &sc2, &m2);
@@ -635,15 +649,15 @@ GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, si
             __m256i v2 = _mm256_cvtepu8_epi32(load8(q + 16)), v3 = _mm256_cvtepu8_epi32(load8(q + 24));
 #define Q4K_W(v, dd, mm) _mm256_sub_ps(_mm256_mul_ps((dd), _mm256_cvtepi32_ps(v)), (mm))
             /* low nibbles: elements 64c + 0..31 (sub-block 2c) */
-            MULADD8(acc0, Q4K_W(_mm256_and_si256(v0, low4), d1, mm1), xc);
-            MULADD8(acc1, Q4K_W(_mm256_and_si256(v1, low4), d1, mm1), xc + 8);
-            MULADD8(acc0, Q4K_W(_mm256_and_si256(v2, low4), d1, mm1), xc + 16);
-            MULADD8(acc1, Q4K_W(_mm256_and_si256(v3, low4), d1, mm1), xc + 24);
+            EMIT8(acc0, Q4K_W(_mm256_and_si256(v0, low4), d1, mm1), o);
+            EMIT8(acc1, Q4K_W(_mm256_and_si256(v1, low4), d1, mm1), o + 8);
+            EMIT8(acc0, Q4K_W(_mm256_and_si256(v2, low4), d1, mm1), o + 16);
+            EMIT8(acc1, Q4K_W(_mm256_and_si256(v3, low4), d1, mm1), o + 24);
             /* high nibbles: elements 64c + 32..63 (sub-block 2c + 1) */
-            MULADD8(acc0, Q4K_W(_mm256_srli_epi32(v0, 4), d2, mm2), xc + 32);
-            MULADD8(acc1, Q4K_W(_mm256_srli_epi32(v1, 4), d2, mm2), xc + 40);
-            MULADD8(acc0, Q4K_W(_mm256_srli_epi32(v2, 4), d2, mm2), xc + 48);
-            MULADD8(acc1, Q4K_W(_mm256_srli_epi32(v3, 4), d2, mm2), xc + 56);
+            EMIT8(acc0, Q4K_W(_mm256_srli_epi32(v0, 4), d2, mm2), o + 32);
+            EMIT8(acc1, Q4K_W(_mm256_srli_epi32(v1, 4), d2, mm2), o + 40);
+            EMIT8(acc0, Q4K_W(_mm256_srli_epi32(v2, 4), d2, mm2), o + 48);
+            EMIT8(acc1, Q4K_W(_mm256_srli_epi32(v3, 4), d2, mm2), o + 56);
 #undef Q4K_W
         }
     }
@@ -652,7 +666,8 @@ GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *row, const float *x, si
 
 /* Q6_K: per 128-element half h and quarter k (32 elements, sub-blocks 8h + 2k, 8h + 2k + 1),
  * y = (d * (f32)sc) * (f32)q (decode_q6_k). */
-GR_TARGET_AVX2 static float dot_q6_k_avx2(const uint8_t *row, const float *x, size_t n) {
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q6_k(const uint8_t *row, const float *x, float *y,
+                                                 size_t n) {
     __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
     const __m256i low4 = _mm256_set1_epi32(0x0f), three = _mm256_set1_epi32(3);
     const __m256i bias = _mm256_set1_epi32(32);
@@ -664,7 +679,7 @@ GR_TARGET_AVX2 static float dot_q6_k_avx2(const uint8_t *row, const float *x, si
             for (int k = 0; k < 4; k++) {
                 const uint8_t *lo = blk + 64 * h + 32 * (k & 1);
                 const uint8_t *qh = blk + 128 + 32 * h;
-                const float *xk = x + b * 256 + 128 * h + 32 * k;
+                size_t o = b * 256 + 128 * (size_t)h + 32 * (size_t)k;
                 int shift = (k >> 1) * 4;
                 __m256 da = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k]);
                 __m256 db = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + 1]);
@@ -676,13 +691,30 @@ GR_TARGET_AVX2 static float dot_q6_k_avx2(const uint8_t *row, const float *x, si
                         __m256i hi = _mm256_cvtepu8_epi32(load8(qh + l + 8 * u));
                         hi = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 2 * k), three), 4);
                         __m256i q = _mm256_sub_epi32(_mm256_or_si256(v, hi), bias);
-                        MULADD8(acc[u], _mm256_mul_ps(dv, _mm256_cvtepi32_ps(q)), xk + l + 8 * u);
+                        EMIT8(acc[u], _mm256_mul_ps(dv, _mm256_cvtepi32_ps(q)), o + (size_t)(l + 8 * u));
                     }
                 }
             }
         }
     }
     return reduce_avx2(acc[0], acc[1]);
+}
+
+GR_TARGET_AVX2 static float dot_q8_0_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q8_0(r, x, NULL, n); }
+GR_TARGET_AVX2 static float dot_q5_0_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q5_0(r, x, NULL, n); }
+GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q4_k(r, x, NULL, n); }
+GR_TARGET_AVX2 static float dot_q6_k_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q6_k(r, x, NULL, n); }
+
+/* Decode one row of n elements into y with the AVX2 kernels where a type has one (the same
+ * values as decode_run, R-NUM-012); false if it has none. */
+GR_TARGET_AVX2 static bool decode_row_avx2(uint32_t type, const uint8_t *row, float *y, size_t n) {
+    switch (type) {
+    case GGUFREF_T_Q8_0: kern_q8_0(row, NULL, y, n); return true;
+    case GGUFREF_T_Q5_0: kern_q5_0(row, NULL, y, n); return true;
+    case GGUFREF_T_Q4_K: kern_q4_k(row, NULL, y, n); return true;
+    case GGUFREF_T_Q6_K: kern_q6_k(row, NULL, y, n); return true;
+    default: return false;
+    }
 }
 
 GR_TARGET_AVX2 static float row_dot_avx2(uint32_t type, const uint8_t *row, const float *x,
@@ -756,7 +788,11 @@ void gr_matvec(const gr_weight *w, const float *x, float *y) {
 }
 
 void gr_weight_row(const gr_weight *w, size_t index, float *out) {
-    decode_run(w->type, w->data + index * w->row_bytes, out, w->n_in);
+    const uint8_t *row = w->data + index * w->row_bytes;
+#if GR_HAVE_AVX2
+    if (have_avx2() && decode_row_avx2(w->type, row, out, w->n_in)) return;
+#endif
+    decode_run(w->type, row, out, w->n_in);
 }
 
 void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
@@ -773,7 +809,7 @@ void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_bat
         if (w->type == GGUFREF_T_F32 && ((uintptr_t)src & (sizeof(float) - 1)) == 0) {
             row = (const float *)(const void *)src;
         } else {
-            decode_run(w->type, src, row_scratch, w->n_in);
+            gr_weight_row(w, r, row_scratch);
             row = row_scratch;
         }
         for (size_t b = 0; b < n_batch; b++) {
