@@ -4,7 +4,7 @@ Random sequences of protocol commands run against one implementation process; a 
 conformance/transitions.tsv predicts every status and next state, and tracks what the request
 must hold (token count, determinism of repeated requests, nothing changed by a failure)."""
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition,
                                  rule, run_state_machine_as_test)
@@ -233,6 +233,8 @@ def test_random_command_sequences_follow_the_table(impl, caps, quick, tmp_path):
     RuntimeMachine.impl = impl
     RuntimeMachine.caps = frozenset(caps)
     RuntimeMachine.tmp = str(tmp_path)
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([] if quick else [Phase.shrink])
     run_state_machine_as_test(RuntimeMachine, settings=settings(
         max_examples=8 if quick else 40, stateful_step_count=15, deadline=None,
-        derandomize=True, database=None, suppress_health_check=list(HealthCheck)))
+        derandomize=True, database=None, phases=phases,
+        suppress_health_check=list(HealthCheck)))

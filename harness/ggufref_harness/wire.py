@@ -18,6 +18,7 @@ import tempfile
 import time
 
 DEFAULT_TIMEOUT = float(os.environ.get("GGUFREF_HARNESS_TIMEOUT", "20"))
+FRAMING_TIMEOUT = float(os.environ.get("GGUFREF_HARNESS_FRAMING_TIMEOUT", "3"))
 TRANSCRIPT_LINES = 40
 
 
@@ -229,9 +230,10 @@ class Server:
 
     def raw_request(self, data, timeout=None):
         """Send a raw line that the server cannot attribute to a request; return the one event
-        it answers with (R-PROTO-005: an error with id null)."""
+        it answers with (R-PROTO-005: an error with id null). Framing errors need no model
+        work, so the wait is short (FRAMING_TIMEOUT) unless given."""
         self.send_raw(data)
-        ev = self.next_event(None, timeout)
+        ev = self.next_event(None, FRAMING_TIMEOUT if timeout is None else timeout)
         return Reply(ev.get("id"), [ev], self.transcript)
 
     def unclaimed(self):
