@@ -444,30 +444,31 @@ static void test_model_allocation_failures(void **state) {
 /* 3. Real files                                                                          */
 /* ===================================================================================== */
 
-static bool material_path(const char *rel, char *out, size_t cap) {
+/* Open and bind ../shared/material/<rel>, or skip() with the reason. OUT: *g, *m, *in. */
+static void bind_material(const char *rel, ggufref_gguf **g, ggufref_model **m,
+                          ggufref_model_info *in) {
     const char *dir = getenv("GGUFREF_SHARED_DIR");
-    snprintf(out, cap, "%s/material/%s", dir ? dir : "../shared", rel);
-    FILE *f = fopen(out, "rb");
-    if (f == NULL) return false;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/material/%s", dir ? dir : "../shared", rel);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        print_message("skipped: %s is absent\n", path);
+        skip();
+    }
     fclose(f);
-    return true;
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_file(path, g, &err), GGUFREF_OK);
+    assert_int_equal(ggufref_model_load(*g, m, &err), GGUFREF_OK);
+    ggufref_model_get_info(*m, in);
 }
 
 /* R-MODEL-001..016 on stories260K (GGUF v1, GQA, separate but equal output.weight). */
 static void test_model_stories260k(void **state) {
     (void)state;
-    char path[1024];
-    if (!material_path("stories260K-f32.v1.gguf", path, sizeof path)) {
-        print_message("skipped: %s is absent\n", path);
-        skip();
-    }
     ggufref_gguf *g;
-    ggufref_error err;
-    assert_int_equal(ggufref_gguf_open_file(path, &g, &err), GGUFREF_OK);
     ggufref_model *m;
-    assert_int_equal(ggufref_model_load(g, &m, &err), GGUFREF_OK);
     ggufref_model_info in;
-    ggufref_model_get_info(m, &in);
+    bind_material("stories260K-f32.v1.gguf", &g, &m, &in);
     assert_int_equal(in.n_vocab, 512);
     assert_int_equal(in.dim, 64);
     assert_int_equal(in.n_layers, 5);
@@ -488,18 +489,10 @@ static void test_model_stories260k(void **state) {
 /* The ollama tiny model: F16 matrices, F32 norms, dim 8, the full 32000 vocab. */
 static void test_model_ollama_tiny_f16(void **state) {
     (void)state;
-    char path[1024];
-    if (!material_path("ollama/llama-2-tiny-random.gguf", path, sizeof path)) {
-        print_message("skipped: %s is absent\n", path);
-        skip();
-    }
     ggufref_gguf *g;
-    ggufref_error err;
-    assert_int_equal(ggufref_gguf_open_file(path, &g, &err), GGUFREF_OK);
     ggufref_model *m;
-    assert_int_equal(ggufref_model_load(g, &m, &err), GGUFREF_OK);
     ggufref_model_info in;
-    ggufref_model_get_info(m, &in);
+    bind_material("ollama/llama-2-tiny-random.gguf", &g, &m, &in);
     assert_int_equal(in.n_vocab, 32000);
     assert_int_equal(in.dim, 8);
     assert_int_equal(in.head_dim, 4);

@@ -291,6 +291,17 @@ static inline void k4_scale_min(const uint8_t *scales, int s, int *sc, int *m) {
     }
 }
 
+/* The multipliers of the two sub-blocks 2c and 2c + 1 of Q4_K / Q5_K chunk c:
+ * dN = d * (f32)sc, mN = dmin * (f32)m. OUT: k[0..3] = d1, m1, d2, m2. */
+static inline void k4_chunk(const uint8_t *scales, int c, float d, float dmin, float k[4]) {
+    for (int half = 0; half < 2; half++) {
+        int sc, m;
+        k4_scale_min(scales, 2 * c + half, &sc, &m);
+        k[2 * half] = d * (float)sc;
+        k[2 * half + 1] = dmin * (float)m;
+    }
+}
+
 /*
  * Q4_K — 256 elements in 144 bytes (R-TYPE-022):
  *
@@ -310,14 +321,11 @@ static void decode_q4_k(const uint8_t *blk, float *y) {
     const uint8_t *scales = blk + 4;
     const uint8_t *qs = blk + 16;
     for (int c = 0; c < 4; c++) {
-        int sc, m;
-        k4_scale_min(scales, 2 * c, &sc, &m);
-        float d1 = d * (float)sc, m1 = dmin * (float)m;
-        k4_scale_min(scales, 2 * c + 1, &sc, &m);
-        float d2 = d * (float)sc, m2 = dmin * (float)m;
+        float k[4];
+        k4_chunk(scales, c, d, dmin, k);
         const uint8_t *q = qs + 32 * c;
-        for (int l = 0; l < 32; l++) *y++ = d1 * (float)(q[l] & 0x0f) - m1;
-        for (int l = 0; l < 32; l++) *y++ = d2 * (float)(q[l] >> 4) - m2;
+        for (int l = 0; l < 32; l++) *y++ = k[0] * (float)(q[l] & 0x0f) - k[1];
+        for (int l = 0; l < 32; l++) *y++ = k[2] * (float)(q[l] >> 4) - k[3];
     }
 }
 
@@ -340,18 +348,15 @@ static void decode_q5_k(const uint8_t *blk, float *y) {
     const uint8_t *qh = blk + 16;
     const uint8_t *qs = blk + 48;
     for (int c = 0; c < 4; c++) {
-        int sc, m;
-        k4_scale_min(scales, 2 * c, &sc, &m);
-        float d1 = d * (float)sc, m1 = dmin * (float)m;
-        k4_scale_min(scales, 2 * c + 1, &sc, &m);
-        float d2 = d * (float)sc, m2 = dmin * (float)m;
+        float k[4];
+        k4_chunk(scales, c, d, dmin, k);
         const uint8_t *q = qs + 32 * c;
         uint8_t u1 = (uint8_t)(1u << (2 * c)), u2 = (uint8_t)(2u << (2 * c));
         for (int l = 0; l < 32; l++) {
-            *y++ = d1 * (float)((q[l] & 0x0f) + ((qh[l] & u1) ? 16 : 0)) - m1;
+            *y++ = k[0] * (float)((q[l] & 0x0f) + ((qh[l] & u1) ? 16 : 0)) - k[1];
         }
         for (int l = 0; l < 32; l++) {
-            *y++ = d2 * (float)((q[l] >> 4) + ((qh[l] & u2) ? 16 : 0)) - m2;
+            *y++ = k[2] * (float)((q[l] >> 4) + ((qh[l] & u2) ? 16 : 0)) - k[3];
         }
     }
 }
@@ -640,11 +645,10 @@ GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q4_k(const uint8_t *row, const
         for (int c = 0; c < 4; c++) {
             const uint8_t *q = blk + 16 + 32 * c;
             size_t o = b * 256 + 64 * (size_t)c;
-            int sc1, m1, sc2, m2;
-            k4_scale_min(scales, 2 * c, &sc1, &m1);
-            k4_scale_min(scales, 2 * c + 1, &sc2, &m2);
-            __m256 d1 = _mm256_set1_ps(d * (float)sc1), mm1 = _mm256_set1_ps(dmin * (float)m1);
-            __m256 d2 = _mm256_set1_ps(d * (float)sc2), mm2 = _mm256_set1_ps(dmin * (float)m2);
+            float k[4];
+            k4_chunk(scales, c, d, dmin, k);
+            __m256 d1 = _mm256_set1_ps(k[0]), mm1 = _mm256_set1_ps(k[1]);
+            __m256 d2 = _mm256_set1_ps(k[2]), mm2 = _mm256_set1_ps(k[3]);
             __m256i v0 = _mm256_cvtepu8_epi32(load8(q)), v1 = _mm256_cvtepu8_epi32(load8(q + 8));
             __m256i v2 = _mm256_cvtepu8_epi32(load8(q + 16)), v3 = _mm256_cvtepu8_epi32(load8(q + 24));
 #define Q4K_W(v, dd, mm) _mm256_sub_ps(_mm256_mul_ps((dd), _mm256_cvtepi32_ps(v)), (mm))
