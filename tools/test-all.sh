@@ -3,6 +3,8 @@
 # Stages (each prints a banner; the first failure stops the run with a non-zero exit):
 #   1. release build (gcc -O2) + all ctest suites
 #   2. ASan+UBSan build (gcc) + all ctest suites
+#   H. acceptance harness: golden traces regenerate byte-identical, the suite against the
+#      reference (release and ASan, fault-injection CLI), then the broken-variant self-test
 #   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
 #   F. fuzz: every corpus replayed, then libFuzzer (ASan+UBSan) on every target and a 30 s
 #      AFL++ smoke on gguf_parse (tools/fuzz.sh; about 6 minutes)
@@ -32,6 +34,32 @@ stage "ASan+UBSan build + ctest"
 build build/asan -DGGUFREF_SANITIZE=ON
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure -j "$jobs"
+
+# Acceptance harness (harness/, SPEC chapters 9-10). pytest exit status 5 means "no tests
+# collected": a failure only if the report confirms that nothing ran.
+harness() { # harness REPORT_DIR PYTEST_ARGS...
+  local rdir=$1; shift
+  local rc=0
+  /usr/bin/python3 -m pytest "$@" --report-dir "$rdir" -p no:cacheprovider -q || rc=$?
+  if [ "$rc" -eq 5 ] && /usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); \
+      sys.exit(0 if sum(d['totals'].values()) else 1)" "$rdir/report.json" 2>/dev/null; then
+    rc=0
+  fi
+  echo "harness: report $rdir/report.md ($rdir/report.html), junit $rdir/junit.xml"
+  return "$rc"
+}
+
+stage "acceptance harness: golden traces regenerate byte-identical; suite vs the reference"
+GGUFREF_BUILD_DIR=build/release /usr/bin/python3 tools/golden_traces.py --check \
+  --impl "build/release/ggufref serve"
+GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+  harness build/release/harness-report harness --impl "build/release/ggufref-fi serve --fault-injection"
+GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/asan ASAN_OPTIONS=detect_leaks=1 \
+  harness build/asan/harness-report harness --impl "build/asan/ggufref-fi serve --fault-injection"
+
+stage "acceptance harness self-test: the suite fails every broken variant of the reference"
+GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+  harness build/release/harness-selftest harness/selftest
 
 stage "ThreadSanitizer build + torture_concurrency (export layer under 8 threads)"
 # Only the concurrency suite: the rest is single-threaded. TSAN_CC=clang if gcc's TSan fails.
