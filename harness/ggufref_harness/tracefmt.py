@@ -132,15 +132,21 @@ def _compare_top(want, got, tier, tol, path):
     except (TypeError, ValueError):
         return ["%s: entries must be [token, bits]: %r" % (path, got)]
     last = spec.bits_to_float(want[-1][1])
+    got_last = min(gmap.values()) if gmap else last
+    twice = {"abs": 2 * tol["abs"], "rel": 2 * tol["rel"]}
+    wmap = {int(i): spec.bits_to_float(b) for i, b in want}
     errs = []
-    for tid, bits in want:
-        w = spec.bits_to_float(bits)
+    for tid, w in wmap.items():
         if tid in gmap:
             if not _within(gmap[tid], w, tol):
                 errs.append("%s: token %d logit %r, want %r within %r" % (
                     path, tid, gmap[tid], w, tol))
-        elif not _within(last, w, {"abs": 2 * tol["abs"], "rel": 2 * tol["rel"]}):
+        elif not (_within(last, w, twice) and w <= got_last + twice["abs"] +
+                  twice["rel"] * abs(got_last)):
             errs.append("%s: token %d (logit %r) missing from %r" % (path, tid, w, got))
+    for tid, g in gmap.items():  # a newcomer must be a near-tie at the edge of the list
+        if tid not in wmap and g > last + twice["abs"] + twice["rel"] * abs(last):
+            errs.append("%s: token %d (logit %r) is not in the expected list" % (path, tid, g))
     return errs
 
 
