@@ -127,19 +127,37 @@ static inline bool fz_within(const void *p, size_t len, const void *base, size_t
     return a >= lo && a - lo <= size && len <= size - (size_t)(a - lo);
 }
 
-/* A rejection must carry its status and a non-empty NUL-terminated message (R-STATUS-003),
- * and an offset that is UINT64_MAX or inside the input (or its end). BAD_TENSOR_DATA is the
- * exception: its offset is where the tensor's bytes would start, which can lie past the end
- * of a truncated file by the nature of the error (reported as TRUNCATED or BAD_TENSOR_DATA). */
+/* A rejection must carry its status and a non-empty one-line NUL-terminated message
+ * (R-STATUS-003), and an offset that is UINT64_MAX or inside the input (or its end). The one
+ * exception is TRUNCATED for tensor data: its offset is the first byte of the tensor's data,
+ * which lies past the end of a file cut before it (R-GGUF-029). */
 static inline void fz_check_error(ggufref_status st, const ggufref_error *err, uint64_t size) {
     FZ_CHECK(st > GGUFREF_OK && st < GGUFREF_STATUS_COUNT, "status %d", (int)st);
     FZ_CHECK(err->status == st, "err.status %d != returned %d", (int)err->status, (int)st);
     FZ_CHECK(memchr(err->message, '\0', sizeof err->message) != NULL, "message not terminated");
     FZ_CHECK(err->message[0] != '\0', "empty message for status %s", ggufref_status_name(st));
-    FZ_CHECK(err->offset == UINT64_MAX || err->offset <= size || st == GGUFREF_ERR_BAD_TENSOR_DATA ||
-                 st == GGUFREF_ERR_TRUNCATED,
+    FZ_CHECK(strchr(err->message, '\n') == NULL, "message of more than one line: %s",
+             err->message);
+    FZ_CHECK(err->offset == UINT64_MAX || err->offset <= size || st == GGUFREF_ERR_TRUNCATED,
              "offset %llu outside input of %llu bytes (%s)", (unsigned long long)err->offset,
              (unsigned long long)size, err->message);
+}
+
+/* A cheap deterministic hash of an input (its size and first 256 bytes): picks which allocation
+ * an allocation-failure check fails, so the choice varies with the input yet replays exactly. */
+static inline uint64_t fz_hash(const uint8_t *data, size_t size) {
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)size;
+    for (size_t i = 0; i < size && i < 256; i++) h = (h ^ data[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Arm the fault-injection allocator to fail the k-th allocation from now, with k in
+ * [1, n_allocs] chosen by fz_hash; false (nothing armed) when n_allocs is 0, as in builds
+ * without fault injection. Disarm with ggufref_fault_alloc_fail_at(0). */
+static inline bool fz_arm_alloc_failure(const uint8_t *data, size_t size, uint64_t n_allocs) {
+    if (n_allocs == 0) return false;
+    ggufref_fault_alloc_fail_at(1 + fz_hash(data, size) % n_allocs);
+    return true;
 }
 
 /* Write-only sink for checksums, so that reads made only for ASan are not optimized away. It

@@ -6,7 +6,9 @@
  * through every accessor of the public header — header fields, every key with every typed
  * getter, every array with the iterators, every tensor (bounds, sizes, lookup by name) and the
  * decoder on the first and last blocks of every decodable tensor — checking that each view lies inside the input and
- * that "validated at open" holds: afterwards accessors cannot fail.
+ * that "validated at open" holds: afterwards accessors cannot fail. Every input is also opened
+ * a second time with one of the first open's allocations failing (chosen by the input's hash):
+ * that must be a clean OUT_OF_MEMORY (R-GGUF-006).
  */
 #include "fuzz.h"
 
@@ -265,10 +267,28 @@ static void check_tensor(const ggufref_gguf *g, uint64_t i, const uint8_t *data,
     }
 }
 
+/* R-GGUF-006: the same open with one of its n_allocs allocations failing is OUT_OF_MEMORY,
+ * offset UINT64_MAX, *out NULL, nothing leaked (the replay main and LeakSanitizer check). */
+static void check_open_oom(const uint8_t *data, size_t size, uint64_t n_allocs) {
+    if (!fz_arm_alloc_failure(data, size, n_allocs)) return;
+    ggufref_gguf *g = (ggufref_gguf *)&g;
+    ggufref_error err;
+    ggufref_status st = ggufref_gguf_open_memory(data, size, &g, &err);
+    bool fired = ggufref_fault_alloc_fired();
+    ggufref_fault_alloc_fail_at(0);
+    FZ_CHECK(fired && st == GGUFREF_ERR_OUT_OF_MEMORY && g == NULL,
+             "open with a failing allocation: %s (fired %d)", ggufref_status_name(st), (int)fired);
+    fz_check_error(st, &err, size);
+    FZ_CHECK(err.offset == UINT64_MAX, "OUT_OF_MEMORY at offset %llu",
+             (unsigned long long)err.offset);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ggufref_gguf *g = (ggufref_gguf *)&g; /* a non-NULL sentinel: failure must reset it */
     ggufref_error err;
+    ggufref_fault_alloc_fail_at(0); /* counts this open's allocations */
     ggufref_status st = ggufref_gguf_open_memory(data, size, &g, &err);
+    check_open_oom(data, size, ggufref_fault_alloc_count());
     if (st != GGUFREF_OK) {
         FZ_CHECK(g == NULL, "*out not NULL after %s", ggufref_status_name(st));
         fz_check_error(st, &err, size);

@@ -10,7 +10,9 @@
  * with it; then, if its shape is inside the caps below, a context of at most FZ_MAX_CTX
  * positions runs token t0 at position 0 and t1 at position 1 with ggufref_forward, then both
  * again as one ggufref_forward_batch from position 0, whose logits must be bit-identical to
- * the second single step (R-NUM-043; two NaNs count as equal).
+ * the second single step (R-NUM-043; two NaNs count as equal). The binding is also run a
+ * second time with one of its allocations failing (chosen by the input's hash): that must be a
+ * clean OUT_OF_MEMORY.
  *
  * Caps (named so a run stays fast; a model outside them is loaded and released but not run):
  *   FZ_MAX_VOCAB    4096 tokens        FZ_MAX_DIM       512 (embedding and ffn length)
@@ -104,6 +106,22 @@ static void exercise_forward(const ggufref_model *m, const ggufref_model_info *i
     ggufref_context_free(ctx);
 }
 
+/* The same binding with one of its n_allocs allocations failing: OUT_OF_MEMORY, *out NULL,
+ * nothing leaked (R-MODEL; the replay main and LeakSanitizer check the leak). */
+static void check_load_oom(const ggufref_gguf *g, const uint8_t *data, size_t size,
+                           uint64_t n_allocs) {
+    if (!fz_arm_alloc_failure(data, size, n_allocs)) return;
+    ggufref_model *m = (ggufref_model *)&m;
+    ggufref_error err;
+    ggufref_status st = ggufref_model_load(g, &m, &err);
+    bool fired = ggufref_fault_alloc_fired();
+    ggufref_fault_alloc_fail_at(0);
+    FZ_CHECK(fired && st == GGUFREF_ERR_OUT_OF_MEMORY && m == NULL,
+             "model_load with a failing allocation: %s (fired %d)", ggufref_status_name(st),
+             (int)fired);
+    fz_check_error(st, &err, size);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     ggufref_gguf *g = NULL;
     ggufref_error err;
@@ -113,7 +131,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     ggufref_model *m = (ggufref_model *)&m; /* sentinel: failure must reset it */
+    ggufref_fault_alloc_fail_at(0); /* counts the binding's allocations */
     st = ggufref_model_load(g, &m, &err);
+    check_load_oom(g, data, size, ggufref_fault_alloc_count());
     bool full = st == GGUFREF_OK;
     if (!full) {
         fz_check_error(st, &err, size);
