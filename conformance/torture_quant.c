@@ -565,6 +565,53 @@ static void test_weight_row_equals_dequantize(void **state) {
     }
 }
 
+/* R-NUM-024: the attention kernels equal their scalar definitions (scores: dot per row;
+ * weighted sum: rows added in order onto 0), for head sizes around the vector widths. */
+static void test_attention_kernels_match_definitions(void **state) {
+    (void)state;
+    enum { ROWS = 37, STRIDE = 200 };
+    static float q[STRIDE], k[ROWS * STRIDE], w[ROWS], out[STRIDE], want[STRIDE], scores[ROWS];
+    for (size_t i = 0; i < ROWS * STRIDE; i++) k[i] = rnd_float(2.0f);
+    for (size_t i = 0; i < STRIDE; i++) q[i] = rnd_float(2.0f);
+    for (size_t i = 0; i < ROWS; i++) w[i] = rnd_float(1.0f);
+    static const size_t sizes[] = {1, 7, 8, 15, 16, 31, 32, 33, 48, 64, 100, 128, 200};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t n = sizes[si];
+        for (size_t rows = 1; rows <= ROWS; rows += 9) {
+            gr_dot_rows(q, k, STRIDE, rows, n, scores);
+            for (size_t r = 0; r < rows; r++) assert_bits(scores[r], bits(spec_dot(q, k + r * STRIDE, n)));
+            gr_weighted_rows(out, w, k, STRIDE, rows, n);
+            for (size_t i = 0; i < n; i++) {
+                float a = 0.0f;
+                for (size_t r = 0; r < rows; r++) a = a + w[r] * k[r * STRIDE + i];
+                want[i] = a;
+            }
+            assert_memory_equal(out, want, n * sizeof *out);
+        }
+    }
+}
+
+/* R-NUM-030: the vectorized exponential equals gr_expf on every 97th binary32 pattern (all
+ * signs, NaNs, infinities, subnormals, both overflow sides) and odd lengths. */
+static void test_expf_inplace_equals_gr_expf(void **state) {
+    (void)state;
+    enum { N = 4099 };
+    static float x[N], y[N];
+    uint64_t checked = 0;
+    for (uint64_t u = 0; u <= 0xffffffffull; u += 97 * N) {
+        for (size_t j = 0; j < N; j++) x[j] = from_bits((uint32_t)(u + 97 * j));
+        memcpy(y, x, sizeof y);
+        gr_expf_inplace(y, N - (u & 3));
+        for (size_t j = 0; j < N - (u & 3); j++) {
+            float want = gr_expf(x[j]);
+            if (want != want) assert_true(y[j] != y[j]);
+            else assert_bits(y[j], bits(want));
+        }
+        checked += N;
+    }
+    assert_true(checked > 40000000);
+}
+
 /* The kernel path in use is named (informational; both paths are tested above). */
 static void test_kernel_path_is_named(void **state) {
     (void)state;
@@ -693,6 +740,8 @@ int main(void) {
         cmocka_unit_test(test_row_dot_equals_decoded_dot_every_type),
         cmocka_unit_test(test_matvec_and_matmul_agree),
         cmocka_unit_test(test_weight_row_equals_dequantize),
+        cmocka_unit_test(test_attention_kernels_match_definitions),
+        cmocka_unit_test(test_expf_inplace_equals_gr_expf),
         cmocka_unit_test(test_kernel_path_is_named),
         cmocka_unit_test(test_sincosf_fixed_patterns),
         cmocka_unit_test(test_sincosf_close_to_libm),

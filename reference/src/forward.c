@@ -41,6 +41,7 @@ struct ggufref_context {
     float *q;             /* (MAX_BATCH, q_dim) */
     float *hb;            /* (MAX_BATCH, ffn_dim) gate branch, then the FFN hidden state */
     float *hb2;           /* (MAX_BATCH, ffn_dim) up branch */
+    float *tmp;           /* (MAX_BATCH, ffn_dim) exponentials of the SiLU */
     float *att;           /* (n_ctx) attention scores of one head */
     float *logits;        /* (n_vocab) */
     float *row;           /* (max n_in) one decoded weight row (batched matmul) */
@@ -71,7 +72,8 @@ static void softmax(float *x, size_t n) {
     for (size_t i = 1; i < n; i++) {
         if (x[i] > max) max = x[i];
     }
-    for (size_t i = 0; i < n; i++) x[i] = gr_expf(x[i] - max);
+    for (size_t i = 0; i < n; i++) x[i] = x[i] - max;
+    gr_expf_inplace(x, n);
     float sum = gr_sum_f32(x, n);
     for (size_t i = 0; i < n; i++) x[i] = x[i] / sum;
 }
@@ -110,17 +112,10 @@ static void attention(ggufref_context *ctx, uint32_t l, uint32_t pos, const floa
     for (size_t h = 0; h < in->n_heads; h++) {
         const float *qh = q + h * hd;
         size_t kv_off = (h / group) * hd;
-        for (size_t t = 0; t <= pos; t++) {
-            ctx->att[t] = gr_dot_f32(qh, kc + t * ctx->kv_dim + kv_off, hd) / scale;
-        }
+        gr_dot_rows(qh, kc + kv_off, ctx->kv_dim, (size_t)pos + 1, hd, ctx->att);
+        for (size_t t = 0; t <= pos; t++) ctx->att[t] = ctx->att[t] / scale;
         softmax(ctx->att, (size_t)pos + 1);
-        float *o = out + h * hd;
-        memset(o, 0, hd * sizeof *o);
-        for (size_t t = 0; t <= pos; t++) {
-            float a = ctx->att[t];
-            const float *v = vc + t * ctx->kv_dim + kv_off;
-            for (size_t i = 0; i < hd; i++) o[i] = o[i] + a * v[i];
-        }
+        gr_weighted_rows(out + h * hd, ctx->att, vc + kv_off, ctx->kv_dim, (size_t)pos + 1, hd);
     }
 }
 
@@ -137,7 +132,7 @@ static float *take(float **cursor, size_t n) {
 
 /* Sizes of every buffer, overflow-checked. OUT: sizes[] in the order of the struct fields
  * x..value_cache, *total. */
-enum { B_X, B_XB, B_XB2, B_Q, B_HB, B_HB2, B_ATT, B_LOGITS, B_ROW, B_FREQ, B_COS, B_SIN, B_KEY,
+enum { B_X, B_XB, B_XB2, B_Q, B_HB, B_HB2, B_TMP, B_ATT, B_LOGITS, B_ROW, B_FREQ, B_COS, B_SIN, B_KEY,
        B_VALUE, B_COUNT };
 static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t sizes[B_COUNT],
                          size_t *total) {
@@ -153,6 +148,7 @@ static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t si
     sizes[B_Q] = B * q_dim;
     sizes[B_HB] = B * in->ffn_dim;
     sizes[B_HB2] = B * in->ffn_dim;
+    sizes[B_TMP] = B * in->ffn_dim;
     sizes[B_ATT] = n_ctx;
     sizes[B_LOGITS] = in->n_vocab;
     sizes[B_ROW] = max_in;
@@ -188,7 +184,7 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
     ctx->block = block;
     float *cur = block;
     float **fields[B_COUNT] = {&ctx->x, &ctx->xb, &ctx->xb2, &ctx->q, &ctx->hb, &ctx->hb2,
-                               &ctx->att, &ctx->logits, &ctx->row, &ctx->rope_freq,
+                               &ctx->tmp, &ctx->att, &ctx->logits, &ctx->row, &ctx->rope_freq,
                                &ctx->rope_cos, &ctx->rope_sin, &ctx->key_cache,
                                &ctx->value_cache};
     for (int i = 0; i < B_COUNT; i++) *fields[i] = take(&cur, sizes[i]);
@@ -258,9 +254,12 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
     }
     gr_matmul(&L->w_gate, ctx->xb, xbs, n, ctx->hb, ffn, ctx->row);
     gr_matmul(&L->w_up, ctx->xb, xbs, n, ctx->hb2, ffn, ctx->row);
-    for (size_t i = 0; i < n * ffn; i++) { /* R-NUM-025: SiLU(g) * u */
+    /* R-NUM-025: SiLU(g) * u, the exponentials first (vectorized), in the tmp buffer */
+    for (size_t i = 0; i < n * ffn; i++) ctx->tmp[i] = -ctx->hb[i];
+    gr_expf_inplace(ctx->tmp, n * ffn);
+    for (size_t i = 0; i < n * ffn; i++) {
         float g = ctx->hb[i];
-        g = g * (1.0f / (1.0f + gr_expf(-g)));
+        g = g * (1.0f / (1.0f + ctx->tmp[i]));
         ctx->hb[i] = g * ctx->hb2[i];
     }
     gr_matmul(&L->w_down, ctx->hb, ffn, n, ctx->xb2, dim, ctx->row);

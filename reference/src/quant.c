@@ -17,6 +17,7 @@
  * (selected at run time on x86-64, same arithmetic per lane: a vector of 8 lanes is 8 scalar
  * operations) exist for speed and are tested bit-for-bit against them.
  */
+#include "mathx.h"
 #include "model.h"
 
 #include <string.h>
@@ -755,6 +756,81 @@ GR_TARGET_AVX2 static void matvec_avx2(const gr_weight *w, const float *x, float
     }
 }
 
+GR_TARGET_AVX2 static void dot_rows_avx2(const float *q, const float *k, size_t stride,
+                                         size_t n_rows, size_t n, float *out) {
+    for (size_t r = 0; r < n_rows; r++) out[r] = dot_f32_avx2(q, k + r * stride, n);
+}
+
+/* gr_expf of mathx.c, step for step, on four binary64 lanes (the same IEEE operations per
+ * lane, so the same bits); a group with a NaN or an argument outside [-104, 89] goes to the
+ * scalar function. */
+GR_TARGET_AVX2 static void expf_avx2(float *x, size_t n) {
+    static const double C[14] = {
+        1.0, 1.0, 1.0 / 2.0, 1.0 / 6.0, 1.0 / 24.0, 1.0 / 120.0, 1.0 / 720.0, 1.0 / 5040.0,
+        1.0 / 40320.0, 1.0 / 362880.0, 1.0 / 3628800.0, 1.0 / 39916800.0, 1.0 / 479001600.0,
+        1.0 / 6227020800.0,
+    };
+    const __m256d log2e = _mm256_set1_pd(1.4426950408889634);
+    const __m256d ln2_hi = _mm256_set1_pd(6.93147180369123816490e-01);
+    const __m256d ln2_lo = _mm256_set1_pd(1.90821492927058770002e-10);
+    const __m256d half = _mm256_set1_pd(0.5), zero = _mm256_setzero_pd();
+    const __m128 hi = _mm_set1_ps(89.0f), lo = _mm_set1_ps(-104.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        __m128 xf = _mm_loadu_ps(x + i);
+        __m128 in = _mm_and_ps(_mm_cmp_ps(xf, hi, _CMP_LE_OQ), _mm_cmp_ps(xf, lo, _CMP_GE_OQ));
+        if (_mm_movemask_ps(in) != 0xf) {
+            for (size_t j = i; j < i + 4; j++) x[j] = gr_expf(x[j]);
+            continue;
+        }
+        __m256d xd = _mm256_cvtps_pd(xf);
+        __m256d kd = _mm256_mul_pd(xd, log2e);
+        __m256d nearest = _mm256_blendv_pd(_mm256_sub_pd(kd, half), _mm256_add_pd(kd, half),
+                                           _mm256_cmp_pd(kd, zero, _CMP_GE_OQ));
+        __m128i k = _mm256_cvttpd_epi32(nearest);
+        __m256d kk = _mm256_cvtepi32_pd(k);
+        __m256d r = _mm256_sub_pd(_mm256_sub_pd(xd, _mm256_mul_pd(kk, ln2_hi)), _mm256_mul_pd(kk, ln2_lo));
+        __m256d p = _mm256_set1_pd(C[13]);
+        for (int j = 12; j >= 0; j--) p = _mm256_add_pd(_mm256_mul_pd(p, r), _mm256_set1_pd(C[j]));
+        __m256i e = _mm256_slli_epi64(_mm256_add_epi64(_mm256_cvtepi32_epi64(k), _mm256_set1_epi64x(1023)), 52);
+        _mm_storeu_ps(x + i, _mm256_cvtpd_ps(_mm256_mul_pd(p, _mm256_castsi256_pd(e))));
+    }
+    for (; i < n; i++) x[i] = gr_expf(x[i]);
+}
+
+/* 32 outputs stay in four registers while every row adds into them. */
+GR_TARGET_AVX2 static void weighted_rows_avx2(float *o, const float *w, const float *v,
+                                              size_t stride, size_t n_rows, size_t n) {
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t r = 0; r < n_rows; r++) {
+            const float *vr = v + r * stride + i;
+            __m256 wr = _mm256_set1_ps(w[r]);
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(wr, _mm256_loadu_ps(vr)));
+            a1 = _mm256_add_ps(a1, _mm256_mul_ps(wr, _mm256_loadu_ps(vr + 8)));
+            a2 = _mm256_add_ps(a2, _mm256_mul_ps(wr, _mm256_loadu_ps(vr + 16)));
+            a3 = _mm256_add_ps(a3, _mm256_mul_ps(wr, _mm256_loadu_ps(vr + 24)));
+        }
+        _mm256_storeu_ps(o + i, a0);
+        _mm256_storeu_ps(o + i + 8, a1);
+        _mm256_storeu_ps(o + i + 16, a2);
+        _mm256_storeu_ps(o + i + 24, a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a0 = _mm256_setzero_ps();
+        for (size_t r = 0; r < n_rows; r++) {
+            a0 = _mm256_add_ps(a0, _mm256_mul_ps(_mm256_set1_ps(w[r]), _mm256_loadu_ps(v + r * stride + i)));
+        }
+        _mm256_storeu_ps(o + i, a0);
+    }
+    for (; i < n; i++) {
+        float a = 0.0f;
+        for (size_t r = 0; r < n_rows; r++) a = a + w[r] * v[r * stride + i];
+        o[i] = a;
+    }
+}
+
 #else
 static bool have_avx2(void) { return false; }
 #endif
@@ -768,6 +844,41 @@ float gr_dot_f32(const float *a, const float *b, size_t n) {
     if (n >= GR_LANES && have_avx2()) return dot_f32_avx2(a, b, n);
 #endif
     return dot_f32_portable(a, b, n);
+}
+
+void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, size_t n,
+                 float *out) {
+#if GR_HAVE_AVX2
+    if (n >= GR_LANES && have_avx2()) {
+        dot_rows_avx2(q, k, stride, n_rows, n, out);
+        return;
+    }
+#endif
+    for (size_t r = 0; r < n_rows; r++) out[r] = dot_f32_portable(q, k + r * stride, n);
+}
+
+void gr_expf_inplace(float *x, size_t n) {
+#if GR_HAVE_AVX2
+    if (have_avx2()) {
+        expf_avx2(x, n);
+        return;
+    }
+#endif
+    for (size_t i = 0; i < n; i++) x[i] = gr_expf(x[i]);
+}
+
+void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, size_t n_rows,
+                      size_t n) {
+#if GR_HAVE_AVX2
+    if (have_avx2()) {
+        weighted_rows_avx2(o, w, v, stride, n_rows, n);
+        return;
+    }
+#endif
+    memset(o, 0, n * sizeof *o);
+    for (size_t r = 0; r < n_rows; r++) {
+        for (size_t i = 0; i < n; i++) o[i] = o[i] + w[r] * v[r * stride + i];
+    }
 }
 
 float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
