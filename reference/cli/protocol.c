@@ -226,7 +226,7 @@ static uint64_t logits_digest(const float *x, size_t n) {
 typedef struct gr_line {
     char *text;      /* NUL-terminated copy; NULL for an oversized line */
     size_t len;
-    int is_cancel;   /* -1 not yet looked at, 0 no, 1 a cancel command */
+    int is_cancel;   /* line_kind: -1 not yet looked at */
 } gr_line;
 
 typedef struct gr_reader {
@@ -696,26 +696,38 @@ static void reader_fill(gr_server *s, bool block) {
 
 static void dispatch(gr_server *s, const char *line, size_t len);
 
-/* Is this queued line a cancel command? (parsed once, remembered) */
-static bool line_is_cancel(gr_line *l) {
-    if (l->is_cancel < 0) {
-        l->is_cancel = 0;
+/* What a queued line is (parsed once, remembered): LINE_CANCEL, LINE_STREAM (generate or
+ * generate-next-token) or LINE_OTHER. */
+enum { LINE_UNKNOWN = -1, LINE_OTHER = 0, LINE_CANCEL = 1, LINE_STREAM = 2 };
+
+static int line_kind(gr_line *l) {
+    if (l->is_cancel == LINE_UNKNOWN) {
+        l->is_cancel = LINE_OTHER;
         if (l->text != NULL) {
             cJSON *msg = cJSON_ParseWithLength(l->text, l->len);
             const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
-            if (cJSON_IsString(cmd) && strcmp(cmd->valuestring, "cancel") == 0) l->is_cancel = 1;
+            if (cJSON_IsString(cmd) && strcmp(cmd->valuestring, "cancel") == 0) {
+                l->is_cancel = LINE_CANCEL;
+            } else if (cJSON_IsString(cmd) && (strcmp(cmd->valuestring, "generate") == 0 ||
+                                              strcmp(cmd->valuestring, "generate-next-token") ==
+                                                  0)) {
+                l->is_cancel = LINE_STREAM;
+            }
             cJSON_Delete(msg);
         }
     }
-    return l->is_cancel == 1;
+    return l->is_cancel;
 }
 
-/* R-PROTO-041: between two tokens, read ahead and handle every cancel received so far. */
+/* R-PROTO-041: between two tokens, read ahead and handle every cancel received so far that
+ * is not queued behind another generate (such a cancel waits for that generate to start). */
 static void handle_pending_cancels(gr_server *s) {
     if (s->reader == NULL) return;
     reader_fill(s, false);
     for (size_t i = 0; i < s->count;) {
-        if (line_is_cancel(&s->queue[s->head + i])) {
+        int kind = line_kind(&s->queue[s->head + i]);
+        if (kind == LINE_STREAM) break;
+        if (kind == LINE_CANCEL) {
             gr_line l = queue_take(s, i);
             dispatch(s, l.text, l.len);
             free(l.text);

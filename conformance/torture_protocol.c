@@ -1,0 +1,390 @@
+/*
+ * torture_protocol.c — the wire protocol server (reference/cli/protocol.c, SPEC chapter 9)
+ * driven as a library: gr_server_handle_line (the fuzz target's entry point) and gr_server_run
+ * over a pipe (the read-ahead path that honours cancel between tokens).
+ *
+ * The Python acceptance suite (harness/) checks the same rules over a process; this suite
+ * checks them in-process, under the sanitizers, with the fault-injection library. Each test
+ * starts from a fresh export layer (ggufref_fault_export_reset).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "ggufref.h"
+#include "../reference/cli/protocol.h"
+
+#ifdef GGUFREF_HAVE_CJSON
+#include <cjson/cJSON.h>
+
+/* ---- a server writing into memory --------------------------------------------------------- */
+
+typedef struct fixture {
+    gr_server *server;
+    FILE *out;
+    char *buf;
+    size_t len;
+    size_t read_pos;  /* events already returned by next_event */
+} fixture;
+
+static int setup(void **state) {
+    ggufref_fault_export_reset();
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->out = open_memstream(&f->buf, &f->len);
+    assert_non_null(f->out);
+    gr_server_config cfg = {.fault_injection = true};
+    const char *why = NULL;
+    f->server = gr_server_create(f->out, &cfg, &why);
+    assert_non_null(f->server);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fixture *f = *state;
+    gr_server_destroy(f->server);
+    fclose(f->out);
+    free(f->buf);
+    free(f);
+    ggufref_fault_export_reset();
+    return 0;
+}
+
+static void send_line(fixture *f, const char *line) {
+    gr_server_handle_line(f->server, line, strlen(line));
+}
+
+/* The next event the server wrote, parsed (caller deletes); fails the test if there is none. */
+static cJSON *next_event(fixture *f) {
+    fflush(f->out);
+    assert_true(f->read_pos < f->len);
+    const char *start = f->buf + f->read_pos;
+    const char *nl = memchr(start, '\n', f->len - f->read_pos);
+    assert_non_null(nl);
+    cJSON *ev = cJSON_ParseWithLength(start, (size_t)(nl - start));
+    assert_non_null(ev);
+    f->read_pos = (size_t)(nl - f->buf) + 1;
+    return ev;
+}
+
+static bool no_more_events(fixture *f) {
+    fflush(f->out);
+    return f->read_pos == f->len;
+}
+
+static const char *str_of(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double num_of(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    assert_true(cJSON_IsNumber(v));
+    return v->valuedouble;
+}
+
+/* Asserts the next event is an error with `code` and `id` (NULL: id null). */
+static void expect_error(fixture *f, int code, const char *id_text) {
+    cJSON *ev = next_event(f);
+    assert_string_equal(str_of(ev, "event"), "error");
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(ev, "error");
+    assert_int_equal((int)num_of(err, "code"), code);
+    assert_string_equal(str_of(err, "name"), ggufref_status_name((ggufref_status)code));
+    assert_true(strlen(str_of(err, "message")) > 0);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
+    if (id_text == NULL) {
+        assert_true(cJSON_IsNull(id));
+    } else {
+        char *printed = cJSON_PrintUnformatted(id);
+        assert_string_equal(printed, id_text);
+        cJSON_free(printed);
+    }
+    cJSON_Delete(ev);
+}
+
+static cJSON *expect_result(fixture *f, const char *state) {
+    cJSON *ev = next_event(f);
+    assert_string_equal(str_of(ev, "event"), "result");
+    if (state != NULL) assert_string_equal(str_of(ev, "state"), state);
+    return ev;
+}
+
+static char *fixture_model(const char *name) {
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    char *path = malloc(4096);
+    assert_non_null(path);
+    snprintf(path, 4096, "%s/golden/models/%s.gguf", src ? src : ".", name);
+    return path;
+}
+
+static void load_primary(fixture *f) {
+    char *path = fixture_model("tiny-f32-mha-untied");
+    char line[4300];
+    snprintf(line, sizeof line, "{\"id\":\"load\",\"cmd\":\"load-model\",\"path\":\"%s\"}", path);
+    free(path);
+    send_line(f, line);
+    cJSON_Delete(expect_result(f, "READY"));
+}
+
+/* ---- tests ------------------------------------------------------------------------------------ */
+
+/* R-PROTO-020, R-PROTO-012 */
+static void test_protocol_boot_answers_capabilities(void **state) {
+    fixture *f = *state;
+    send_line(f, "{\"id\":1,\"cmd\":\"boot\"}");
+    cJSON *ev = expect_result(f, "INITIALIZED");
+    assert_string_equal(str_of(ev, "name"), "ggufref");
+    assert_int_equal((int)num_of(ev, "protocol"), 1);
+    const cJSON *caps = cJSON_GetObjectItemCaseSensitive(ev, "capabilities");
+    bool fi = false;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, caps) fi |= strcmp(c->valuestring, "fault-injection") == 0;
+    assert_true(fi);
+    cJSON_Delete(ev);
+    assert_true(no_more_events(f));
+}
+
+/* R-PROTO-005, R-PROTO-006, R-PROTO-007, R-PROTO-008, R-PROTO-010 */
+static void test_protocol_malformed_lines_get_structured_errors(void **state) {
+    fixture *f = *state;
+    static const char *const null_id[] = {
+        "{", "[1]", "42", "\"boot\"", "{\"id\":1,\"cmd\":\"boot\"} x", "\xff\xfe",
+        "{\"cmd\":\"boot\"}", "{\"id\":1.5,\"cmd\":\"boot\"}", "{\"id\":[],\"cmd\":\"boot\"}",
+    };
+    for (size_t i = 0; i < sizeof null_id / sizeof null_id[0]; i++) {
+        send_line(f, null_id[i]);
+        expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, NULL);
+    }
+    send_line(f, "{\"id\":\"u\",\"cmd\":\"warp-drive\"}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"u\"");
+    send_line(f, "{\"id\":\"m\",\"cmd\":\"load-model\"}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"m\"");
+    send_line(f, "{\"id\":\"z\",\"cmd\":\"generate\",\"prompt\":\"a\\u0000b\"}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"z\"");
+    send_line(f, "{\"id\":\"k\",\"cmd\":\"configure-sampling\",\"top_k\":1.5}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"k\"");
+    /* none of these reached the runtime (R-PROTO-010) */
+    ggufref_state st;
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED);
+    send_line(f, "   ");
+    assert_true(no_more_events(f)); /* blank lines are ignored (R-PROTO-001) */
+}
+
+/* R-PROTO-009 */
+static void test_protocol_oversized_line(void **state) {
+    fixture *f = *state;
+    size_t n = GR_PROTOCOL_MAX_LINE + 1;
+    char *line = malloc(n);
+    assert_non_null(line);
+    memset(line, ' ', n);
+    gr_server_handle_line(f->server, line, n);
+    free(line);
+    expect_error(f, GGUFREF_ERR_LIMIT_EXCEEDED, NULL);
+}
+
+/* R-PROTO-006: integers echoed exactly, also near 2^53 */
+static void test_protocol_integer_ids_exact(void **state) {
+    fixture *f = *state;
+    send_line(f, "{\"id\":9007199254740991,\"cmd\":\"boot\"}");
+    fflush(f->out);
+    assert_non_null(strstr(f->buf, "\"id\":9007199254740991,"));
+    cJSON_Delete(expect_result(f, NULL));
+    send_line(f, "{\"id\":-12,\"cmd\":\"configure-sampling\",\"seed\":\"18446744073709551615\","
+                 "\"top_p\":0.9}");
+    fflush(f->out);
+    assert_non_null(strstr(f->buf, "\"id\":-12,"));
+    assert_non_null(strstr(f->buf, "\"seed\":\"18446744073709551615\""));
+    assert_non_null(strstr(f->buf, "\"top_p\":0.9,"));
+    cJSON_Delete(expect_result(f, NULL));
+}
+
+/* R-PROTO-023, R-PROTO-030, R-PROTO-031 */
+static void test_protocol_generate_streams_tokens_and_logits(void **state) {
+    fixture *f = *state;
+    load_primary(f);
+    send_line(f, "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":4,"
+                 "\"stop_at_eos\":false}");
+    cJSON_Delete(expect_result(f, "READY"));
+    send_line(f, "{\"id\":3,\"cmd\":\"generate\",\"prompt\":\"hi\",\"logits\":3}");
+    for (int i = 0; i < 4; i++) {
+        cJSON *ev = next_event(f);
+        assert_string_equal(str_of(ev, "event"), "token");
+        assert_int_equal((int)num_of(ev, "index"), i);
+        const cJSON *top = cJSON_GetObjectItemCaseSensitive(ev, "top");
+        assert_int_equal(cJSON_GetArraySize(top), 3);
+        /* greedy: the token is the highest logit */
+        assert_int_equal((int)num_of(ev, "token"),
+                         (int)cJSON_GetArrayItem(cJSON_GetArrayItem(top, 0), 0)->valuedouble);
+        assert_int_equal(strlen(str_of(ev, "digest")), 16);
+        cJSON_Delete(ev);
+    }
+    cJSON *res = expect_result(f, "CONTINUATION_READY");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(res, "tokens")), 4);
+    assert_int_equal((int)num_of(res, "n_tokens"), (int)num_of(res, "n_prompt") + 4);
+    cJSON_Delete(res);
+    /* one more on the step path: same logits as a longer generate would give (R-RT-024) */
+    send_line(f, "{\"id\":4,\"cmd\":\"generate-next-token\",\"logits\":1}");
+    cJSON_Delete(next_event(f));
+    cJSON_Delete(expect_result(f, "CONTINUATION_READY"));
+}
+
+/* R-PROTO-012 with the table: ordering errors and a failed load */
+static void test_protocol_runtime_errors_carry_state(void **state) {
+    fixture *f = *state;
+    send_line(f, "{\"id\":1,\"cmd\":\"generate\",\"prompt\":\"x\"}");
+    expect_error(f, GGUFREF_ERR_MODEL_NOT_LOADED, "1");
+    send_line(f, "{\"id\":2,\"cmd\":\"load-model\",\"path\":\"/nonexistent/x.gguf\"}");
+    cJSON *ev = next_event(f);
+    assert_string_equal(str_of(ev, "state"), "RECOVERABLE_ERROR");
+    cJSON_Delete(ev);
+    send_line(f, "{\"id\":3,\"cmd\":\"diagnostics\"}");
+    cJSON *d = expect_result(f, "RECOVERABLE_ERROR");
+    const cJSON *le = cJSON_GetObjectItemCaseSensitive(d, "last_error");
+    assert_int_equal((int)num_of(le, "code"), GGUFREF_ERR_IO);
+    cJSON_Delete(d);
+}
+
+/* R-PROTO-040, R-PROTO-041 through gr_server_run: lines written together with a generate are
+ * read ahead between tokens; a cancel of the generate stops it after one token, a cancel of
+ * another id does not stop it. */
+static void test_protocol_cancel_through_the_reader(void **state) {
+    fixture *f = *state;
+    char *path = fixture_model("tiny-f32-mha-untied");
+    char script[8192];
+    snprintf(script, sizeof script,
+             "{\"id\":1,\"cmd\":\"load-model\",\"path\":\"%s\"}\n"
+             "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":6,\"stop_at_eos\":false}\n"
+             "{\"id\":\"g\",\"cmd\":\"generate\",\"prompt\":\"x\"}\n"
+             "{\"id\":\"c\",\"cmd\":\"cancel\",\"target\":\"other\"}\n"
+             "{\"id\":\"h\",\"cmd\":\"generate\",\"prompt\":\"x\"}\n"
+             "{\"id\":\"d\",\"cmd\":\"cancel\",\"target\":\"h\"}\n"
+             "{\"id\":9,\"cmd\":\"diagnostics\"}",   /* no final newline (R-PROTO-001) */
+             path);
+    free(path);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], script, strlen(script)), (ssize_t)strlen(script));
+    close(fds[1]);
+    assert_int_equal(gr_server_run(f->server, fds[0]), 0);
+    close(fds[0]);
+    cJSON_Delete(expect_result(f, "READY"));
+    cJSON_Delete(expect_result(f, "READY"));
+    /* g: token 0, then the foreign cancel's result, then tokens 1..5 and g's result */
+    cJSON *ev = next_event(f);
+    assert_string_equal(str_of(ev, "id"), "g");
+    cJSON_Delete(ev);
+    ev = expect_result(f, NULL);
+    assert_string_equal(str_of(ev, "id"), "c");
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "cancelled")));
+    cJSON_Delete(ev);
+    for (int i = 1; i < 6; i++) {
+        ev = next_event(f);
+        assert_string_equal(str_of(ev, "event"), "token");
+        cJSON_Delete(ev);
+    }
+    cJSON_Delete(expect_result(f, "CONTINUATION_READY"));
+    /* h: one token, the cancel's result, then CANCELLED */
+    ev = next_event(f);
+    assert_string_equal(str_of(ev, "event"), "token");
+    cJSON_Delete(ev);
+    ev = expect_result(f, NULL);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "cancelled")));
+    cJSON_Delete(ev);
+    expect_error(f, GGUFREF_ERR_CANCELLED, "\"h\"");
+    cJSON *d = expect_result(f, "CONTINUATION_READY");
+    assert_int_equal((int)num_of(d, "n_tokens"), (int)num_of(d, "n_prompt") + 1);
+    cJSON_Delete(d);
+    assert_true(no_more_events(f));
+}
+
+/* R-PROTO-060: fault commands; a failed allocation is a structured OUT_OF_MEMORY */
+static void test_protocol_fault_commands(void **state) {
+    fixture *f = *state;
+    send_line(f, "{\"id\":1,\"cmd\":\"boot\"}");
+    cJSON_Delete(expect_result(f, "INITIALIZED"));
+    send_line(f, "{\"id\":2,\"cmd\":\"fault-alloc\",\"n\":1}");
+    cJSON_Delete(expect_result(f, NULL));
+    char *path = fixture_model("tiny-f32-gqa-tied");
+    char line[4300];
+    snprintf(line, sizeof line, "{\"id\":3,\"cmd\":\"load-model\",\"path\":\"%s\"}", path);
+    free(path);
+    send_line(f, line);
+    expect_error(f, GGUFREF_ERR_OUT_OF_MEMORY, "3");
+    send_line(f, "{\"id\":4,\"cmd\":\"fault-status\"}");
+    cJSON *st = expect_result(f, NULL);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "alloc_fired")));
+    assert_true(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "points")) > 0);
+    cJSON_Delete(st);
+    send_line(f, "{\"id\":5,\"cmd\":\"fault-panic\",\"point\":\"export.locked\"}");
+    cJSON_Delete(expect_result(f, NULL));
+    send_line(f, "{\"id\":6,\"cmd\":\"diagnostics\"}");
+    expect_error(f, GGUFREF_ERR_GENERATION_FAILED, "6");
+    send_line(f, "{\"id\":7,\"cmd\":\"cancel\",\"target\":1}");
+    expect_error(f, GGUFREF_ERR_GENERATION_FAILED, "7");
+    send_line(f, "{\"id\":8,\"cmd\":\"fault-reset\"}");
+    cJSON_Delete(expect_result(f, "UNINITIALIZED"));
+}
+
+/* R-PROTO-061: break variants exist only in this build; unknown names are refused */
+static void test_protocol_break_variants(void **state) {
+    (void)state;
+    const char *const *names = gr_server_break_names();
+    assert_non_null(names[0]);
+    gr_server_config cfg = {.break_name = "no-such-variant"};
+    const char *why = NULL;
+    assert_null(gr_server_create(stdout, &cfg, &why));
+    assert_non_null(why);
+    cfg.break_name = names[0];
+    gr_server *s = gr_server_create(stdout, &cfg, &why);
+    assert_non_null(s);
+    gr_server_destroy(s);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_protocol_boot_answers_capabilities, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_malformed_lines_get_structured_errors,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_oversized_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_integer_ids_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_generate_streams_tokens_and_logits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_runtime_errors_carry_state, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_cancel_through_the_reader, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_fault_commands, setup, teardown),
+        cmocka_unit_test(test_protocol_break_variants),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#else /* no cJSON: serve is unavailable and says so */
+
+static void test_protocol_unavailable_without_cjson(void **state) {
+    (void)state;
+    gr_server_config cfg = {0};
+    const char *why = NULL;
+    assert_null(gr_server_create(stdout, &cfg, &why));
+    assert_non_null(strstr(why, "cJSON"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_protocol_unavailable_without_cjson),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
+
+#endif
