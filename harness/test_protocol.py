@@ -428,3 +428,19 @@ def test_other_commands_wait_for_the_streaming_generate(server):
     assert kinds[0] == ("g", "token") and kinds[1] == ("c", "result")
     assert kinds[-2:] == [("g", "result"), ("d", "result")]
     assert evs[-1]["n_tokens"] == evs[-2]["n_tokens"]
+
+
+@req("R-PROTO-041", "R-PROTO-040")
+@cap("cancel")
+@needs_models
+def test_cancel_queued_behind_a_generate_waits_for_it(server):
+    loaded(server, max_tokens=4, stop_at_eos=False)
+    server.send_raw('{"id":"g","cmd":"generate","prompt":"x"}\n'
+                    '{"id":"h","cmd":"generate","prompt":"x"}\n'
+                    '{"id":"c","cmd":"cancel","target":"h"}\n')
+    g = server.wait("g")
+    assert g.ok and len(g.tokens) == 4, "a cancel of h must not stop g"
+    h = server.wait("h")
+    h.expect_error(spec.CODE["CANCELLED"])
+    assert len(h.tokens) == 1
+    assert server.wait("c").final["cancelled"] is True
