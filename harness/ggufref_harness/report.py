@@ -87,6 +87,8 @@ class Collector:
         return tot
 
     def verdict(self):
+        if not self.tests:
+            return "NO TESTS RAN"
         return "FAIL" if any(t["status"] == "fail" for t in self.tests) else "PASS"
 
     # ---- output -------------------------------------------------------------------------
@@ -181,7 +183,7 @@ class Collector:
             if t["status"] == "fail":
                 fails.append("<h3>%s</h3><p>%s</p><pre>%s</pre>" % (
                     e(t["test"]), e(", ".join(t["requirements"])), e(t["message"][:3000])))
-        color = "#c00" if d["verdict"] == "FAIL" else "#070"
+        color = "#070" if d["verdict"] == "PASS" else "#c00"
         return ("<!doctype html><meta charset=utf-8><title>ggufref conformance report</title>"
                 "<style>body{font:14px sans-serif;margin:2em}table{border-collapse:collapse;"
                 "margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:3px 8px;"
