@@ -141,3 +141,12 @@ def _second(seed):
     r = margins.Rng(seed)
     r.u32()
     return r.u32()
+
+
+@needs_build
+@pytest.mark.parametrize("args", [["--fault-injection"], ["--break", "extra-coin"]])
+def test_release_serve_refuses_test_only_flags(args):
+    """R-PROTO-061: fault injection and break variants exist only in ggufref-fi."""
+    p = subprocess.run([os.path.join(BUILD, "ggufref"), "serve"] + args, input="",
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode == 2 and "ggufref-fi" in p.stderr and p.stdout == ""
