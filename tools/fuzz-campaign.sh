@@ -12,8 +12,9 @@
 # 3. Minimizes every crash/leak/timeout/oom input it found (-minimize_crash) and adds it, named
 #    by its sha1, to fuzz/corpus/<target>/: every crash ever found stays in the corpus, and
 #    from then on is a regression test (ctest fuzz.<target>.<sha1> and tools/fuzz.sh replay).
-# 4. Merges the working corpus into fuzz/corpus/<target>/ (-merge=1: only inputs that add
-#    coverage; libFuzzer names them by sha1).
+# 4. Merges the working corpus into fuzz/corpus/<target>/ (-merge=1 -use_counters=0: only
+#    inputs that reach an edge the corpus does not, so the committed corpus grows slowly and
+#    stays small; libFuzzer names them by sha1). Files already there are never removed.
 # Then prints what it added. Review and commit fuzz/corpus/; report crashes to the owner of the
 # code (see fuzz/README.md). A new crash input makes the test command fail until it is fixed.
 #
@@ -89,13 +90,16 @@ for t in "${targets[@]}"; do
     fi
     mv "$a" "$a.done"
   done
-  (cd "$lf" && ./"$t" $(options "$t") -merge=1 "$corpus" "$BUILD/work/$t") \
+  (cd "$lf" && ./"$t" $(options "$t") -merge=1 -use_counters=0 "$corpus" "$BUILD/work/$t") \
     > "$BUILD/logs/merge-$t.log" 2>&1 || say "$t: merge failed (see $BUILD/logs/merge-$t.log)"
   after=$(find "$corpus" -maxdepth 1 -type f | wc -l)
-  read -r eps units <<< "$(awk '/stat::average_exec_per_sec:/ { e = $2 }
-      /stat::number_of_executed_units:/ { u = $2 } END { print (e ? e : "?"), (u ? u : "?") }' \
+  # Fork mode's status lines: "#N: cov: C ft: F corp: K exec/s E oom/timeout/crash: a/b/c time: Ts"
+  read -r units cov eps found <<< "$(awk '/^#[0-9]+: cov:/ { u = substr($1, 2); sub(/:/, "", u);
+      for (i = 1; i < NF; i++) { if ($i == "cov:") c = $(i + 1); if ($i == "exec/s") e = $(i + 1);
+        if ($i == "oom/timeout/crash:") f = $(i + 1) } }
+      END { print (u ? u : "?"), (c ? c : "?"), (e ? e : "?"), (f ? f : "?") }' \
       "$BUILD/logs/campaign-$t.log")"
-  say "$t: ${TIME}s, $units executions ($eps exec/s), corpus $before -> $after files"
+  say "$t: ${TIME}s, $units executions (last $eps exec/s), cov $cov, oom/timeout/crash $found, corpus $before -> $after files"
 done
 if [ "$added_crashes" -gt 0 ]; then
   say "$added_crashes new crash input(s) added to fuzz/corpus: they fail the test command until fixed"
