@@ -167,6 +167,11 @@ static void m_extra_rope_freqs(lb_config *c) { c->extra_tensor = "rope_freqs.wei
 static void m_extra_layer(lb_config *c) { c->extra_tensor = "blk.2.attn_norm.weight"; }
 static void m_extra_odd_name(lb_config *c) { c->extra_tensor = "blk.01.attn_norm.weight"; }
 static void m_tokenizer_gpt2(lb_config *c) { c->tok_model = "gpt2"; }
+/* Fuzz finding (model_load, crash-c80a84bc): file strings with control bytes must not break the
+ * one-line message (R-STATUS-003): they are quoted as \xNN. */
+static void m_extra_name_newline(lb_config *c) { c->extra_tensor = "blk.0.ffn_n\norm\x7f.weight"; }
+static void m_arch_newline(lb_config *c) { c->arch = "lla\nma"; }
+static void m_tokenizer_newline(lb_config *c) { c->tok_model = "gpt\r\n2"; }
 
 typedef struct binding_case {
     const char *name;
@@ -209,6 +214,9 @@ static const binding_case catalog[] = {
     {"extra_rope_freqs", m_extra_rope_freqs, GGUFREF_ERR_UNSUPPORTED_MODEL, "rope_freqs.weight", "R-MODEL-013"},
     {"extra_layer", m_extra_layer, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.2.attn_norm.weight", "R-MODEL-013"},
     {"extra_odd_name", m_extra_odd_name, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.01.attn_norm.weight", "R-MODEL-013"},
+    {"extra_name_newline", m_extra_name_newline, GGUFREF_ERR_UNSUPPORTED_MODEL, "blk.0.ffn_n\\x0aorm\\x7f.weight", "R-STATUS-003"},
+    {"arch_newline", m_arch_newline, GGUFREF_ERR_UNSUPPORTED_MODEL, "'lla\\x0ama'", "R-STATUS-003"},
+    {"tokenizer_newline", m_tokenizer_newline, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, "gpt\\x0d\\x0a2", "R-STATUS-003"},
     {"tokenizer_gpt2", m_tokenizer_gpt2, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, "tokenizer.ggml.model", "R-MODEL-007"},
 };
 

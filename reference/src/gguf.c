@@ -126,26 +126,6 @@ typedef struct parser {
 /* Messages                                                                               */
 /* ------------------------------------------------------------------------------------- */
 
-#define QUOTE_MAX 80
-
-/* A printable rendering of a name from the file for messages: at most 48 bytes, bytes outside
- * printable ASCII (and quotes, backslashes) as \xNN, "..." when cut. Returns buf. */
-static const char *quote(char buf[QUOTE_MAX], const char *p, size_t len) {
-    size_t o = 0;
-    size_t i = 0;
-    for (; i < len && o + 8 < QUOTE_MAX; i++) {
-        unsigned char ch = (unsigned char)p[i];
-        if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
-            buf[o++] = (char)ch;
-        } else {
-            o += (size_t)snprintf(buf + o, QUOTE_MAX - o, "\\x%02x", ch);
-        }
-    }
-    if (i < len) o += (size_t)snprintf(buf + o, QUOTE_MAX - o, "...");
-    buf[o] = '\0';
-    return buf;
-}
-
 /* Fail with a message prefixed by the item being read ("kv 3: ..."). Returns status. */
 static ggufref_status fail(parser *p, ggufref_status status, uint64_t offset, const char *fmt,
                            ...)
@@ -315,9 +295,9 @@ static ggufref_status parse_magic_version(parser *p, uint32_t *version /* OUT */
             return fail(p, GGUFREF_ERR_BYTE_SWAPPED, 0,
                         "magic at offset 0 reads 'FUGG': a big-endian GGUF file");
         }
-        char q[QUOTE_MAX];
+        char q[GR_QUOTE_MAX];
         return fail(p, GGUFREF_ERR_BAD_MAGIC, 0, "magic at offset 0 is '%s', not 'GGUF'",
-                    quote(q, (const char *)p->cur.base, have));
+                    gr_quote(q, (const char *)p->cur.base, have));
     }
     ggufref_status st = gr_cursor_skip(&p->cur, 4, "magic");
     if (st != GGUFREF_OK) return st;
@@ -372,11 +352,11 @@ static ggufref_status parse_kv(parser *p, gr_kv *kv, uint32_t *alignment /* OUT 
     uint32_t type = 0;
     st = gr_cursor_u32(&p->cur, "value type", &type);
     if (st != GGUFREF_OK) return st;
-    char q[QUOTE_MAX];
+    char q[GR_QUOTE_MAX];
     if (type >= GGUFREF_VALUE_TYPE_COUNT) {
         return fail(p, GGUFREF_ERR_BAD_VALUE_TYPE, type_pos,
                     "key '%s': value type %u at offset %zu is out of range (0..12)",
-                    quote(q, kv->key.ptr, kv->key.len), type, type_pos);
+                    gr_quote(q, kv->key.ptr, kv->key.len), type, type_pos);
     }
     kv->type = (ggufref_value_type)type;
     kv->value_pos = p->cur.pos;
@@ -480,11 +460,11 @@ static ggufref_status check_unique_keys(parser *p, ggufref_gguf *g) {
     size_t dup = 0;
     size_t first = 0;
     if (!find_duplicate(g->kv_names, (size_t)g->n_kv, &dup, &first)) return GGUFREF_OK;
-    char q[QUOTE_MAX];
+    char q[GR_QUOTE_MAX];
     gr_cursor_item(&p->cur, "kv", dup);
     return fail(p, GGUFREF_ERR_DUPLICATE_NAME, g->kvs[dup].pos,
                 "duplicate key '%s' at offset %zu (first as kv %zu at offset %zu)",
-                quote(q, g->kvs[dup].key.ptr, g->kvs[dup].key.len), g->kvs[dup].pos, first,
+                gr_quote(q, g->kvs[dup].key.ptr, g->kvs[dup].key.len), g->kvs[dup].pos, first,
                 g->kvs[first].pos);
 }
 
@@ -498,12 +478,12 @@ static ggufref_status check_unique_tensors(parser *p, ggufref_gguf *g) {
     if (!find_duplicate(g->tensor_names, (size_t)g->n_tensors, &dup, &first)) {
         return GGUFREF_OK;
     }
-    char q[QUOTE_MAX];
+    char q[GR_QUOTE_MAX];
     const ggufref_str *name = &g->tensors[dup].t.name;
     gr_cursor_item(&p->cur, "tensor info", dup);
     return fail(p, GGUFREF_ERR_DUPLICATE_NAME, g->tensors[dup].pos,
                 "duplicate tensor name '%s' at offset %zu (first as tensor %zu at offset %zu)",
-                quote(q, name->ptr, name->len), g->tensors[dup].pos, first,
+                gr_quote(q, name->ptr, name->len), g->tensors[dup].pos, first,
                 g->tensors[first].pos);
 }
 
@@ -587,8 +567,8 @@ static ggufref_status parse_tensor_info(parser *p, gr_tensor_entry *e) {
         return fail(p, GGUFREF_ERR_BAD_STRING, e->pos, "empty tensor name at offset %zu",
                     e->pos);
     }
-    char q[QUOTE_MAX];
-    quote(q, t->name.ptr, t->name.len);
+    char q[GR_QUOTE_MAX];
+    gr_quote(q, t->name.ptr, t->name.len);
     size_t ne0_pos = 0;
     st = parse_dims(p, t, q, &ne0_pos);
     if (st == GGUFREF_OK) st = parse_type(p, t, q, ne0_pos);
@@ -602,12 +582,12 @@ static ggufref_status parse_tensor_info(parser *p, gr_tensor_entry *e) {
  * bytes lie inside the file. Sets every t.data. */
 static ggufref_status place_tensors(parser *p, ggufref_gguf *g) {
     uint64_t expected = 0;
-    char q[QUOTE_MAX];
+    char q[GR_QUOTE_MAX];
     for (size_t i = 0; i < g->n_tensors; i++) {
         gr_tensor_entry *e = &g->tensors[i];
         ggufref_tensor *t = &e->t;
         gr_cursor_item(&p->cur, "tensor", i);
-        quote(q, t->name.ptr, t->name.len);
+        gr_quote(q, t->name.ptr, t->name.len);
         if (t->offset % g->alignment != 0) {
             return fail(p, GGUFREF_ERR_BAD_TENSOR_DATA, e->offset_pos,
                         "tensor '%s': offset %llu (field at %zu) is not a multiple of the "

@@ -43,4 +43,11 @@ ggufref_status gr_fail(ggufref_error *err, ggufref_status status, uint64_t offse
 #endif
     ;
 
+/* A one-line, printable rendering of a string from a file, for error messages (R-STATUS-003):
+ * at most 48 source bytes; bytes outside printable ASCII, quotes and backslashes as \xNN;
+ * "..." when cut. Every string that comes from untrusted bytes goes through it before it
+ * enters a message. Returns buf. */
+#define GR_QUOTE_MAX 80
+const char *gr_quote(char buf[GR_QUOTE_MAX], const char *p, size_t len);
+
 #endif /* GGUFREF_INTERNAL_H */

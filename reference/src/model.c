@@ -114,10 +114,10 @@ static ggufref_status check_architecture(const ggufref_gguf *g, ggufref_error *e
                        "model: key 'general.architecture' is not a string");
     }
     if (arch.len != 5 || memcmp(arch.ptr, "llama", 5) != 0) {
-        int shown = arch.len > 64 ? 64 : (int)arch.len;
+        char q[GR_QUOTE_MAX];
         return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, UINT64_MAX,
-                       "model: general.architecture is '%.*s', only 'llama' is supported", shown,
-                       arch.ptr);
+                       "model: general.architecture is '%s', only 'llama' is supported",
+                       gr_quote(q, arch.ptr, arch.len));
     }
     return GGUFREF_OK;
 }
@@ -149,9 +149,10 @@ static ggufref_status check_unsupported_keys(const ggufref_gguf *g, const ggufre
                            "model: key 'llama.rope.scaling.type' is not a string");
         }
         if (!(s.len == 4 && memcmp(s.ptr, "none", 4) == 0)) {
+            char q[GR_QUOTE_MAX];
             return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, UINT64_MAX,
-                           "model: llama.rope.scaling.type '%.*s' is not supported (only none)",
-                           s.len > 32 ? 32 : (int)s.len, s.ptr);
+                           "model: llama.rope.scaling.type '%s' is not supported (only none)",
+                           gr_quote(q, s.ptr, s.len));
         }
     }
     static const char *const length_keys[2] = {"llama.attention.key_length",
@@ -286,10 +287,11 @@ static ggufref_status check_no_extra_tensors(const ggufref_gguf *g, const ggufre
             }
         }
         if (!known) {
+            char q[GR_QUOTE_MAX];
             return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL,
                            ggufref_gguf_data_offset(g) + t.offset,
-                           "model: unexpected tensor '%.*s' (not part of a llama model with %u "
-                           "layers)", (int)len, t.name.ptr, in->n_layers);
+                           "model: unexpected tensor '%s' (not part of a llama model with %u "
+                           "layers)", gr_quote(q, t.name.ptr, t.name.len), in->n_layers);
         }
     }
     return GGUFREF_OK;

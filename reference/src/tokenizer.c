@@ -187,10 +187,10 @@ static ggufref_status check_model_kind(const ggufref_gguf *g, ggufref_error *err
                        key, ggufref_value_type_name(ggufref_gguf_kv_type(g, (uint64_t)kv)));
     }
     if (!str_eq(s, "llama", 5)) {
-        int shown = s.len > 40 ? 40 : (int)s.len;
+        char q[GR_QUOTE_MAX];
         return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, file_offset(g, s.ptr),
-                       "%s = \"%.*s\" at offset %llu is not supported (only \"llama\")", key,
-                       shown, s.ptr, (unsigned long long)file_offset(g, s.ptr));
+                       "%s = \"%s\" at offset %llu is not supported (only \"llama\")", key,
+                       gr_quote(q, s.ptr, s.len), (unsigned long long)file_offset(g, s.ptr));
     }
     return GGUFREF_OK;
 }
