@@ -12,7 +12,8 @@
  *   - an error carries a status code and its exact name, and a non-empty one-line message
  *     (R-PROTO-004);
  *   - a line that is a JSON object with a valid id (a string of at most 256 bytes or an
- *     integer below 2^53) has that id echoed in its final event (R-PROTO-006).
+ *     integer below 2^53) has that id echoed in its final event (R-PROTO-006), compared as
+ *     JSON values (so {"id":-0} answered with "id":0 passes: a client parses both as 0).
  * Files: `load-model` reads files, so paths are sandboxed: at start-up the target writes the
  * micro fixture as micro.gguf and its first 1000 bytes as bad.gguf into a private temporary
  * directory, and every load-model line whose path has no '/' is rewritten to that directory;
@@ -160,10 +161,14 @@ static void check_events(const char *events, size_t n, bool blank, const char *w
                      "error message empty or not one line");
         }
         if (final && want_id != NULL) {
+            /* Equal as JSON values (cJSON_Compare): -0 echoed as 0 or 1.0 as 1 is the same id
+             * to a JSON client; the text need not match byte for byte. */
+            cJSON *want = cJSON_Parse(want_id);
             char *got = cJSON_PrintUnformatted(id);
-            FZ_CHECK(got != NULL && strcmp(got, want_id) == 0, "id %s echoed as %s", want_id,
-                     got ? got : "?");
+            FZ_CHECK(want != NULL && cJSON_Compare(want, id, true), "id %s echoed as %s",
+                     want_id, got ? got : "?");
             cJSON_free(got);
+            cJSON_Delete(want);
         }
         cJSON_Delete(ev);
         at += len + 1;
