@@ -12,10 +12,16 @@
 #ifndef GGUFREF_MATHX_H
 #define GGUFREF_MATHX_H
 
+#include <stddef.h>
+
 /* e^x for a binary32 x, correctly rounded to nearest-even binary32 for every input (checked
  * exhaustively, see mathx.c). NaN -> NaN, +inf -> +inf, -inf -> +0, overflow -> +inf,
  * underflow -> the correctly rounded subnormal or +0. */
 float gr_expf(float x);
+
+/* x[i] = gr_expf(x[i]) for i < n, bit for bit (R-NUM-030), several lanes at a time
+ * (implemented in quant.c beside the other vector kernels). */
+void gr_expf_inplace(float *x, size_t n);
 
 /* ---- RoPE (engineer B, SPEC R-NUM-030..032) ---- */
 

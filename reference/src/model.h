@@ -59,8 +59,6 @@ float gr_dot_f32(const float *a, const float *b, size_t n);
 /* out[r] = dot(q, k + r * stride, n) for r < n_rows (R-NUM-010): the attention scores of one
  * head against n_rows cached keys. */
 void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, size_t n, float *out);
-/* x[i] = gr_expf(x[i]) for i < n, bit for bit (R-NUM-030), several lanes at a time. */
-void gr_expf_inplace(float *x, size_t n);
 /* o[i] = 0, then o[i] = o[i] + w[r] * v[r * stride + i] for r = 0 .. n_rows-1 in order, for
  * i < n (R-NUM-024: element-wise, so any vector width gives the same bits). OUT: o. */
 void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, size_t n_rows,

@@ -153,11 +153,10 @@ static void divide_all(float *x, uint32_t n, float d) {
 /* In place: x[i] = e^(x[i] - max) / sum, the sum taken in id order in binary32 (R-SAMP-015). */
 static void softmax(float *x, uint32_t n) {
     float m = x[argmax(x, n)];
+    for (uint32_t i = 0; i < n; i++) x[i] -= m;
+    gr_expf_inplace(x, n); /* the same bits as gr_expf one at a time, several lanes at once */
     float sum = 0.0f;
-    for (uint32_t i = 0; i < n; i++) {
-        x[i] = gr_expf(x[i] - m);
-        sum += x[i];
-    }
+    for (uint32_t i = 0; i < n; i++) sum += x[i];
     divide_all(x, n, sum);
 }
 
