@@ -77,7 +77,7 @@ for t in "${targets[@]}"; do
   before=$(find "$corpus" -maxdepth 1 -type f | wc -l)
   for a in "$BUILD/artifacts/$t"/*; do
     [ -f "$a" ] || continue
-    case "$(basename "$a")" in crash-* | leak-* | timeout-* | oom-*) ;; *) continue ;; esac
+    case "$(basename "$a")" in *.min) continue ;; crash-* | leak-* | timeout-* | oom-*) ;; *) continue ;; esac
     min="$a.min"
     (cd "$lf" && ./"$t" $(options "$t") -minimize_crash=1 -runs=20000 \
        -exact_artifact_path="$min" "$a") > "$BUILD/logs/minimize-$t.log" 2>&1 || true
@@ -88,7 +88,8 @@ for t in "${targets[@]}"; do
       added_crashes=$((added_crashes + 1))
       say "$t: NEW FINDING $(basename "$a") -> fuzz/corpus/$t/$h"
     fi
-    mv "$a" "$a.done"
+    mkdir -p "$BUILD/artifacts/$t/done"
+    mv "$a" "$min" "$BUILD/artifacts/$t/done/"
   done
   (cd "$lf" && ./"$t" $(options "$t") -merge=1 -use_counters=0 "$corpus" "$BUILD/work/$t") \
     > "$BUILD/logs/merge-$t.log" 2>&1 || say "$t: merge failed (see $BUILD/logs/merge-$t.log)"
