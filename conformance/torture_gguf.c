@@ -24,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -850,6 +852,80 @@ static void c_data_last_unpadded_valid(gb_buf *b) {
 static void c_vocab_only_valid(gb_buf *b) { build_vocab_only(b); }
 static void c_no_kv_no_tensor_valid(gb_buf *b) { gb_header(b, 0, 0); }
 
+/* --- R-GGUF-027 padding ------------------------------------------------------------------- */
+/* The padding before the data section holds 0xA5 bytes, not zeros: never read, so valid. */
+static void c_padding_not_zero_valid(gb_buf *b) {
+    header_one_kv(b, 1);
+    tensor_info_at(b, "t", 1, ne8, GGUFREF_T_F32, 0, AT_NONE);
+    while (b->len % 32 != 0) gb_u8(b, 0xA5);
+    gb_zeros(b, 32);
+}
+
+/* --- R-GGUF-008 order of checks: the first violation in file order, except duplicates and
+ * data placement, which are checked after the last kv / tensor info ------------------------- */
+/* kv 0 is a bool 2 (BAD_VALUE), kv 1 has value type 13 (BAD_VALUE_TYPE): kv 0 is reported. */
+static void c_order_first_violation_wins(gb_buf *b) {
+    gb_header(b, 0, 2);
+    gb_key(b, "test.a", GGUFREF_TYPE_BOOL);
+    gb_mark(b);
+    gb_u8(b, 2);
+    gb_str(b, "test.b");
+    gb_u32(b, 13);
+    gb_u32(b, 0);
+}
+/* kvs 0 and 1 share a key, kv 2 has value type 13: the duplicate waits for the last kv. */
+static void c_order_duplicate_key_after_last_kv(gb_buf *b) {
+    gb_header(b, 0, 3);
+    gb_kv_u32(b, "test.a", 1);
+    gb_kv_u32(b, "test.a", 2);
+    gb_str(b, "test.b");
+    gb_mark(b);
+    gb_u32(b, 13);
+    gb_u32(b, 0);
+}
+/* Duplicate keys, then a tensor info with n_dims 0: the duplicate is reported first (it is
+ * checked when the kvs end, before the tensor infos). */
+static void c_order_duplicate_key_before_tensor_infos(gb_buf *b) {
+    gb_header(b, 1, 2);
+    gb_kv_u32(b, "test.a", 1);
+    gb_mark(b);
+    gb_kv_u32(b, "test.a", 2);
+    tensor_info_at(b, "t", 0, ne8, GGUFREF_T_F32, 0, AT_NONE);
+    gb_pad(b, 32);
+    gb_zeros(b, 64);
+}
+/* Tensors "a", "a", then one with n_dims 0: the duplicate name waits for the last info. */
+static void c_order_duplicate_tensor_after_last_info(gb_buf *b) {
+    header_one_kv(b, 3);
+    tensor_info_at(b, "a", 1, ne8, GGUFREF_T_F32, 0, AT_NONE);
+    tensor_info_at(b, "a", 1, ne8, GGUFREF_T_F32, 32, AT_NONE);
+    tensor_info_at(b, "c", 0, ne8, GGUFREF_T_F32, 64, AT_NDIMS);
+    gb_pad(b, 32);
+    gb_zeros(b, 96);
+}
+/* Tensor "a" leaves a gap (offset 64, BAD_TENSOR_DATA), tensor "b" has type 16
+ * (BAD_TENSOR_INFO): placement is checked after the last info, so "b" is reported. */
+static void c_order_placement_after_last_info(gb_buf *b) {
+    header_one_kv(b, 2);
+    tensor_info_at(b, "a", 1, ne8, GGUFREF_T_F32, 64, AT_NONE);
+    tensor_info_at(b, "b", 1, ne8, 16, 96, AT_TYPE);
+    gb_pad(b, 32);
+    gb_zeros(b, 128);
+}
+/* n_kv = 1000 in a file with room for a few kvs, whose first key is empty: the count is
+ * checked when read (TRUNCATED at n_kv), before kv 0's BAD_STRING. */
+static void c_order_count_before_kvs(gb_buf *b) {
+    gb_bytes(b, "GGUF", 4);
+    gb_u32(b, 3);
+    gb_u64(b, 0);
+    gb_mark(b);
+    gb_u64(b, 1000);
+    gb_str(b, "");
+    gb_u32(b, GGUFREF_TYPE_UINT32);
+    gb_u32(b, 1);
+    gb_zeros(b, 64);
+}
+
 /* ===================================================================================== */
 /* The catalog                                                                            */
 /* ===================================================================================== */
@@ -1018,6 +1094,18 @@ static const catalog_case catalog[] = {
     {"data_trailing_bytes_valid", c_data_trailing_bytes_valid, OK_, "R-GGUF-029"},
     {"data_last_tensor_unpadded_valid", c_data_last_unpadded_valid, OK_, "R-GGUF-029"},
     {"vocab_only_ends_before_data_offset_valid", c_vocab_only_valid, OK_, "R-GGUF-029"},
+    {"padding_not_zero_valid", c_padding_not_zero_valid, OK_, "R-GGUF-027"},
+    /* order of checks */
+    {"order_first_violation_wins", c_order_first_violation_wins, E(BAD_VALUE), "R-GGUF-008"},
+    {"order_duplicate_key_after_last_kv", c_order_duplicate_key_after_last_kv,
+     E(BAD_VALUE_TYPE), "R-GGUF-008"},
+    {"order_duplicate_key_before_tensor_infos", c_order_duplicate_key_before_tensor_infos,
+     E(DUPLICATE_NAME), "R-GGUF-008"},
+    {"order_duplicate_tensor_after_last_info", c_order_duplicate_tensor_after_last_info,
+     E(BAD_TENSOR_INFO), "R-GGUF-008"},
+    {"order_placement_after_last_info", c_order_placement_after_last_info, E(BAD_TENSOR_INFO),
+     "R-GGUF-008"},
+    {"order_count_before_kvs", c_order_count_before_kvs, E(TRUNCATED), "R-GGUF-008"},
 };
 #define CATALOG_SIZE (sizeof catalog / sizeof catalog[0])
 
@@ -1479,6 +1567,108 @@ static void test_gguf_vocab_only_data_offset_past_end(void **state) {
     close_fixture(&o);
 }
 
+/* A file with a u8 array kv "test.blob" of `blob` bytes and one F32 tensor of `data` bytes
+ * (multiples of 4). OUT: *blob_at, *data_at: where the blob's elements and the data start. */
+static void build_blob_file(gb_buf *b, size_t blob, size_t data, size_t *blob_at,
+                            size_t *data_at) {
+    const uint64_t ne[1] = {data / 4};
+    gb_init(b, 3);
+    gb_header(b, 1, 1);
+    gb_kv_array(b, "test.blob", GGUFREF_TYPE_UINT8, blob);
+    *blob_at = b->len;
+    gb_zeros(b, blob);
+    tensor_info_at(b, "t", 1, ne, GGUFREF_T_F32, 0, AT_NONE);
+    gb_pad(b, GGUFREF_DEFAULT_ALIGNMENT);
+    *data_at = b->len;
+    gb_zeros(b, data);
+}
+
+/* Allocations made by opening b's bytes (which must be valid). */
+static uint64_t open_alloc_count(const gb_buf *b) {
+    ggufref_gguf *g = NULL;
+    ggufref_error err;
+    void *copy = NULL;
+    ggufref_fault_alloc_fail_at(0); /* resets the counter */
+    assert_int_equal(open_built(b, &g, &err, &copy), GGUFREF_OK);
+    uint64_t n = ggufref_fault_alloc_count();
+    ggufref_gguf_close(g);
+    free(copy);
+    return n;
+}
+
+/* R-GGUF-001: open reads only the metadata: with every page that lies inside the elements of
+ * a u8 array or inside the data section made unreadable (PROT_NONE), the file still opens,
+ * and the array and tensor are views into the caller's bytes. Open allocates as often for
+ * 64 KiB of array and data as for 4 bytes of each. */
+static void test_gguf_open_reads_metadata_only(void **state) {
+    (void)state;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t big = 16 * page, blob_at = 0, data_at = 0;
+    gb_buf b;
+    build_blob_file(&b, big, big, &blob_at, &data_at);
+    size_t map_len = (b.len + page - 1) / page * page;
+    int fd = open("/dev/zero", O_RDONLY);
+    assert_true(fd >= 0);
+    uint8_t *base = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    close(fd);
+    assert_true(base != MAP_FAILED);
+    memcpy(base, b.data, b.len);
+    size_t ranges[2][2] = {{blob_at, blob_at + big}, {data_at, data_at + big}};
+    for (int r = 0; r < 2; r++) {
+        size_t lo = (ranges[r][0] + page - 1) / page * page, hi = ranges[r][1] / page * page;
+        assert_true(hi - lo >= 8 * page);
+        assert_int_equal(mprotect(base + lo, hi - lo, PROT_NONE), 0);
+    }
+    ggufref_gguf *g = NULL;
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_memory(base, b.len, &g, &err), GGUFREF_OK);
+    ggufref_array a;
+    assert_int_equal(ggufref_gguf_get_array(g, 0, &a), GGUFREF_OK);
+    assert_ptr_equal(a.data, base + blob_at);
+    assert_int_equal(a.size, big);
+    ggufref_tensor t;
+    assert_int_equal(ggufref_gguf_tensor(g, 0, &t), GGUFREF_OK);
+    assert_ptr_equal(t.data, base + data_at);
+    assert_ptr_equal(ggufref_gguf_bytes(g), base);
+    ggufref_gguf_close(g);
+    assert_int_equal(munmap(base, map_len), 0);
+
+    gb_buf small;
+    build_blob_file(&small, 4, 4, &blob_at, &data_at);
+    assert_int_equal(open_alloc_count(&b), open_alloc_count(&small));
+    gb_free(&small);
+    gb_free(&b);
+}
+
+/* R-GGUF-027: the data section starts at the end of the tensor infos rounded up to the
+ * alignment (32 by default, 64 when general.alignment says so), whatever the padding holds. */
+static void test_gguf_data_offset_rounds_up(void **state) {
+    (void)state;
+    for (uint32_t align = 32; align <= 64; align *= 2) {
+        for (size_t name_len = 1; name_len <= 40; name_len++) {
+            gb_buf b;
+            gb_init(&b, 3);
+            gb_header(&b, 1, 1);
+            gb_kv_u32(&b, "general.alignment", align);
+            tensor_info_at(&b, name_of_length(name_len), 1, ne8, GGUFREF_T_F32, 0, AT_NONE);
+            size_t infos_end = b.len;
+            while (b.len % align != 0) gb_u8(&b, 0xFF);
+            gb_zeros(&b, 32);
+            ggufref_gguf *g = NULL;
+            ggufref_error err;
+            void *copy = NULL;
+            assert_int_equal(open_built(&b, &g, &err, &copy), GGUFREF_OK);
+            assert_int_equal(ggufref_gguf_data_offset(g), (infos_end + align - 1) / align * align);
+            ggufref_tensor t;
+            assert_int_equal(ggufref_gguf_tensor(g, 0, &t), GGUFREF_OK);
+            assert_ptr_equal(t.data, (const uint8_t *)copy + ggufref_gguf_data_offset(g));
+            ggufref_gguf_close(g);
+            free(copy);
+            gb_free(&b);
+        }
+    }
+}
+
 /* R-GGUF-016, R-GGUF-031: 3000 tensors and 2000 keys, all found by binary search. */
 static void build_many(gb_buf *b) {
     gb_header(b, 3000, 2000);
@@ -1779,6 +1969,8 @@ int main(void) {
         cmocka_unit_test(test_gguf_accessors_v2),
         cmocka_unit_test(test_gguf_accessors_v1),
         cmocka_unit_test(test_gguf_vocab_only_data_offset_past_end),
+        cmocka_unit_test(test_gguf_open_reads_metadata_only),
+        cmocka_unit_test(test_gguf_data_offset_rounds_up),
         cmocka_unit_test(test_gguf_find_many),
         cmocka_unit_test(test_gguf_open_memory_arguments),
         cmocka_unit_test(test_types_table),

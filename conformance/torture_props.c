@@ -109,6 +109,25 @@ static size_t target_tokens(rts_target *t, int32_t *out, size_t cap) {
     return n;
 }
 
+/* The target's last error (R-RT-008). OUT: *e. */
+static void target_last_error(rts_target *t, ggufref_error *e) {
+    memset(e, 0, sizeof *e);
+    if (t->exports) (void)ggufref_export_last_error(e);
+    else (void)ggufref_runtime_last_error(t->rt, e);
+}
+
+/* R-RT-003: the state query observes the state and changes nothing: asked again it gives the
+ * same answer, and the digest and the last error are those from before it. */
+static bool state_query_changes_nothing(rts_target *t, ggufref_state got) {
+    ggufref_error e1, e2;
+    target_last_error(t, &e1);
+    uint64_t d = rts_target_digest(t);
+    bool same = rts_target_state(t) == got && rts_target_state(t) == got;
+    target_last_error(t, &e2);
+    return same && rts_target_digest(t) == d && e1.status == e2.status &&
+           e1.offset == e2.offset && strcmp(e1.message, e2.message) == 0;
+}
+
 static bool is_query(rts_op op) {
     return op == RTS_INIT || op == RTS_DIAG || op == RTS_LAST_ERROR || op == RTS_RESULT ||
            op == RTS_CANCEL;
@@ -189,6 +208,13 @@ static outcome run(const rts_table *table, sequence *seq, uint64_t *rng, char *w
             out = FAIL;
             break;
         }
+        if (!state_query_changes_nothing(&t, got)) {
+            snprintf(why, why_len, "step %zu %s:%s: the state query changed something (R-RT-003)",
+                     i + 1, rts_op_name(s->op), rts_cond_name(s->cond));
+            out = FAIL;
+            break;
+        }
+        /* R-STATUS-004, R-RT-006: a rejection (and a query) changes no resident datum */
         bool unchanged = is_query(s->op) || (st != GGUFREF_OK && s->cond != RTS_CANCELLED &&
                                              s->cond != RTS_FAILED && s->cond != RTS_PANIC);
         if (unchanged && got != GGUFREF_STATE_POISONED && rts_target_digest(&t) != before) {

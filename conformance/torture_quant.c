@@ -439,7 +439,7 @@ static void test_decode_rejects_bad_arguments(void **state) {
 }
 
 /* ===================================================================================== */
-/* 3. Reductions and kernels (R-NUM-010..014)                                             */
+/* 3. Reductions and kernels (R-NUM-001, R-NUM-010..012)                                  */
 /* ===================================================================================== */
 
 /* R-NUM-010 transcribed literally. */
@@ -481,6 +481,29 @@ static void test_dot_order_is_observable(void **state) {
     for (int i = 0; i < 17; i++) seq = seq + a[i];
     assert_true(seq == 16777216.0f);
     assert_true(gr_dot_f32(a, one, 17) == 16777230.0f);
+}
+
+/* R-NUM-001: each product is rounded before it is added (no contraction to fma) and
+ * subnormals are kept (no flush to zero), in gr_dot_f32 and on every row-dot path. Values
+ * written as hex bits, so the expected results do not depend on how this file is compiled:
+ * lane 0 holds p = (1 + 2^-12)^2 = 1 + 2^-11 + 2^-24 (rounds to 1 + 2^-11, a tie to even)
+ * and then adds -p: rounded separately that is +0, fused it would be -2^-24 (0xb3800000).
+ * 2^-70 * 2^-70 = 2^-140 is subnormal (0x00000200); flushed it would be +0. */
+static void test_dot_rounds_each_product_keeps_subnormals(void **state) {
+    (void)state;
+    float a[17] = {0}, b[17] = {0};
+    a[0] = from_bits(0x3f800800u);  /* 1 + 2^-12 */
+    b[0] = from_bits(0x3f800800u);
+    a[16] = from_bits(0xbf800800u); /* -(1 + 2^-12) */
+    b[16] = from_bits(0x3f800800u);
+    assert_bits(gr_dot_f32(a, b, 17), 0x00000000u);
+    assert_bits(gr_row_dot_portable(GGUFREF_T_F32, (const uint8_t *)a, b, 17), 0x00000000u);
+    assert_bits(gr_row_dot(GGUFREF_T_F32, (const uint8_t *)a, b, 17), 0x00000000u);
+    float s[1] = {from_bits(0x1c800000u)}; /* 2^-70 */
+    assert_bits(gr_dot_f32(s, s, 1), 0x00000200u);
+    assert_bits(gr_row_dot(GGUFREF_T_F32, (const uint8_t *)s, s, 1), 0x00000200u);
+    assert_bits(gr_sum_f32((const float[]){from_bits(0x00000200u), from_bits(0x00000001u)}, 2),
+                0x00000201u);
 }
 
 /* Random row of n elements of tc's type (n a multiple of the block). */
@@ -592,7 +615,8 @@ static void test_attention_kernels_match_definitions(void **state) {
 }
 
 /* R-NUM-030: the vectorized exponential equals gr_expf on every 97th binary32 pattern (all
- * signs, NaNs, infinities, subnormals, both overflow sides) and odd lengths. */
+ * signs, NaNs, infinities, subnormals, both overflow sides) and odd lengths; compared as
+ * R-NUM-002 says: bit for bit, except that any NaN equals any NaN. */
 static void test_expf_inplace_equals_gr_expf(void **state) {
     (void)state;
     enum { N = 4099 };
@@ -737,6 +761,7 @@ int main(void) {
         cmocka_unit_test(test_decode_rejects_bad_arguments),
         cmocka_unit_test(test_dot_and_sum_follow_lane_order),
         cmocka_unit_test(test_dot_order_is_observable),
+        cmocka_unit_test(test_dot_rounds_each_product_keeps_subnormals),
         cmocka_unit_test(test_row_dot_equals_decoded_dot_every_type),
         cmocka_unit_test(test_matvec_and_matmul_agree),
         cmocka_unit_test(test_weight_row_equals_dequantize),

@@ -776,7 +776,8 @@ static void test_export_reentrant_call_is_unavailable_not_poisoned(void **state)
     ggufref_fault_export_reset();
 }
 
-/* R-EXP-006: copy-out reports the length and copies only what fits. */
+/* R-EXP-006: copy-out reports the length and copies only what fits. R-EXP-001, R-EXP-003: no
+ * global runtime is UNINITIALIZED, and the queries answer for it without creating it. */
 static void test_export_copy_out(void **state) {
     (void)state;
     NEED_FIXTURES();

@@ -114,6 +114,26 @@ static void test_rng_seed0_is_fixed_constant(void **state) {
     assert_int_equal(ggufref_rng_u32(&b), 0x0d83b3e2u);
 }
 
+/* R-RNG-004: every RNG state is its caller's: two generators interleaved give exactly the
+ * streams each gives alone, and a copy of the state replays the stream (no hidden state). */
+static void test_rng_state_belongs_to_caller(void **state) {
+    (void)state;
+    uint32_t alone_a[64], alone_b[64];
+    ggufref_rng a, b;
+    ggufref_rng_seed(&a, 42);
+    for (int i = 0; i < 64; i++) alone_a[i] = ggufref_rng_u32(&a);
+    ggufref_rng_seed(&b, 7);
+    for (int i = 0; i < 64; i++) alone_b[i] = ggufref_rng_u32(&b);
+    ggufref_rng_seed(&a, 42);
+    ggufref_rng_seed(&b, 7);
+    for (int i = 0; i < 64; i++) {
+        assert_int_equal(ggufref_rng_u32(&b), alone_b[i]);
+        ggufref_rng copy = a;
+        assert_int_equal(ggufref_rng_u32(&a), alone_a[i]);
+        assert_int_equal(ggufref_rng_u32(&copy), alone_a[i]);
+    }
+}
+
 /* R-RNG-003: coins are k / 2^24 in [0, 1). */
 static void test_rng_coin_range(void **state) {
     (void)state;
@@ -173,6 +193,7 @@ static void test_expf_monotone(void **state) {
 
 /* ---- settings (R-SAMP-001..003) --------------------------------------------------------- */
 
+/* R-SAMP-001: the defaults. */
 static void test_sampling_default_values(void **state) {
     (void)state;
     ggufref_sampling s;
@@ -649,6 +670,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng_seed42_first_outputs),
         cmocka_unit_test(test_rng_seed0_is_fixed_constant),
+        cmocka_unit_test(test_rng_state_belongs_to_caller),
         cmocka_unit_test(test_rng_coin_range),
         cmocka_unit_test(test_expf_fixed_values),
         cmocka_unit_test(test_expf_monotone),

@@ -292,7 +292,8 @@ static void expect_ids(const gr_tokenizer *t, const char *text, size_t len, bool
         expect_ids((t), (text), sizeof(text) - 1, (bos), w_, sizeof w_ / sizeof w_[0]);    \
     } while (0)
 
-/* R-TOK-013: the highest-scoring pair merges first; equal scores merge leftmost first. */
+/* R-TOK-013: the highest-scoring pair merges first; equal scores merge leftmost first.
+ * R-TOK-010: the U+2581 prefix (only with add_space_prefix) and spaces as U+2581. */
 static void test_tokenize_merge_priority(void **state) {
     (void)state;
     vocab_fixture f;
@@ -484,10 +485,19 @@ static void test_decode_pieces(void **state) {
     PIECE(f.t, -1, T_ZZ_UNUSED, "zz");      /* unused: its text */
     PIECE(f.t, -1, -1, "");
     PIECE(f.t, -1, N_TEST_VOCAB, "");
+    /* R-TOK-023: the raw vocabulary string (U+2581 kept, <0xHH> and control texts as
+     * written); empty outside the vocabulary */
     ggufref_str raw = gr_tokenizer_text(f.t, T_SP_AB);
     assert_int_equal(raw.len, 5);
     assert_memory_equal(raw.ptr, SP "ab", 5);
+    raw = gr_tokenizer_text(f.t, BYTE(0x41));
+    assert_int_equal(raw.len, 6);
+    assert_memory_equal(raw.ptr, "<0x41>", 6);
+    raw = gr_tokenizer_text(f.t, 1);
+    assert_int_equal(raw.len, 3);
+    assert_memory_equal(raw.ptr, "<s>", 3);
     assert_int_equal(gr_tokenizer_text(f.t, -3).len, 0);
+    assert_int_equal(gr_tokenizer_text(f.t, N_TEST_VOCAB).len, 0);
     /* byte tokens reassemble characters */
     const int32_t ids[] = {T_SP, BYTE(0xC3), BYTE(0xBC), T_SP_A};
     char buf[32];
@@ -528,7 +538,7 @@ static void test_decode_round_trip_random(void **state) {
     close_vocab(&f);
 }
 
-/* ---- rejected vocabularies (R-TOK-001..004) ----------------------------------------------- */
+/* ---- rejected vocabularies (R-TOK-001, R-TOK-002, R-TOK-003, R-TOK-004) ------------------ */
 
 typedef struct reject_case {
     const char *name;

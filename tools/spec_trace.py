@@ -46,7 +46,7 @@ TEST_GLOBS = (
     "traces/*.jsonl",
     "harness/*.py", "harness/ggufref_harness/*.py", "harness/selftest/*.py",
     "fuzz/*.c",
-    "tools/*.sh", "tools/golden_traces.py",
+    "tools/*.sh", "tools/golden_traces.py", "tools/lib_imports.py",
 )
 NOT_TEST_GLOBS = ("conformance/support/*",)
 # Every other file with one of these endings is scanned for stale references.

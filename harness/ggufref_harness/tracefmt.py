@@ -14,7 +14,7 @@ Every other line is a step (R-TRACE-010):
 `send` is one command object, a list of them (written in one write), or `send_raw`, a string
 written as it is. The replayer writes the step, reads exactly len(expect) events and matches
 them in order (R-TRACE-020): an expected event matches when every field it has is in the actual
-event with an equal value; `top` and `digest` follow the tier (R-TRACE-040, R-TRACE-041).
+event with an equal value; `top` and `digest` follow the tier (R-TRACE-040, R-TRACE-042).
 """
 import hashlib
 import json
@@ -122,7 +122,7 @@ def _within(got, want, tol):
 
 
 def _compare_top(want, got, tier, tol, path):
-    """R-TRACE-040/041: the `top` list of a token event."""
+    """R-TRACE-040: the `top` list of a token event."""
     if not isinstance(got, list) or len(got) != len(want):
         return ["%s: want %d entries, got %r" % (path, len(want), got)]
     if tier == "exact":

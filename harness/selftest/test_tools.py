@@ -93,7 +93,7 @@ def _token_event(vals, ids=(5, 9, 2, 7)):
 
 
 def test_tiers():
-    """R-TRACE-040, R-TRACE-041: exact is bitwise, tolerant allows the stated tolerance."""
+    """R-TRACE-040: exact is bitwise, tolerant allows the stated tolerance."""
     want = _token_event([3.0, 2.5, 2.0, 1.0])
     ulp = _token_event([3.0000002, 2.5, 2.0, 1.0])
     close = dict(_token_event([3.001, 2.501, 1.999, 1.0]), digest="ffffffffffffffff")

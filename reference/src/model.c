@@ -34,7 +34,7 @@
 #define MAX_HEADS 4096u           /* head_count, head_count_kv */
 #define MAX_CTX (1u << 24)        /* context_length: positions are exact in binary32 */
 
-/* Layer tensors, in the order of gr_layer (R-MODEL-020). */
+/* Layer tensors (the tensor table of SPEC chapter 3, R-MODEL-010), in the order of gr_layer. */
 enum { T_ATTN_NORM, T_Q, T_K, T_V, T_O, T_FFN_NORM, T_GATE, T_UP, T_DOWN, N_LAYER_TENSORS };
 static const char *const layer_tensor_names[N_LAYER_TENSORS] = {
     "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output",

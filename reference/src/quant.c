@@ -1,6 +1,6 @@
 /*
  * quant.c — tensor element decoders (SPEC chapter 4, R-TYPE-*) and the dot-product kernels of
- * the forward pass (R-NUM-010..014).
+ * the forward pass (R-NUM-010..012).
  *
  * Decoding. Every decoder turns one block of bytes into f32 values with the formulas of ggml's
  * dequantize_row_* (written here from the layouts, not copied), each operation an IEEE

@@ -110,7 +110,7 @@ static bool is_matchable(const gr_tokenizer *t, uint32_t id) {
 }
 
 /* ------------------------------------------------------------------------------------- */
-/* Init: reading tokenizer.ggml.* (R-TOK-001..008)                                        */
+/* Init: reading tokenizer.ggml.* (R-TOK-001..006)                                        */
 /* ------------------------------------------------------------------------------------- */
 
 /* Byte offset of a view into the file, for messages. */
