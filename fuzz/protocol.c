@@ -14,6 +14,11 @@
  *   - a line that is a JSON object with a valid id (a string of at most 256 bytes or an
  *     integer below 2^53) has that id echoed in its final event (R-PROTO-006), compared as
  *     JSON values (so {"id":-0} answered with "id":0 passes: a client parses both as 0).
+ * Then the same bytes run again as a stream through gr_server_run on a pipe (the reader: line
+ * framing, a last line without '\n', and the read-ahead that handles `cancel` between tokens,
+ * R-PROTO-041): every event is a JSON object, and there is exactly one final event per
+ * non-blank line (sandboxed paths are not applied there, so load-model lines are dropped from
+ * the stream; inputs over FZ_MAX_STREAM bytes skip this pass).
  * Files: `load-model` reads files, so paths are sandboxed: at start-up the target writes the
  * micro fixture as micro.gguf and its first 1000 bytes as bad.gguf into a private temporary
  * directory, and every load-model line whose path has no '/' is rewritten to that directory;
@@ -21,7 +26,7 @@
  * files. After every input the server is destroyed and the process-global export layer and
  * fault hooks are reset (ggufref_fault_export_reset), so no state survives an input.
  */
-#define _POSIX_C_SOURCE 200809L /* open_memstream, mkdtemp */
+#define _GNU_SOURCE /* memmem; open_memstream, mkdtemp, pipe */
 
 #include "fixtures.h"
 #include "fuzz.h"
@@ -31,6 +36,7 @@
 #include <unistd.h>
 
 #define FZ_MAX_LINES 64u
+#define FZ_MAX_STREAM 32768u /* fits a pipe's buffer: written whole before the server reads */
 
 static char fz_dir[64];
 static gr_server_config fz_config = {true, NULL};
@@ -176,6 +182,66 @@ static void check_events(const char *events, size_t n, bool blank, const char *w
     FZ_CHECK(finals == 1 && final_last, "%zu final events", finals);
 }
 
+/* Count the events of a whole stream: every line a JSON object with "event"; OUT: finals. */
+static size_t count_finals(const char *events, size_t n) {
+    size_t finals = 0;
+    for (size_t at = 0; at < n;) {
+        const char *nl = memchr(events + at, '\n', n - at);
+        FZ_CHECK(nl != NULL, "an event without its newline");
+        size_t len = (size_t)(nl - (events + at));
+        cJSON *ev = cJSON_ParseWithLength(events + at, len);
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+        FZ_CHECK(cJSON_IsObject(ev) && cJSON_IsString(kind), "a malformed event: %.*s", (int)len,
+                 events + at);
+        finals += strcmp(kind->valuestring, "token") != 0;
+        cJSON_Delete(ev);
+        at += len + 1;
+    }
+    return finals;
+}
+
+/* The stream pass: the input's lines (load-model lines left out: their paths are not
+ * sandboxed here) through gr_server_run on a pipe; one final event per non-blank line. */
+static void run_stream(const uint8_t *data, size_t size) {
+    if (size > FZ_MAX_STREAM) return;
+    int fds[2];
+    FZ_CHECK(pipe(fds) == 0, "pipe");
+    size_t expected = 0;
+    const char *p = (const char *)data, *end = p + size;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        if (memmem(p, len, "load-model", 10) == NULL) {
+            FZ_CHECK(write(fds[1], p, len) == (ssize_t)len && write(fds[1], "\n", 1) == 1,
+                     "write to the pipe");
+            expected += !is_blank(p, len);
+        }
+        p += len + 1;
+    }
+    close(fds[1]);
+    char *buf = NULL;
+    size_t buf_len = 0;
+    FILE *out = open_memstream(&buf, &buf_len);
+    FZ_CHECK(out != NULL, "open_memstream");
+    gr_server *server = gr_server_create(out, &fz_config, NULL);
+    FZ_CHECK(server != NULL, "gr_server_create");
+    int rc = gr_server_run(server, fds[0]);
+    gr_server_destroy(server);
+    fclose(out);
+    close(fds[0]);
+    FZ_CHECK(rc == 0, "gr_server_run returned %d", rc);
+    size_t finals = count_finals(buf, buf_len);
+    FZ_CHECK(finals == expected, "%zu final events for %zu command lines", finals, expected);
+    free(buf);
+}
+
+static void reset_globals(void) {
+    ggufref_fault_alloc_fail_at(0);
+    ggufref_fault_io_fail_at(UINT64_MAX, GGUFREF_IO_FAULT_ERROR);
+    ggufref_fault_panic_at(NULL);
+    ggufref_fault_export_reset();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *buf = NULL;
     size_t buf_len = 0;
@@ -204,9 +270,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     gr_server_destroy(server);
     fclose(out);
     free(buf);
-    ggufref_fault_alloc_fail_at(0);
-    ggufref_fault_io_fail_at(UINT64_MAX, GGUFREF_IO_FAULT_ERROR);
-    ggufref_fault_panic_at(NULL);
-    ggufref_fault_export_reset();
+    reset_globals();
+    run_stream(data, size);
+    reset_globals();
     return 0;
 }
