@@ -87,7 +87,10 @@ static int teardown_suite(void **state) {
 
 static const uint8_t bad_magic[32] = {'G', 'G', 'U', 'X', 3};
 
-static void count_cb(int32_t token, const char *piece, size_t len, void *user) {
+static void count_cb(int32_t token, const char *piece, size_t len, const float *logits,
+                     uint32_t n_vocab, void *user) {
+    (void)logits;
+    (void)n_vocab;
     (void)token;
     (void)piece;
     (void)len;

@@ -35,19 +35,22 @@ typedef struct fixture {
     size_t read_pos;  /* events already returned by next_event */
 } fixture;
 
-static int setup(void **state) {
+static int setup_with(void **state, const char *break_name) {
     ggufref_fault_export_reset();
     fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->out = open_memstream(&f->buf, &f->len);
     assert_non_null(f->out);
-    gr_server_config cfg = {.fault_injection = true};
+    gr_server_config cfg = {.fault_injection = true, .break_name = break_name};
     const char *why = NULL;
     f->server = gr_server_create(f->out, &cfg, &why);
     assert_non_null(f->server);
     *state = f;
     return 0;
 }
+
+static int setup(void **state) { return setup_with(state, NULL); }
+static int setup_position_shift(void **state) { return setup_with(state, "position-shift"); }
 
 static int teardown(void **state) {
     fixture *f = *state;
@@ -238,6 +241,89 @@ static void test_protocol_generate_streams_tokens_and_logits(void **state) {
     cJSON_Delete(expect_result(f, "CONTINUATION_READY"));
 }
 
+/* The floats of a logits_hex field (R-PROTO-030). OUT: x[0..count). */
+static size_t hex_logits(const char *hex, float *x, size_t cap) {
+    size_t len = strlen(hex);
+    assert_int_equal(len % 8, 0);
+    assert_true(len / 8 <= cap);
+    for (size_t i = 0; i < len / 8; i++) {
+        char word[9];
+        memcpy(word, hex + 8 * i, 8);
+        word[8] = '\0';
+        uint32_t u = (uint32_t)strtoul(word, NULL, 16);
+        memcpy(&x[i], &u, sizeof u);
+    }
+    return len / 8;
+}
+
+#define P_TOKENS 3
+#define P_VOCAB 512
+
+/* Streams a sampled generate (penalty, temperature, top-k) of P_TOKENS tokens with logits_full
+ * and checks every token event's logits bit for bit against ggufref_forward over the same
+ * sequence in a context of its own: token i reports the logits of its own position minus
+ * `shift` (0: the logits it was sampled from; 1: BRK_POSITION_SHIFT, the previous token's, and
+ * token 0 its own). */
+static void check_reported_logits(fixture *f, size_t shift) {
+    load_primary(f);
+    send_line(f, "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":3,\"stop_at_eos\":false,"
+                 "\"temperature\":0.8,\"top_k\":10,\"repeat_penalty\":1.5,\"seed\":5}");
+    cJSON_Delete(expect_result(f, "READY"));
+    send_line(f, "{\"id\":3,\"cmd\":\"generate\",\"prompt\":\"hi there\",\"logits\":2,"
+                 "\"logits_full\":true}");
+    static float got[P_TOKENS][P_VOCAB], want[P_TOKENS][P_VOCAB];
+    size_t n_vocab = 0;
+    for (int i = 0; i < P_TOKENS; i++) {
+        cJSON *ev = next_event(f);
+        assert_string_equal(str_of(ev, "event"), "token");
+        n_vocab = hex_logits(str_of(ev, "logits_hex"), got[i], P_VOCAB);
+        cJSON_Delete(ev);
+    }
+    cJSON *res = expect_result(f, "CONTINUATION_READY");
+    int32_t seq[64];
+    size_t n = 0, n_prompt;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(res, "prompt_tokens")) {
+        seq[n++] = (int32_t)t->valuedouble;
+    }
+    n_prompt = n;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(res, "tokens")) {
+        seq[n++] = (int32_t)t->valuedouble;
+    }
+    cJSON_Delete(res);
+    assert_int_equal(n, n_prompt + P_TOKENS);
+    char *path = fixture_model("tiny-f32-mha-untied");
+    ggufref_gguf *g;
+    ggufref_model *m;
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_gguf_open_file(path, &g, NULL), GGUFREF_OK);
+    free(path);
+    assert_int_equal(ggufref_model_load(g, &m, NULL), GGUFREF_OK);
+    assert_int_equal(ggufref_context_create(m, 0, &ctx), GGUFREF_OK);
+    for (size_t pos = 0; pos + 1 < n; pos++) {
+        const float *out;
+        assert_int_equal(ggufref_forward(ctx, seq[pos], (uint32_t)pos, &out), GGUFREF_OK);
+        if (pos + 1 >= n_prompt) memcpy(want[pos + 1 - n_prompt], out, n_vocab * sizeof *out);
+    }
+    for (size_t i = 0; i < P_TOKENS; i++) {
+        assert_memory_equal(got[i], want[i >= shift ? i - shift : i], n_vocab * sizeof(float));
+    }
+    assert_memory_not_equal(want[0], want[1], n_vocab * sizeof(float));
+    ggufref_context_free(ctx);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+}
+
+/* R-PROTO-030, R-RT-029: the logits reported are those the runtime sampled each token from. */
+static void test_protocol_logits_are_the_runtimes(void **state) {
+    check_reported_logits(*state, 0);
+}
+
+/* The harness self-test's position-shift variant reports each token the previous one's. */
+static void test_protocol_break_position_shift(void **state) {
+    check_reported_logits(*state, 1);
+}
+
 /* R-PROTO-012 with the table: ordering errors and a failed load */
 static void test_protocol_runtime_errors_carry_state(void **state) {
     fixture *f = *state;
@@ -359,6 +445,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_protocol_oversized_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_integer_ids_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_generate_streams_tokens_and_logits, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_logits_are_the_runtimes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_break_position_shift, setup_position_shift,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_runtime_errors_carry_state, setup,
                                         teardown),

@@ -293,7 +293,10 @@ typedef struct collect {
     ggufref_runtime *rt;
 } collect;
 
-static void collect_cb(int32_t token, const char *piece, size_t len, void *user) {
+static void collect_cb(int32_t token, const char *piece, size_t len, const float *logits,
+                       uint32_t n_vocab, void *user) {
+    (void)logits;
+    (void)n_vocab;
     collect *c = user;
     c->tokens[c->n++] = token;
     memcpy(c->text + c->len, piece, len);
@@ -414,6 +417,137 @@ static void test_cancel_before_generate_has_no_effect(void **state) {
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
     assert_int_equal(n_tokens(rt), g_env.n_prompt + 3);
     ggufref_runtime_destroy(rt);
+}
+
+/* The logits a token callback saw, token by token (R-RT-029). */
+#define LOG_TOKENS 8
+#define LOG_VOCAB 512
+typedef struct logit_log {
+    float x[LOG_TOKENS][LOG_VOCAB];
+    int32_t tokens[LOG_TOKENS];
+    uint32_t n_vocab;
+    size_t n;
+} logit_log;
+
+static void logits_cb(int32_t token, const char *piece, size_t len, const float *logits,
+                      uint32_t n_vocab, void *user) {
+    (void)piece;
+    (void)len;
+    logit_log *l = user;
+    assert_true(l->n < LOG_TOKENS);
+    assert_true(n_vocab > 0 && n_vocab <= LOG_VOCAB);
+    assert_non_null(logits);
+    l->n_vocab = n_vocab;
+    l->tokens[l->n] = token;
+    memcpy(l->x[l->n++], logits, n_vocab * sizeof *logits);
+}
+
+/* Sampling that modifies the logits (R-SAMP-*): penalty, temperature, top-k. */
+static void modifying_sampling(ggufref_sampling *s, int32_t max_tokens) {
+    rts_small_sampling(s, max_tokens);
+    s->temperature = 0.8f;
+    s->top_k = 20;
+    s->repeat_penalty = 1.3f;
+    s->seed = 7;
+}
+
+/* R-RT-029: log holds, for each generated token of seq (n_prompt prompt tokens first), exactly
+ * the logits of ggufref_forward over seq up to the previous position, bit for bit, and
+ * ggufref_sample with s on a copy of them, the RNG reseeded as generate does, picks that very
+ * token. Also asserts that the sampler changed its copy somewhere: the logits the callback saw
+ * were taken before it. */
+static void check_logits_are_forward(const logit_log *log, const int32_t *seq, size_t n_seq,
+                                     size_t n_prompt, const ggufref_sampling *s) {
+    assert_int_equal(n_seq, n_prompt + log->n);
+    ggufref_gguf *g;
+    ggufref_model *m;
+    ggufref_context *ctx;
+    ggufref_sampler *sampler;
+    ggufref_model_info info;
+    assert_int_equal(ggufref_gguf_open_memory(g_env.model, g_env.model_len, &g, NULL), 0);
+    assert_int_equal(ggufref_model_load(g, &m, NULL), 0);
+    ggufref_model_get_info(m, &info);
+    assert_int_equal(log->n_vocab, info.n_vocab);
+    assert_int_equal(ggufref_context_create(m, 0, &ctx), 0);
+    assert_int_equal(ggufref_sampler_create(info.n_vocab, &sampler), 0);
+    ggufref_rng rng;
+    ggufref_rng_seed(&rng, s->seed);
+    static float work[LOG_VOCAB];
+    bool modified = false;
+    for (size_t pos = 0; pos + 1 < n_seq; pos++) {
+        const float *out;
+        assert_int_equal(ggufref_forward(ctx, seq[pos], (uint32_t)pos, &out), GGUFREF_OK);
+        if (pos + 1 < n_prompt) continue;
+        size_t i = pos + 1 - n_prompt;
+        assert_memory_equal(out, log->x[i], info.n_vocab * sizeof *out);
+        memcpy(work, out, info.n_vocab * sizeof *out);
+        int32_t tok;
+        assert_int_equal(ggufref_sample(sampler, s, work, seq, pos + 1, &rng, &tok), GGUFREF_OK);
+        assert_int_equal(tok, seq[pos + 1]);
+        assert_int_equal(tok, log->tokens[i]);
+        modified |= memcmp(work, out, info.n_vocab * sizeof *out) != 0;
+    }
+    assert_true(modified);
+    ggufref_sampler_free(sampler);
+    ggufref_context_free(ctx);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+}
+
+/* R-RT-029, R-RT-023: the callback of generate (prompt in a batch) and of generate_next_token
+ * gets the raw forward output each token was sampled from, before penalty and temperature. */
+static void test_callback_logits_are_the_forward_output(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_sampling s;
+    modifying_sampling(&s, 4);
+    ggufref_runtime *rt = new_runtime();
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), 0);
+    static logit_log log;
+    memset(&log, 0, sizeof log);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), logits_cb, &log),
+                     GGUFREF_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(ggufref_runtime_generate_next_token(rt, logits_cb, &log), GGUFREF_OK);
+    }
+    assert_int_equal(log.n, 6);
+    int32_t seq[256];
+    size_t n;
+    copy_tokens(rt, seq, &n);
+    check_logits_are_forward(&log, seq, n, g_env.n_prompt, &s);
+    ggufref_runtime_destroy(rt);
+}
+
+/* R-EXP-008: the export layer's callback sees the same logits as the handle's. */
+static void test_export_callback_logits_equal_the_handles(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_fault_export_reset();
+    ggufref_sampling s;
+    modifying_sampling(&s, 3);
+    static logit_log via_export, via_handle;
+    memset(&via_export, 0, sizeof via_export);
+    memset(&via_handle, 0, sizeof via_handle);
+    assert_int_equal(ggufref_export_load_model(g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_export_configure_sampling(&s), GGUFREF_OK);
+    assert_int_equal(ggufref_export_generate(RTS_PROMPT, strlen(RTS_PROMPT), logits_cb,
+                                             &via_export), GGUFREF_OK);
+    assert_int_equal(ggufref_export_generate_next_token(logits_cb, &via_export), GGUFREF_OK);
+    ggufref_runtime *rt = new_runtime();
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), 0);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), logits_cb,
+                                              &via_handle), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_generate_next_token(rt, logits_cb, &via_handle), 0);
+    assert_int_equal(via_export.n, 4);
+    assert_memory_equal(&via_export, &via_handle, sizeof via_export);
+    int32_t seq[256];
+    size_t n, np;
+    assert_int_equal(ggufref_export_tokens(seq, 256, &n, &np), GGUFREF_OK);
+    check_logits_are_forward(&via_export, seq, n, np, &s);
+    ggufref_runtime_destroy(rt);
+    ggufref_fault_export_reset();
 }
 
 /* R-RT-024: with sampling (temperature > 0), generate(k) + j x next == generate(k + j), and a
@@ -748,7 +882,10 @@ static void test_diagnostics_deterministic_except_timings(void **state) {
 /* ------------------------------------------------------------------------------------- */
 
 static int g_reentrant_status = -1;
-static void reentrant_cb(int32_t token, const char *piece, size_t len, void *user) {
+static void reentrant_cb(int32_t token, const char *piece, size_t len, const float *logits,
+                         uint32_t n_vocab, void *user) {
+    (void)logits;
+    (void)n_vocab;
     (void)token;
     (void)piece;
     (void)len;
@@ -822,6 +959,7 @@ int main(void) {
         cmocka_unit_test(test_generate_prompt_arguments),
         cmocka_unit_test(test_cancel_keeps_tokens_and_continues),
         cmocka_unit_test(test_cancel_before_generate_has_no_effect),
+        cmocka_unit_test(test_callback_logits_are_the_forward_output),
         cmocka_unit_test(test_continuation_equals_longer_generate),
         cmocka_unit_test(test_load_replacement),
         cmocka_unit_test(test_free_releases_everything),
@@ -832,6 +970,7 @@ int main(void) {
         cmocka_unit_test(test_diagnostics_deterministic_except_timings),
         cmocka_unit_test(test_export_reentrant_call_is_unavailable_not_poisoned),
         cmocka_unit_test(test_export_copy_out),
+        cmocka_unit_test(test_export_callback_logits_equal_the_handles),
     };
     return cmocka_run_group_tests(tests, setup_suite, teardown_suite);
 }

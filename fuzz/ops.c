@@ -161,7 +161,10 @@ typedef struct fz_world {
     uint32_t callbacks;
 } fz_world;
 
-static void on_token(int32_t token, const char *piece, size_t len, void *user) {
+static void on_token(int32_t token, const char *piece, size_t len, const float *logits,
+                     uint32_t n_vocab, void *user) {
+    (void)logits;
+    (void)n_vocab;
     fz_world *w = user;
     (void)token;
     fz_consume(fz_touch_bytes(piece, len));

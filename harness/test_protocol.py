@@ -354,6 +354,23 @@ def test_logits_are_the_same_on_the_step_path(server):
         [(e["token"], e["top"], e["digest"]) for e in whole.tokens]
 
 
+@req("R-PROTO-030", "R-PROTO-031")
+@cap("logits")
+@needs_models
+def test_logits_are_raw_before_penalty_and_temperature(server):
+    """The first token's logits depend on the prompt only: a penalty on the prompt's tokens,
+    a temperature and a top-k filter must not change a single bit of what is reported (the
+    digest covers all n_vocab values)."""
+    loaded(server, max_tokens=2, stop_at_eos=False)
+    plain = server.request("generate", prompt="raw raw", logits=5)
+    server.request("configure-sampling", max_tokens=2, stop_at_eos=False, temperature=1.5,
+                   top_k=3, repeat_penalty=2.0, repeat_last_n=64, seed=3).expect_ok()
+    sampled = server.request("generate", prompt="raw raw", logits=5)
+    a, b = plain.tokens[0], sampled.tokens[0]
+    assert (a["top"], a["digest"]) == (b["top"], b["digest"]), \
+        "the reported logits changed with the sampling settings: %s vs %s" % (a, b)
+
+
 # ---- cancel ----------------------------------------------------------------------------------
 
 @req("R-PROTO-041", "R-PROTO-040", "R-RT-025")

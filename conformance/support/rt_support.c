@@ -407,7 +407,10 @@ int rts_rejected_status(rts_op op) {
     return op == RTS_LOAD ? GGUFREF_ERR_BAD_MAGIC : GGUFREF_ERR_INVALID_ARGUMENT;
 }
 
-static void cancel_cb(int32_t token, const char *piece, size_t len, void *user) {
+static void cancel_cb(int32_t token, const char *piece, size_t len, const float *logits,
+                      uint32_t n_vocab, void *user) {
+    (void)logits;
+    (void)n_vocab;
     (void)token;
     (void)piece;
     (void)len;

@@ -9,10 +9,9 @@
  * server reads ahead after every token event and handles each `cancel` it finds at once
  * (R-PROTO-041); other commands wait their turn.
  *
- * The `logits` capability (R-PROTO-030) is served by a shadow model: the export layer reports
- * token ids, not logits, so the server keeps its own read-only ggufref_model + ggufref_context
- * of the same file and runs the same token sequence through the same deterministic forward
- * pass. The shadow is loaded lazily, only for commands that ask for logits.
+ * The `logits` capability (R-PROTO-030) reports what the runtime computed: the token callback
+ * receives the logits each token was sampled from (R-RT-029, R-EXP-008), and the server turns
+ * them into `top`, `digest` and `logits_hex` inside the callback, before the view expires.
  *
  * Break variants (fault-injection builds only) make the server deliberately wrong in one way,
  * for the harness self-test that proves the suite catches each (harness/selftest). They live
@@ -39,7 +38,7 @@ enum gr_break {
     BRK_IGNORE_CANCEL,      /* cancel answers cancelled:true but never sets the flag */
     BRK_EXTRA_COIN,         /* the RNG is one draw ahead: one extra coin per request */
     BRK_LOAD_NOT_TRANSACTIONAL, /* load-model frees the resident model before loading */
-    BRK_POSITION_SHIFT,     /* reported logits come from positions off by one */
+    BRK_POSITION_SHIFT,     /* each token reports the logits of the token before it */
     BRK_OVERSIZE_EXIT,      /* an oversized line ends the server */
     BRK_MALFORMED_SILENT,   /* a malformed line gets no answer */
     BRK_COUNT
@@ -237,20 +236,6 @@ typedef struct gr_reader {
     bool eof;
 } gr_reader;
 
-/* ---- the shadow model for logits ------------------------------------------------------------ */
-
-typedef struct gr_shadow {
-    char *path;              /* file the shadow holds, NULL if none */
-    ggufref_gguf *gguf;
-    ggufref_model *model;
-    ggufref_context *ctx;
-    ggufref_model_info info;
-    int32_t *seq;            /* [cap] the token sequence being followed */
-    size_t n_seq, cap;
-    size_t n_run;            /* tokens of seq already run through forward */
-    const float *logits;     /* [n_vocab] logits after seq[n_run-1] (owned by ctx) */
-} gr_shadow;
-
 struct gr_server {
     FILE *out;
     bool fault_injection;
@@ -265,12 +250,14 @@ struct gr_server {
     size_t stream_index;     /* index of the next token event */
     int stream_top;          /* top logits per token event (0 = none) */
     bool stream_full;        /* also the full logits vector */
+    float *prev_logits;      /* BRK_POSITION_SHIFT: [prev_n] the previous token's logits */
+    uint32_t prev_n;
+    bool prev_valid;         /* prev_logits belong to the open request */
     int32_t *gen;            /* tokens produced by the streaming command */
     size_t n_gen, gen_cap;
 
     char *model_path;        /* the file of the resident model (last accepted load) */
     ggufref_sampling sampling;
-    gr_shadow shadow;
     char *panic_point;       /* copy of the armed panic point name */
     bool stop;               /* BRK_OVERSIZE_EXIT fired */
 };
@@ -496,78 +483,6 @@ static bool get_seed(const gr_req *r, uint64_t *out) {
     return false;
 }
 
-/* ---- the shadow model ---------------------------------------------------------------------- */
-
-static void shadow_close(gr_shadow *sh) {
-    ggufref_context_free(sh->ctx);
-    ggufref_model_free(sh->model);
-    ggufref_gguf_close(sh->gguf);
-    free(sh->path);
-    free(sh->seq);
-    memset(sh, 0, sizeof *sh);
-}
-
-/* Hold the model at `path` (no-op if already held). false on failure, with *why set. */
-static bool shadow_open(gr_shadow *sh, const char *path, const char **why) {
-    if (sh->path != NULL && strcmp(sh->path, path) == 0) return true;
-    shadow_close(sh);
-    ggufref_error err;
-    if (ggufref_gguf_open_file(path, &sh->gguf, &err) != GGUFREF_OK ||
-        ggufref_model_load(sh->gguf, &sh->model, &err) != GGUFREF_OK ||
-        ggufref_context_create(sh->model, 0, &sh->ctx) != GGUFREF_OK) {
-        shadow_close(sh);
-        *why = "cannot open the model a second time for logits";
-        return false;
-    }
-    ggufref_model_get_info(sh->model, &sh->info);
-    sh->path = xstrdup(path);
-    return true;
-}
-
-static void shadow_push(gr_shadow *sh, int32_t token) {
-    if (sh->n_seq == sh->cap) {
-        sh->cap = sh->cap ? sh->cap * 2 : 64;
-        sh->seq = xrealloc(sh->seq, sh->cap * sizeof *sh->seq);
-    }
-    sh->seq[sh->n_seq++] = token;
-}
-
-/* Follow a new sequence (with an extra first token when `shift`: BRK_POSITION_SHIFT); keeps
- * the forward work already done for the prefix it shares with the old one. */
-static void shadow_follow(gr_shadow *sh, const int32_t *tokens, size_t n, bool shift) {
-    size_t off = shift ? 1 : 0;
-    int32_t *target = xmalloc((n + off) * sizeof *target);
-    if (shift) target[0] = sh->info.bos_id >= 0 ? sh->info.bos_id : 0;
-    memcpy(target + off, tokens, n * sizeof *tokens);
-    size_t common = 0;
-    while (common < n + off && common < sh->n_seq && sh->seq[common] == target[common]) {
-        common++;
-    }
-    sh->n_seq = 0;
-    for (size_t i = 0; i < n + off; i++) shadow_push(sh, target[i]);
-    free(target);
-    if (sh->n_run > common) {
-        sh->n_run = common;
-        sh->logits = NULL; /* they belonged to a later position */
-    }
-}
-
-/* The logits that follow the whole sequence. NULL if the forward pass fails. */
-static const float *shadow_logits(gr_shadow *sh) {
-    if (sh->n_seq == 0) return NULL;
-    if (sh->n_run == sh->n_seq && sh->logits != NULL) return sh->logits;
-    if (sh->n_run == sh->n_seq) sh->n_run--; /* logits lost (fresh context): rerun the last */
-    for (; sh->n_run < sh->n_seq; sh->n_run++) {
-        if (ggufref_forward(sh->ctx, sh->seq[sh->n_run], (uint32_t)sh->n_run, &sh->logits) !=
-            GGUFREF_OK) {
-            sh->logits = NULL;
-            sh->n_run = 0;
-            return NULL;
-        }
-    }
-    return sh->logits;
-}
-
 /* R-PROTO-030: the k highest logits as [id, "bits"] pairs, highest first, ties by lower id. */
 static cJSON *top_logits(const float *x, size_t n, int k) {
     cJSON *arr = cJSON_CreateArray();
@@ -592,23 +507,38 @@ static cJSON *top_logits(const float *x, size_t n, int k) {
     return arr;
 }
 
-/* Add top/digest (and logits_hex) for the next token of the shadow sequence to ev. */
-static void add_logits(gr_server *s, cJSON *ev) {
-    const float *x = shadow_logits(&s->shadow);
-    if (x == NULL) return; /* the event then lacks them: a visible failure */
-    size_t n = s->shadow.info.n_vocab;
+/* Add top, digest (and logits_hex) of the n logits x to ev (R-PROTO-030, R-PROTO-031). */
+static void add_logits_of(const gr_server *s, cJSON *ev, const float *x, uint32_t n) {
     cJSON_AddItemToObject(ev, "top", top_logits(x, n, s->stream_top));
     char digest[17];
     snprintf(digest, sizeof digest, "%016llx", (unsigned long long)logits_digest(x, n));
     cJSON_AddStringToObject(ev, "digest", digest);
     if (s->stream_full) {
-        char *hex = xmalloc(n * 8 + 1);
+        char *hex = xmalloc((size_t)n * 8 + 1);
         for (size_t i = 0; i < n; i++) {
             snprintf(hex + 8 * i, 9, "%08x", (unsigned)float_bits(x[i]));
         }
         cJSON_AddStringToObject(ev, "logits_hex", hex);
         free(hex);
     }
+}
+
+/* The logits fields of a token event, from the n logits x the token was sampled from (the
+ * runtime's view, valid only during the token callback). BRK_POSITION_SHIFT reports instead
+ * the logits of the token before it in the request (its own for the request's first token). */
+static void add_logits(gr_server *s, cJSON *ev, const float *x, uint32_t n) {
+    if (s->brk != BRK_POSITION_SHIFT) {
+        add_logits_of(s, ev, x, n);
+        return;
+    }
+    if (s->prev_n != n) {
+        s->prev_logits = xrealloc(s->prev_logits, (size_t)n * sizeof *x);
+        s->prev_n = n;
+        s->prev_valid = false;
+    }
+    add_logits_of(s, ev, s->prev_valid ? s->prev_logits : x, n);
+    memcpy(s->prev_logits, x, (size_t)n * sizeof *x);
+    s->prev_valid = true;
 }
 
 /* ---- line queue ------------------------------------------------------------------------------ */
@@ -746,7 +676,8 @@ static void gen_push(gr_server *s, int32_t token) {
 }
 
 /* The token callback (runs inside the export lock: calls only ggufref_export_cancel). */
-static void on_token(int32_t token, const char *piece, size_t len, void *user) {
+static void on_token(int32_t token, const char *piece, size_t len, const float *logits,
+                     uint32_t n_vocab, void *user) {
     gr_server *s = user;
     gen_push(s, token);
     cJSON *ev = event_new(s->stream_id, "token");
@@ -755,10 +686,7 @@ static void on_token(int32_t token, const char *piece, size_t len, void *user) {
     char *hex = hex_bytes(piece, len);
     cJSON_AddStringToObject(ev, "piece", hex);
     free(hex);
-    if (s->stream_top > 0) {
-        add_logits(s, ev);
-        shadow_push(&s->shadow, token);
-    }
+    if (s->stream_top > 0) add_logits(s, ev, logits, n_vocab);
     emit(s, ev);
     handle_pending_cancels(s);
 }
@@ -906,8 +834,8 @@ static void add_result_text(cJSON *ev) {
     free(buf);
 }
 
-/* Options shared by generate and generate-next-token: logits (K) and logits_full. Prepares
- * the shadow model when logits are asked for. false after emitting an error. */
+/* Options shared by generate and generate-next-token: logits (K) and logits_full.
+ * false after emitting an error. */
 static bool stream_options(gr_req *r) {
     gr_server *s = r->s;
     int64_t top = 0;
@@ -919,16 +847,6 @@ static bool stream_options(gr_req *r) {
     if (full && top == 0) top = 1;
     s->stream_top = (int)top;
     s->stream_full = full;
-    if (top > 0 && s->model_path != NULL) {
-        const char *why = NULL;
-        if (!shadow_open(&s->shadow, s->model_path, &why)) {
-            emit_error(s, r->id, GGUFREF_ERR_GENERATION_FAILED, true, "%s: %s", r->cmd, why);
-            return false;
-        }
-    } else {
-        s->stream_top = 0;
-        s->stream_full = false;
-    }
     return true;
 }
 
@@ -951,19 +869,7 @@ static void cmd_generate(gr_req *r) {
     const char *prompt;
     if (!get_string(r, "prompt", &prompt) || !stream_options(r)) return;
     size_t plen = strlen(prompt);
-    if (s->stream_top > 0) {
-        /* follow the sequence the runtime will run: the prompt tokenized as it does */
-        gr_shadow *sh = &s->shadow;
-        size_t need = 0;
-        ggufref_tokenize(sh->model, prompt, plen, sh->info.add_bos, NULL, 0, &need);
-        int32_t *toks = xmalloc((need + 1) * sizeof *toks);
-        size_t n = 0;
-        if (ggufref_tokenize(sh->model, prompt, plen, sh->info.add_bos, toks, need + 1, &n) ==
-            GGUFREF_OK) {
-            shadow_follow(sh, toks, n, s->brk == BRK_POSITION_SHIFT);
-        }
-        free(toks);
-    }
+    s->prev_valid = false; /* a new request (BRK_POSITION_SHIFT) */
     stream_begin(r);
     int st = ggufref_export_generate(prompt, plen, on_token, s);
     stream_end(s);
@@ -988,14 +894,6 @@ static void cmd_generate(gr_req *r) {
 static void cmd_generate_next_token(gr_req *r) {
     gr_server *s = r->s;
     if (!stream_options(r)) return;
-    if (s->stream_top > 0) {
-        int32_t *all = NULL;
-        size_t n_all = 0, n_prompt = 0;
-        if (runtime_tokens(&all, &n_all, &n_prompt)) {
-            shadow_follow(&s->shadow, all, n_all, s->brk == BRK_POSITION_SHIFT);
-        }
-        free(all);
-    }
     stream_begin(r);
     int st = ggufref_export_generate_next_token(on_token, s);
     stream_end(s);
@@ -1341,7 +1239,7 @@ void gr_server_destroy(gr_server *s) {
     if (s == NULL) return;
     for (size_t i = 0; i < s->count; i++) free(s->queue[s->head + i].text);
     free(s->queue);
-    shadow_close(&s->shadow);
+    free(s->prev_logits);
     cJSON_Delete(s->stream_id);
     free(s->gen);
     free(s->model_path);

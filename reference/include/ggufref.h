@@ -426,10 +426,13 @@ const char *ggufref_state_name(ggufref_state state);
 typedef struct ggufref_runtime ggufref_runtime;
 
 /* Called once per generated token during generate / generate_next_token: the token id, the bytes
- * it appended to the result (view valid only during the call), and the caller's pointer. It runs
- * inside the operation: it may call ggufref_runtime_cancel (or ggufref_export_cancel) and nothing
- * else on the same runtime. */
-typedef void (*ggufref_token_callback)(int32_t token, const char *piece, size_t len, void *user);
+ * it appended to the result, the n_vocab logits the token was sampled from (R-RT-029: the
+ * forward pass output for the previous position, bit for bit what ggufref_forward returns,
+ * before repetition penalty, temperature or any filter), and the caller's pointer. Both views
+ * are valid only during the call. It runs inside the operation: it may call
+ * ggufref_runtime_cancel (or ggufref_export_cancel) and nothing else on the same runtime. */
+typedef void (*ggufref_token_callback)(int32_t token, const char *piece, size_t len,
+                                       const float *logits, uint32_t n_vocab, void *user);
 
 /* Optional clock for the "nondeterministic" diagnostics fields (the library never reads the
  * clock itself): returns monotonic nanoseconds. */
@@ -510,7 +513,9 @@ int ggufref_export_init_runtime(void);
 int ggufref_export_load_model(const void *bytes, size_t len);
 int ggufref_export_load_model_file(const char *path);
 int ggufref_export_configure_sampling(const ggufref_sampling *s);
-/* cb runs inside the critical section; it may call ggufref_export_cancel only. */
+/* cb runs inside the critical section; it may call ggufref_export_cancel only. Its piece and
+ * logits views (R-RT-029) are the one exception to copy-out: they are valid only during the
+ * call, under the lock (R-EXP-008). */
 int ggufref_export_generate(const char *prompt, size_t len, ggufref_token_callback cb,
                             void *user);
 int ggufref_export_generate_next_token(ggufref_token_callback cb, void *user);

@@ -384,7 +384,10 @@ void ggufref_runtime_get_sampling(const ggufref_runtime *rt, ggufref_sampling *o
 
 /* One generation step (R-RT-023): forward the tokens not yet in the KV cache, sample from the
  * last logits, append the token and its piece, call cb. Never allocates: the caller reserved
- * n_ctx tokens and max_piece result bytes. GENERATION_FAILED (err filled) if the model fails. */
+ * n_ctx tokens and max_piece result bytes. GENERATION_FAILED (err filled) if the model fails.
+ * The sampler works on a copy (b->logits) because it modifies its input; cb gets the context's
+ * own logits, untouched since the forward pass (R-RT-029): no copy, valid until the next
+ * forward, i.e. for the whole callback. */
 static ggufref_status step(ggufref_runtime *rt, ggufref_token_callback cb, void *user,
                            int32_t *token, ggufref_error *err) {
     gr_bundle *b = rt->model;
@@ -401,6 +404,7 @@ static ggufref_status step(ggufref_runtime *rt, ggufref_token_callback cb, void 
         }
         rt->n_past = (uint32_t)(p + n);
     }
+    assert(logits != NULL); /* every step forwards at least the previous token */
     memcpy(b->logits, logits, (size_t)b->info.n_vocab * sizeof *b->logits);
     int32_t tok;
     ggufref_status st = ggufref_sample(b->sampler, &rt->sampling, b->logits, b->tokens,
@@ -418,7 +422,7 @@ static ggufref_status step(ggufref_runtime *rt, ggufref_token_callback cb, void 
     rt->result_len += piece.len;
     rt->tokens_generated++;
     *token = tok;
-    if (cb != NULL) cb(tok, piece.ptr, piece.len, user);
+    if (cb != NULL) cb(tok, piece.ptr, piece.len, logits, b->info.n_vocab, user);
     return GGUFREF_OK;
 }
 
