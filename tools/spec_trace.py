@@ -26,7 +26,8 @@ It fails (exit status 1, every problem listed) when
   - the status table, the enum, status.c and the harness's table disagree; the states of
     R-RT-002, the enum, runtime.c and transitions.tsv disagree; section 7.1 and
     transitions.tsv disagree; the chapter list and the headings disagree, or the text refers
-    to a chapter that does not exist.
+    to a chapter that does not exist; the panic points of R-FAULT-003 and fault.h, or the
+    commands of chapter 9 and protocol.c, disagree; a path SPEC names does not exist.
 Wildcards (`R-TOK-*`) name a chapter, not a rule: they are checked for a known prefix only.
 Exit status 2: a file it needs is missing or unreadable.
 """
@@ -472,6 +473,40 @@ def check_transition_matrix(root, spec, problems):
                          "POISONED (SPEC 7.1)" % op)
 
 
+def check_names(root, spec, problems):
+    """Lists the SPEC spells out that code also spells out: the panic points of R-FAULT-003
+    (reference/src/fault.h), the protocol commands of chapter 9 (reference/cli/protocol.c), and
+    every repository path the text names in backticks."""
+    cat = "names (SPEC vs code)"
+    if "R-FAULT-003" in spec.defs:
+        listed = set(re.findall(r"`([a-z_]+\.[a-z_]+)`", spec.rule_text("R-FAULT-003")))
+        code = set(re.findall(r'#define GR_PANIC_[A-Z_]+ "([a-z_.]+)"',
+                              read_text(os.path.join(root, "reference/src/fault.h"))))
+        for name in sorted(listed - code):
+            problems.add(cat, "panic point %s (R-FAULT-003) is not in fault.h" % name)
+        for name in sorted(code - listed):
+            problems.add(cat, "panic point %s of fault.h is not listed in R-FAULT-003" % name)
+    # a command is named with the chapter 7 operation it runs: `load-model {path}` (`load_model`
+    # ...); the fault commands are those of R-PROTO-060 (`fault-injection` is the capability)
+    ops = {row[1] for row in read_tsv(root)}
+    ch9 = "\n".join(spec.chapter_lines(9))
+    commands = {name for name, op in re.findall(
+        r"`([a-z]+(?:-[a-z]+)*)(?: \{[^}`]*\})?` \(`([a-z_]+)`", ch9) if op in ops}
+    if "R-PROTO-060" in spec.defs:
+        commands |= set(re.findall(r"`(fault-[a-z]+)(?: \{[^}`]*\})?`",
+                                   spec.rule_text("R-PROTO-060"))) - {"fault-injection"}
+    served = set(re.findall(r'\{"([a-z]+(?:-[a-z]+)*)", cmd_[a-z_]+',
+                            read_text(os.path.join(root, "reference/cli/protocol.c"))))
+    for name in sorted(commands - served):
+        problems.add(cat, "command %s (chapter 9) is not served by protocol.c" % name)
+    for name in sorted(served - commands):
+        problems.add(cat, "protocol.c serves %s, which chapter 9 does not define" % name)
+    for i, line in enumerate(spec.lines, 1):
+        for path in re.findall(r"`([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]*)`", line):
+            if not path.startswith("..") and not os.path.exists(os.path.join(root, path)):
+                problems.add(cat, "SPEC.md:%d: `%s` does not exist" % (i, path))
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
@@ -544,6 +579,7 @@ def main(argv=None):
         check_statuses(args.root, spec, problems)
         check_states(args.root, spec, problems)
         check_transition_matrix(args.root, spec, problems)
+        check_names(args.root, spec, problems)
     except OSError as e:
         print("spec_trace: %s" % e, file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -20,8 +21,8 @@ sys.path.insert(0, HERE)
 import spec_trace  # noqa: E402
 
 COPIED = ("SPEC.md", "reference/include/ggufref.h", "reference/src/status.c",
-          "reference/src/runtime.c", "harness/ggufref_harness/spec.py",
-          "conformance/transitions.tsv")
+          "reference/src/runtime.c", "reference/src/fault.h", "reference/cli/protocol.c",
+          "harness/ggufref_harness/spec.py", "conformance/transitions.tsv")
 ID = "R-" + "%s-%03d"  # built here so that this file cites nothing itself
 
 
@@ -31,6 +32,16 @@ def make_tree(root, tmp):
         os.makedirs(os.path.join(tmp, os.path.dirname(rel)), exist_ok=True)
         shutil.copy(os.path.join(root, rel), os.path.join(tmp, rel))
     spec = spec_trace.Spec(os.path.join(tmp, "SPEC.md"), spec_trace.Problems())
+    for line in spec.lines:  # the paths SPEC names, as empty placeholders
+        for path in re.findall(r"`([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]*)`", line):
+            full = os.path.join(tmp, path)
+            if path.startswith("..") or os.path.exists(full):
+                continue
+            if path.endswith("/"):
+                os.makedirs(full, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                open(full, "w").close()
     with open(os.path.join(tmp, "conformance/torture_all.c"), "w") as f:
         f.write("".join("/* %s */\n" % rid for rid in spec.defs))
     return spec
@@ -126,6 +137,13 @@ def cases(spec):
         ("SPEC 7.1 cell changed", lambda t: edit(
             t, "SPEC.md", "| `reset_context` | oom-init: OOM → U<br>NOT_LOADED → I",
             "| `reset_context` | oom-init: OOM → U<br>NOT_LOADED → U"), "transition table"),
+        ("panic point renamed in fault.h", lambda t: edit(
+            t, "reference/src/fault.h", '"export.locked"', '"export.held"'), "panic point"),
+        ("protocol command renamed in protocol.c", lambda t: edit(
+            t, "reference/cli/protocol.c", '{"fault-io", cmd_', '{"fault-inout", cmd_'),
+         "command fault-io"),
+        ("SPEC names a path that does not exist", lambda t: append(
+            t, "SPEC.md", "\nSee `tools/no_such_tool.sh`.\n"), "does not exist"),
         ("panic row missing", lambda t: edit(
             t, "conformance/transitions.tsv", "FREED\tresult\tpanic\tGENERATION_FAILED\t"
             "POISONED\n", ""), "no panic row"),
