@@ -14,13 +14,15 @@
  *
  * Also checked after every step (unless a panic fired):
  *   - a failure other than GENERATION_FAILED and CANCELLED, and every last_error / result /
- *     cancel / diagnostics call, leaves the state digest unchanged (R-RT-005, R-RT-006,
- *     R-RT-010, R-RT-040);
+ *     cancel / diagnostics call, leaves the state digest unchanged (R-STATUS-004, R-RT-005,
+ *     R-RT-006, R-RT-010, R-RT-040);
  *   - OUT_OF_MEMORY only when an armed allocation failure fired;
  *   - last_error reports the most recent non-OK status (R-RT-008);
  *   - with the pristine fixture resident: at most n_ctx tokens, and the result bytes are the
  *     pieces of the generated tokens (R-RT-041);
- *   - diagnostics start with the schema and the current state's name (R-RT-030).
+ *   - diagnostics start with the schema and the current state's name (R-RT-030);
+ *   - a completed generate on the pristine fixture gives the same tokens as an earlier one
+ *     with the same settings and prompt in the same input, whatever ran between (R-RT-024).
  *
  * Input: a sequence of operations, each one opcode byte (taken modulo the number of opcodes)
  * and its arguments; at most FZ_MAX_OPS operations. The model is the micro fixture, or a copy
@@ -150,6 +152,17 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 /* ---- one run ----------------------------------------------------------------------------- */
 
+/* One completed request, for R-RT-024: same model, settings and prompt, same tokens. */
+typedef struct fz_memo {
+    ggufref_sampling s;
+    char prompt[48];
+    size_t prompt_len;
+    int32_t tokens[64];
+    size_t n_tokens, n_prompt;
+} fz_memo;
+
+#define FZ_MEMOS 4u
+
 typedef struct fz_world {
     ggufref_runtime *rt;
     bool resident;          /* the table's residency of the runtime */
@@ -159,15 +172,18 @@ typedef struct fz_world {
     bool cancel_requested;
     uint32_t cancel_after;  /* callback cancels at this token (0 = never) */
     uint32_t callbacks;
+    char prompt[48];        /* the last generate's prompt */
+    size_t prompt_len;
+    fz_memo memo[FZ_MEMOS]; /* completed requests on the pristine model */
+    size_t n_memo;
 } fz_world;
 
 static void on_token(int32_t token, const char *piece, size_t len, const float *logits,
                      uint32_t n_vocab, void *user) {
-    (void)logits;
-    (void)n_vocab;
     fz_world *w = user;
     (void)token;
-    fz_consume(fz_touch_bytes(piece, len));
+    /* Both views are readable for the whole call (R-RT-029): ASan checks every byte. */
+    fz_consume(fz_touch_bytes(piece, len) + fz_touch_f32(logits, n_vocab));
     w->callbacks++;
     if (w->cancel_after != 0 && w->callbacks == w->cancel_after) {
         w->cancel_requested = true;
@@ -244,9 +260,9 @@ static ggufref_status op_generate(fz_world *w, fz_bytes *in) {
     uint8_t flags = fz_u8(in);
     w->cancel_after = fz_u8(in) % 8u;
     size_t len = fz_u8(in) % 48u;
-    char prompt[48];
-    fz_take_raw(in, prompt, len);
-    const char *p = (flags & 1u) ? NULL : prompt; /* NULL with len > 0 is rejected */
+    fz_take_raw(in, w->prompt, len);
+    w->prompt_len = len;
+    const char *p = (flags & 1u) ? NULL : w->prompt; /* NULL with len > 0 is rejected */
     return ggufref_runtime_generate(w->rt, p, len, (flags & 2u) ? NULL : on_token, w);
 }
 
@@ -273,6 +289,43 @@ static void check_tokens_and_result(const fz_world *w) {
         at += piece.len;
     }
     FZ_CHECK(at == result.len, "result has %zu bytes, pieces %zu", result.len, at);
+}
+
+/* R-RT-024: a completed generate on the pristine model depends only on the settings and the
+ * prompt: the same pair gives the same tokens as the first time it was seen in this input. */
+static bool same_float_bits(float a, float b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+static bool same_sampling(const ggufref_sampling *a, const ggufref_sampling *b) {
+    return same_float_bits(a->temperature, b->temperature) && a->top_k == b->top_k &&
+           same_float_bits(a->top_p, b->top_p) && same_float_bits(a->min_p, b->min_p) &&
+           same_float_bits(a->repeat_penalty, b->repeat_penalty) &&
+           a->repeat_last_n == b->repeat_last_n && a->seed == b->seed &&
+           a->max_tokens == b->max_tokens && a->stop_at_eos == b->stop_at_eos;
+}
+
+static void check_determinism(fz_world *w) {
+    fz_memo now;
+    memset(&now, 0, sizeof now);
+    ggufref_runtime_get_sampling(w->rt, &now.s);
+    memcpy(now.prompt, w->prompt, w->prompt_len);
+    now.prompt_len = w->prompt_len;
+    const int32_t *tokens = NULL;
+    ggufref_runtime_tokens(w->rt, &tokens, &now.n_tokens, &now.n_prompt);
+    if (now.n_tokens > sizeof now.tokens / sizeof now.tokens[0]) return;
+    memcpy(now.tokens, tokens, now.n_tokens * sizeof *tokens);
+    for (size_t i = 0; i < w->n_memo; i++) {
+        const fz_memo *m = &w->memo[i];
+        if (m->prompt_len != now.prompt_len || memcmp(m->prompt, now.prompt, now.prompt_len) != 0 ||
+            !same_sampling(&m->s, &now.s)) {
+            continue;
+        }
+        FZ_CHECK(m->n_tokens == now.n_tokens && m->n_prompt == now.n_prompt &&
+                     memcmp(m->tokens, now.tokens, now.n_tokens * sizeof *tokens) == 0,
+                 "the same request gave other tokens (%zu vs %zu) after other operations",
+                 now.n_tokens, m->n_tokens);
+        return;
+    }
+    if (w->n_memo < FZ_MEMOS) w->memo[w->n_memo++] = now;
 }
 
 static void check_diagnostics(const fz_world *w, ggufref_str d) {
@@ -368,6 +421,9 @@ static void step(fz_world *w, fz_bytes *in) {
     }
     if (op == OP_LOAD && st == GGUFREF_OK) w->pristine = pristine;
     check_tokens_and_result(w);
+    if (op == OP_GENERATE && st == GGUFREF_OK && w->pristine && !w->cancel_requested) {
+        check_determinism(w);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
