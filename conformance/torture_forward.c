@@ -3,7 +3,8 @@
  *
  * 1. Accuracy: the logits of tiny models (built in memory, and every fixture in golden/models:
  *    every tensor type) against a straightforward binary64 implementation of the same
- *    llama forward pass (libm exp/sin/cos/pow, sequential sums), within a relative tolerance.
+ *    llama forward pass (libm exp/sin/cos/pow, sequential sums), within a relative tolerance,
+ *    and bit for bit against a literal binary32 transcription of R-NUM-020..025.
  * 2. Exactness: batched prompt processing equals token-by-token, re-running a position,
  *    determinism across contexts, no allocation inside forward.
  * 3. Limits and errors: bad token, position gap, context overflow, NULLs, batch sizes,
@@ -26,6 +27,7 @@
 
 #include "ggufref.h"
 #include "llama_builder.h"
+#include "mathx.h"
 #include "model.h"
 
 /* ===================================================================================== */
@@ -158,8 +160,139 @@ static void ref_forward(ref_state *st, int32_t token, size_t pos, double *logits
     free(x), free(xb), free(q), free(o), free(t), free(g), free(u), free(att), free(row);
 }
 
+/* ===================================================================================== */
+/* The binary32 transcription of R-NUM-020..025                                           */
+/* ===================================================================================== */
+
+/* Every line below is the SPEC's formula written out in binary32, in its order, with its own
+ * lane-blocked sum; rows are decoded by gr_weight_row (R-TYPE-*, checked in torture_quant)
+ * and the elementary functions are gr_expf, gr_sinf, gr_cosf, gr_powf (R-NUM-030..032, also
+ * checked there). The forward pass must give exactly these bits. */
+typedef struct spec_state {
+    const ggufref_model *m;
+    size_t n_ctx;
+    float *kc, *vc; /* (n_layers, n_ctx, kv_dim) */
+} spec_state;
+
+static float *falloc(size_t n) {
+    float *p = calloc(n ? n : 1, sizeof *p);
+    if (!p) fail_msg("out of memory");
+    return p;
+}
+
+/* R-NUM-010, R-NUM-011 (sum: b NULL). */
+static float spec_dot(const float *a, const float *b, size_t n) {
+    float s[16];
+    for (int l = 0; l < 16; l++) s[l] = 0.0f;
+    for (size_t i = 0; i < n; i++) s[i % 16] = s[i % 16] + (b ? a[i] * b[i] : a[i]);
+    for (int w = 8; w >= 1; w /= 2) {
+        for (int l = 0; l < w; l++) s[l] = s[l] + s[l + w];
+    }
+    return s[0];
+}
+
+/* R-NUM-012: y[r] = dot(decode(row r), x). */
+static void spec_matvec(const gr_weight *w, const float *x, float *y) {
+    float *row = falloc(w->n_in);
+    for (size_t r = 0; r < w->n_out; r++) {
+        gr_weight_row(w, r, row);
+        y[r] = spec_dot(row, x, w->n_in);
+    }
+    free(row);
+}
+
+/* R-NUM-021 */
+static void spec_rmsnorm(float *o, const float *x, const float *w, size_t n, float eps) {
+    float ss = spec_dot(x, x, n);
+    ss = ss / (float)n;
+    ss = ss + eps;
+    float r = 1.0f / sqrtf(ss);
+    for (size_t j = 0; j < n; j++) o[j] = w[j] * (r * x[j]);
+}
+
+/* R-NUM-022 on n_heads heads of v at position p. */
+static void spec_rope(const ggufref_model_info *in, float *v, size_t n_heads, uint32_t p) {
+    for (uint32_t j = 0; j < in->rope_dim / 2; j++) {
+        float freq = 1.0f / gr_powf(in->rope_freq_base, (float)(2 * j) / (float)in->rope_dim);
+        float a = (float)p * freq, c = gr_cosf(a), s = gr_sinf(a);
+        for (size_t h = 0; h < n_heads; h++) {
+            float *e = v + h * in->head_dim;
+            float v0 = e[2 * j], v1 = e[2 * j + 1];
+            e[2 * j] = v0 * c - v1 * s;
+            e[2 * j + 1] = v0 * s + v1 * c;
+        }
+    }
+}
+
+/* R-NUM-023 */
+static void spec_softmax(float *z, size_t n) {
+    float m = z[0];
+    for (size_t i = 1; i < n; i++) {
+        if (z[i] > m) m = z[i];
+    }
+    for (size_t i = 0; i < n; i++) z[i] = gr_expf(z[i] - m);
+    float sum = spec_dot(z, NULL, n);
+    for (size_t i = 0; i < n; i++) z[i] = z[i] / sum;
+}
+
+/* R-NUM-020: logits of token t at position p (positions < p already run through st). */
+static void spec_forward(spec_state *st, int32_t t, uint32_t p, float *logits) {
+    const ggufref_model *m = st->m;
+    const ggufref_model_info *in = &m->info;
+    size_t dim = in->dim, hd = in->head_dim, nh = in->n_heads, nkv = in->n_kv_heads;
+    size_t qd = nh * hd, kvd = nkv * hd, ffn = in->ffn_dim;
+    float *x = falloc(dim), *xb = falloc(qd > dim ? qd : dim), *q = falloc(qd), *o = falloc(qd);
+    float *t2 = falloc(dim), *g = falloc(ffn), *u = falloc(ffn), *z = falloc(p + 1);
+    gr_weight_row(&m->token_embd, (size_t)t, x);
+    for (uint32_t l = 0; l < in->n_layers; l++) {
+        const gr_layer *L = &m->layers[l];
+        float *kc = st->kc + l * st->n_ctx * kvd, *vc = st->vc + l * st->n_ctx * kvd;
+        spec_rmsnorm(xb, x, L->attn_norm, dim, in->rms_eps);
+        spec_matvec(&L->wq, xb, q);
+        spec_matvec(&L->wk, xb, kc + p * kvd);
+        spec_matvec(&L->wv, xb, vc + p * kvd);
+        spec_rope(in, q, nh, p);
+        spec_rope(in, kc + p * kvd, nkv, p);
+        for (size_t h = 0; h < nh; h++) { /* R-NUM-024 */
+            size_t kh = h / (nh / nkv);
+            for (uint32_t s = 0; s <= p; s++) {
+                z[s] = spec_dot(q + h * hd, kc + s * kvd + kh * hd, hd) / sqrtf((float)hd);
+            }
+            spec_softmax(z, p + 1);
+            for (size_t i = 0; i < hd; i++) {
+                float acc = 0.0f;
+                for (uint32_t s = 0; s <= p; s++) acc = acc + z[s] * vc[s * kvd + kh * hd + i];
+                o[h * hd + i] = acc;
+            }
+        }
+        spec_matvec(&L->wo, o, t2);
+        for (size_t i = 0; i < dim; i++) x[i] = x[i] + t2[i];
+        spec_rmsnorm(xb, x, L->ffn_norm, dim, in->rms_eps);
+        spec_matvec(&L->w_gate, xb, g); /* R-NUM-025 */
+        spec_matvec(&L->w_up, xb, u);
+        for (size_t i = 0; i < ffn; i++) {
+            g[i] = g[i] * (1.0f / (1.0f + gr_expf(-g[i])));
+            g[i] = g[i] * u[i];
+        }
+        spec_matvec(&L->w_down, g, t2);
+        for (size_t i = 0; i < dim; i++) x[i] = x[i] + t2[i];
+    }
+    spec_rmsnorm(xb, x, m->output_norm, dim, in->rms_eps);
+    spec_matvec(&m->output, xb, logits);
+    free(x), free(xb), free(q), free(o), free(t2), free(g), free(u), free(z);
+}
+
+/* Bit equality with NaNs equal (R-NUM-002). */
+static bool same_bits(float a, float b) {
+    uint32_t x, y;
+    memcpy(&x, &a, sizeof x);
+    memcpy(&y, &b, sizeof y);
+    return x == y || (a != a && b != b);
+}
+
 /* Run `steps` tokens through both and compare every position's logits:
- * |ours - ref| <= tol * (1 + max |ref|). Returns the worst relative error seen. */
+ * |ours - ref| <= tol * (1 + max |ref|), and ours equal bit for bit to the binary32 SPEC
+ * transcription. Returns the worst relative error seen. */
 static double compare_with_reference(const loaded *l, size_t steps, double tol) {
     const ggufref_model_info *in = &l->in;
     ref_state st = {l->model, in->dim, in->head_dim, in->n_heads, in->n_kv_heads, in->ffn_dim,
@@ -168,6 +301,9 @@ static double compare_with_reference(const loaded *l, size_t steps, double tol) 
     st.kc = dalloc(in->n_layers * steps * kvd);
     st.vc = dalloc(in->n_layers * steps * kvd);
     double *ref = dalloc(in->n_vocab), worst = 0.0;
+    spec_state ss = {l->model, steps, falloc(in->n_layers * steps * kvd),
+                     falloc(in->n_layers * steps * kvd)};
+    float *bits = falloc(in->n_vocab);
     ggufref_context *ctx;
     assert_int_equal(ggufref_context_create(l->model, (uint32_t)steps, &ctx), GGUFREF_OK);
     for (size_t pos = 0; pos < steps; pos++) {
@@ -175,6 +311,13 @@ static double compare_with_reference(const loaded *l, size_t steps, double tol) 
         const float *lg;
         assert_int_equal(ggufref_forward(ctx, token, (uint32_t)pos, &lg), GGUFREF_OK);
         ref_forward(&st, token, pos, ref);
+        spec_forward(&ss, token, (uint32_t)pos, bits);
+        for (size_t i = 0; i < in->n_vocab; i++) {
+            if (!same_bits(lg[i], bits[i])) {
+                fail_msg("position %zu, logit %zu: %a, the SPEC transcription gives %a", pos, i,
+                         (double)lg[i], (double)bits[i]);
+            }
+        }
         double scale = 1.0;
         for (size_t i = 0; i < in->n_vocab; i++) scale = fmax(scale, fabs(ref[i]));
         for (size_t i = 0; i < in->n_vocab; i++) {
@@ -184,7 +327,7 @@ static double compare_with_reference(const loaded *l, size_t steps, double tol) 
         }
     }
     ggufref_context_free(ctx);
-    free(st.kc), free(st.vc), free(ref);
+    free(st.kc), free(st.vc), free(ref), free(ss.kc), free(ss.vc), free(bits);
     if (worst > tol) fail_msg("logits differ from the binary64 reference by %g (tolerance %g)", worst, tol);
     return worst;
 }
@@ -193,8 +336,9 @@ static double compare_with_reference(const loaded *l, size_t steps, double tol) 
 /* 1. Accuracy                                                                            */
 /* ===================================================================================== */
 
-/* R-NUM-020, R-NUM-021, R-NUM-022, R-NUM-023, R-NUM-024, R-NUM-025 (the forward pass, within
- * 1e-5 of binary64) on built models: GQA, MHA, tied, partial rope, other eps and base. */
+/* R-NUM-020, R-NUM-021, R-NUM-022, R-NUM-023, R-NUM-024, R-NUM-025 (bit for bit as the SPEC
+ * transcription, within 1e-5 of binary64) on built models: GQA, MHA, tied, partial rope, other
+ * eps and base. */
 static void test_forward_matches_reference_built_models(void **state) {
     (void)state;
     lb_config c;
@@ -239,7 +383,8 @@ static void *read_file(const char *path, size_t *len) {
     return p;
 }
 
-/* R-NUM-020..025, R-TYPE-*: every fixture model of golden/models (every tensor type). */
+/* R-NUM-020..025 (bits and accuracy), R-TYPE-*: every fixture model of golden/models (every
+ * tensor type). */
 static void test_forward_matches_reference_every_fixture(void **state) {
     (void)state;
     char dir[1024];
