@@ -50,6 +50,12 @@ TEST_GLOBS = (
     "tools/*.sh", "tools/golden_traces.py", "tools/lib_imports.py",
 )
 NOT_TEST_GLOBS = ("conformance/support/*",)
+# The harness's own library (the replayer, the wire client): its citations count, but a rule
+# cited only there has no test that exercises it on its own; listed as a warning.
+LIBRARY_GLOBS = ("harness/ggufref_harness/*.py",)
+# Rules this checker itself verifies against the code (status table, states and transition
+# table, panic points): it is a ctest, so it cites them.
+CHECKED_HERE = ("R-STATUS-001", "R-RT-002", "R-FAULT-003")
 # Every other file with one of these endings is scanned for stale references.
 TEXT_ENDINGS = (".c", ".h", ".py", ".sh", ".md", ".tsv", ".txt", ".json", ".jsonl", ".cmake",
                 "CMakeLists.txt", ".options", ".ini")
@@ -297,6 +303,9 @@ def scan_tree(root, spec, problems):
                 problems.add(cat, "%s: %s is not defined in SPEC.md" % (where, rid))
             elif test:
                 cites[rid].append(Cite(rid, rel, lineno, "direct"))
+    for rid in CHECKED_HERE:
+        if rid in spec.defs:
+            cites[rid].append(Cite(rid, SELF[0], 0, "direct"))
     return cites, n_tests
 
 
@@ -547,6 +556,12 @@ def summarize(spec, cites, n_tests, strict_ranges, problems, quiet):
             problems.add("rules cited only through a range", msg)
         else:
             problems.warn("rules cited only through a range", msg)
+    for rid in (r for r in spec.defs if r in direct):
+        files = {c.path for c in cites[rid] if c.kind == "direct"}
+        if all(any(fnmatch.fnmatch(f, g) for g in LIBRARY_GLOBS) for f in files):
+            problems.warn("rules cited only by the harness library (no test of their own)",
+                          "%s (SPEC.md:%d) in %s" % (rid, spec.defs[rid][0], ", ".join(
+                              sorted(files))))
     if quiet:
         return len(direct), len(range_only), len(uncited)
     print("spec_trace: %d rules defined in SPEC.md, %d test files scanned" % (len(spec.defs),
