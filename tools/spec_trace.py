@@ -266,7 +266,7 @@ def walk_tree(root):
     out = []
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
                              and not (rel_dir == "." and d.startswith("build")))
         for name in sorted(filenames):
             if name.endswith(TEXT_ENDINGS):
