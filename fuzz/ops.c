@@ -22,7 +22,10 @@
  *     pieces of the generated tokens (R-RT-041);
  *   - diagnostics start with the schema and the current state's name (R-RT-030);
  *   - a completed generate on the pristine fixture gives the same tokens as an earlier one
- *     with the same settings and prompt in the same input, whatever ran between (R-RT-024).
+ *     with the same settings and prompt in the same input, whatever ran between (R-RT-024);
+ *   - the logits the token callback gets are, bit for bit, those of ggufref_forward over the
+ *     same tokens on a context of our own (R-RT-029), for every token of a request on the
+ *     pristine fixture.
  *
  * Input: a sequence of operations, each one opcode byte (taken modulo the number of opcodes)
  * and its arguments; at most FZ_MAX_OPS operations. The model is the micro fixture, or a copy
@@ -176,14 +179,65 @@ typedef struct fz_world {
     size_t prompt_len;
     fz_memo memo[FZ_MEMOS]; /* completed requests on the pristine model */
     size_t n_memo;
+    /* R-RT-029: the token sequence of the running request, replayed on a context of our own */
+    bool tracking;          /* this generate runs on the pristine fixture */
+    ggufref_context *ref;   /* our own context of the pristine fixture, one per input */
+    int32_t seq[64];
+    size_t n_seq;
+    size_t n_ref_run;       /* tokens of seq already run through ref */
 } fz_world;
+
+/* R-RT-029: the logits a token was sampled from are, bit for bit, what ggufref_forward gives
+ * for the sequence before it: run the sequence on our own context of the pristine fixture. */
+static void check_callback_logits(fz_world *w, int32_t token, const float *logits,
+                                  uint32_t n_vocab) {
+    ggufref_model_info info;
+    ggufref_model_get_info(fz_model, &info);
+    FZ_CHECK(n_vocab == info.n_vocab, "callback n_vocab %u, model %u", n_vocab, info.n_vocab);
+    if (w->n_seq == 0 || w->n_seq >= sizeof w->seq / sizeof w->seq[0]) {
+        w->tracking = false;
+        return;
+    }
+    const float *mine = NULL;
+    for (; w->n_ref_run < w->n_seq; w->n_ref_run++) {
+        ggufref_status st = ggufref_forward(w->ref, w->seq[w->n_ref_run], (uint32_t)w->n_ref_run,
+                                            &mine);
+        FZ_CHECK(st == GGUFREF_OK, "reference forward at %zu: %s", w->n_ref_run,
+                 ggufref_status_name(st));
+    }
+    FZ_CHECK(memcmp(mine, logits, n_vocab * sizeof *logits) == 0,
+             "callback logits differ from ggufref_forward of the same %zu tokens", w->n_seq);
+    w->seq[w->n_seq++] = token;
+}
+
+/* Start tracking a request on the pristine fixture: seq = the tokens before the first new one
+ * (the prompt for generate, all tokens so far for generate_next_token). */
+static void track_request(fz_world *w, bool next) {
+    w->tracking = false;
+    if (!w->pristine || !w->resident) return;
+    ggufref_model_info info;
+    ggufref_model_get_info(fz_model, &info);
+    size_t n = 0;
+    if (next) {
+        const int32_t *tokens = NULL;
+        ggufref_runtime_tokens(w->rt, &tokens, &n, NULL);
+        if (n == 0 || n > sizeof w->seq / sizeof w->seq[0]) return;
+        memcpy(w->seq, tokens, n * sizeof *tokens);
+    } else if (ggufref_tokenize(fz_model, w->prompt, w->prompt_len, info.add_bos, w->seq,
+                                sizeof w->seq / sizeof w->seq[0], &n) != GGUFREF_OK) {
+        return;
+    }
+    w->n_seq = n;
+    w->n_ref_run = 0; /* rerun from position 0: overwrites the KV rows (R-NUM-040) */
+    w->tracking = true;
+}
 
 static void on_token(int32_t token, const char *piece, size_t len, const float *logits,
                      uint32_t n_vocab, void *user) {
     fz_world *w = user;
-    (void)token;
     /* Both views are readable for the whole call (R-RT-029): ASan checks every byte. */
     fz_consume(fz_touch_bytes(piece, len) + fz_touch_f32(logits, n_vocab));
+    if (w->tracking) check_callback_logits(w, token, logits, n_vocab);
     w->callbacks++;
     if (w->cancel_after != 0 && w->callbacks == w->cancel_after) {
         w->cancel_requested = true;
@@ -256,14 +310,24 @@ static ggufref_status op_load(fz_world *w, fz_bytes *in, bool *pristine) {
     return st;
 }
 
-static ggufref_status op_generate(fz_world *w, fz_bytes *in) {
+/* A generate's arguments, read before any fault is armed. */
+typedef struct fz_gen_args {
+    bool null_prompt, no_callback;
+} fz_gen_args;
+
+static fz_gen_args read_generate(fz_world *w, fz_bytes *in) {
     uint8_t flags = fz_u8(in);
     w->cancel_after = fz_u8(in) % 8u;
     size_t len = fz_u8(in) % 48u;
     fz_take_raw(in, w->prompt, len);
     w->prompt_len = len;
-    const char *p = (flags & 1u) ? NULL : w->prompt; /* NULL with len > 0 is rejected */
-    return ggufref_runtime_generate(w->rt, p, len, (flags & 2u) ? NULL : on_token, w);
+    fz_gen_args a = {(flags & 1u) != 0, (flags & 2u) != 0};
+    return a;
+}
+
+static ggufref_status op_generate(fz_world *w, fz_gen_args a) {
+    const char *p = a.null_prompt ? NULL : w->prompt; /* NULL with len > 0 is rejected */
+    return ggufref_runtime_generate(w->rt, p, w->prompt_len, a.no_callback ? NULL : on_token, w);
 }
 
 /* Check the result bytes against the pieces of the generated tokens (pristine model). */
@@ -363,7 +427,13 @@ static void step(fz_world *w, fz_bytes *in) {
     ggufref_sampling s;
     ggufref_str view = {NULL, 0};
     ggufref_error err;
+    fz_gen_args gen = {false, false};
+    /* Arguments and tracking first: they may allocate, and must not meet an armed fault. */
     if (op == OP_CONFIGURE) read_sampling(in, &s);
+    if (op == OP_GENERATE) gen = read_generate(w, in);
+    w->tracking = false;
+    if (op == OP_GENERATE && !gen.null_prompt) track_request(w, false);
+    if (op == OP_NEXT) track_request(w, true);
     if (fail_alloc) ggufref_fault_alloc_fail_at(fail_alloc);
     if (panic_point) ggufref_fault_panic_at(panic_point);
 
@@ -372,7 +442,7 @@ static void step(fz_world *w, fz_bytes *in) {
     case OP_INIT: st = ggufref_runtime_init(w->rt); break;
     case OP_LOAD: st = op_load(w, in, &pristine); break;
     case OP_CONFIGURE: st = ggufref_runtime_configure_sampling(w->rt, &s); break;
-    case OP_GENERATE: st = op_generate(w, in); break;
+    case OP_GENERATE: st = op_generate(w, gen); break;
     case OP_NEXT: st = ggufref_runtime_generate_next_token(w->rt, on_token, w); break;
     case OP_RESET: st = ggufref_runtime_reset_context(w->rt); break;
     case OP_FREE: st = ggufref_runtime_free_model(w->rt); break;
@@ -431,8 +501,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     fz_world w = {0};
     w.last = GGUFREF_OK;
     FZ_CHECK(ggufref_runtime_create(&w.rt) == GGUFREF_OK, "runtime_create");
+    /* Created before any fault is armed: the callback's reference forward never allocates. */
+    FZ_CHECK(ggufref_context_create(fz_model, 0, &w.ref) == GGUFREF_OK, "context_create");
     FZ_CHECK(ggufref_runtime_state(w.rt) == GGUFREF_STATE_UNINITIALIZED, "a new runtime's state");
     for (uint32_t i = 0; i < FZ_MAX_OPS && in.n > 0; i++) step(&w, &in);
     ggufref_runtime_destroy(w.rt);
+    ggufref_context_free(w.ref);
     return 0;
 }
