@@ -52,7 +52,7 @@ extern "C" {
 typedef enum ggufref_status {
     GGUFREF_OK = 0,
     GGUFREF_ERR_INVALID_ARGUMENT = 1,    /* caller passed a bad argument or setting */
-    GGUFREF_ERR_OUT_OF_MEMORY = 2,       /* an allocation failed; state unchanged */
+    GGUFREF_ERR_OUT_OF_MEMORY = 2,       /* an allocation failed; no data changed */
     GGUFREF_ERR_IO = 3,                  /* open/read/map failed or short read */
     GGUFREF_ERR_TRUNCATED = 4,           /* file ends inside a field */
     GGUFREF_ERR_BAD_MAGIC = 5,           /* first four bytes are not "GGUF" */
@@ -67,7 +67,7 @@ typedef enum ggufref_status {
     GGUFREF_ERR_BAD_ALIGNMENT = 14,      /* general.alignment of wrong type, 0, not pow2 */
     GGUFREF_ERR_BAD_TENSOR_INFO = 15,    /* n_dims, dims, type, block multiple, size overflow */
     GGUFREF_ERR_BAD_TENSOR_DATA = 16,    /* offset unaligned, overlapping, out of the file */
-    GGUFREF_ERR_LIMIT_EXCEEDED = 17,     /* a count or depth past a named limit */
+    GGUFREF_ERR_LIMIT_EXCEEDED = 17,     /* past a named limit, or the caller's capacity */
     GGUFREF_ERR_UNSUPPORTED_MODEL = 18,  /* architecture, hyperparameters or tensors */
     GGUFREF_ERR_UNSUPPORTED_TOKENIZER = 19, /* tokenizer.ggml.model not supported */
     GGUFREF_ERR_CONTEXT_OVERFLOW = 20,   /* request does not fit the context */
@@ -484,7 +484,8 @@ ggufref_status ggufref_runtime_last_error(const ggufref_runtime *rt, ggufref_err
 /* The result bytes of the current request. OUT: *out, valid until the next operation on rt. */
 ggufref_status ggufref_runtime_result(const ggufref_runtime *rt, ggufref_str *out);
 /* Lock-free and thread-safe: sets the cancel flag that generate checks between tokens. The
- * flag is cleared when a generate or generate_next_token starts. Returns OK. */
+ * flag is cleared when a generate or generate_next_token has passed its checks (R-RT-025).
+ * Returns OK; GENERATION_FAILED once poisoned, INVALID_ARGUMENT for NULL. */
 ggufref_status ggufref_runtime_cancel(ggufref_runtime *rt);
 
 /* Inspection for tests, digests and the protocol server. OUT: *tokens (prompt then generated,
