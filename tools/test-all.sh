@@ -7,7 +7,7 @@
 #      reference (release and ASan, fault-injection CLI), then the broken-variant self-test
 #   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
 #   F. fuzz: every corpus replayed, then libFuzzer (ASan+UBSan) on every target and a 30 s
-#      AFL++ smoke on gguf_parse (tools/fuzz.sh; about 6 minutes)
+#      AFL++ smoke on gguf_parse (tools/fuzz.sh; about 3.5 minutes on 2 cores)
 #   C. coverage gate: gcc --coverage build, ctest + harness, lcov over reference/src
 #      (tools/coverage.sh; line >= 95%, branch >= 85%, functions 100%)
 # Environment: JOBS (default nproc), GGUFREF_SHARED_DIR (default ../shared).
