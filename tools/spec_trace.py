@@ -47,7 +47,7 @@ TEST_GLOBS = (
     "traces/*.jsonl",
     "harness/*.py", "harness/ggufref_harness/*.py", "harness/selftest/*.py",
     "fuzz/*.c",
-    "tools/*.sh", "tools/golden_traces.py", "tools/lib_imports.py",
+    "tools/*.sh", "tools/golden_traces.py", "tools/lib_symbols.py",
 )
 NOT_TEST_GLOBS = ("conformance/support/*",)
 # The harness's own library (the replayer, the wire client): its citations count, but a rule
