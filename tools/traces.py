@@ -9,7 +9,8 @@
   traces.py rerecord --impl CMD IN OUT
         run the commands of trace IN against CMD and write them with the events it answers
         as OUT (after an intended change of behaviour, or to turn a hand-written list of
-        steps, whose `expect` may be empty, into a trace)
+        steps, whose `expect` may be empty, into a trace); the line matchers of IN
+        (R-TRACE-014) are kept
   traces.py minimize --impl CMD [--reference CMD] TRACE OUT
         delta-debug a failing trace (steps, then prompt characters) to a smallest trace that
         fails the same way; expectations re-recorded with the reference
@@ -55,6 +56,7 @@ def cmd_rerecord(a):
     for old, new in zip(trace.steps, steps):
         if "note" in old:
             new["note"] = old["note"]
+        new["expect"] = tracefmt.carry_matchers(old["expect"], new["expect"])
     out = tracefmt.Trace(trace.header, steps)
     tracefmt.dump(out, a.out)
     print("rerecord: %d steps written to %s" % (len(steps), a.out), file=sys.stderr)

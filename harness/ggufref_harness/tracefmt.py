@@ -14,7 +14,9 @@ Every other line is a step (R-TRACE-010):
 `send` is one command object, a list of them (written in one write), or `send_raw`, a string
 written as it is. The replayer writes the step, reads exactly len(expect) events and matches
 them in order (R-TRACE-020): an expected event matches when every field it has is in the actual
-event with an equal value; `top` and `digest` follow the tier (R-TRACE-040, R-TRACE-042).
+event with an equal value; `top` and `digest` follow the tier (R-TRACE-040, R-TRACE-042). An
+expected string may instead be a line matcher {"$has": [...]} (R-TRACE-014): one line holding
+every listed substring (bug traces use it for error messages).
 """
 import hashlib
 import json
@@ -150,12 +152,36 @@ def _compare_top(want, got, tier, tol, path):
     return errs
 
 
+MATCHER_HAS = "$has"
+
+
+def is_matcher(value):
+    """A line matcher (R-TRACE-014): {"$has": [substring, ...]} in place of a string."""
+    return isinstance(value, dict) and list(value) == [MATCHER_HAS] and \
+        isinstance(value[MATCHER_HAS], list) and \
+        all(isinstance(x, str) for x in value[MATCHER_HAS])
+
+
+def _compare_line(want, got, path):
+    """R-TRACE-014: got is a string of one line (no CR, no LF) holding every substring."""
+    if not isinstance(got, str):
+        return ["%s: want a string, got %s" % (path, _short(got))]
+    errs = []
+    if "\n" in got or "\r" in got:
+        errs.append("%s: %s is not one line" % (path, _short(got)))
+    errs += ["%s: %s lacks %s" % (path, _short(got), json.dumps(x, ensure_ascii=False))
+             for x in want[MATCHER_HAS] if x not in got]
+    return errs
+
+
 def compare(want, got, tier="exact", tol=None, path=""):
     """Differences between an expected value and an actual one (R-TRACE-020): a list of
     strings, empty when they match. Objects: every expected key must be present and match;
     extra actual keys are ignored. Lists: same length, element-wise. Scalars: equal (an int
-    and a float of equal value are equal)."""
+    and a float of equal value are equal). A line matcher matches per R-TRACE-014."""
     tol = tol or spec.TOLERANCE
+    if is_matcher(want):
+        return _compare_line(want, got, path or "value")
     if isinstance(want, dict):
         if not isinstance(got, dict):
             return ["%s: want an object, got %r" % (path or "event", got)]
@@ -241,6 +267,24 @@ def normalize_event(ev, cmd_of):
 
 def _idkey(rid):
     return json.dumps(rid)
+
+
+def carry_matchers(old, new):
+    """A re-recorded expectation `new` with the line matchers (R-TRACE-014) of the expectation
+    `old` it replaces put back where they were (a recorder drops messages, R-TRACE-012)."""
+    if is_matcher(old):
+        return old
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = dict(new)
+        for k, v in old.items():
+            if k in new:
+                out[k] = carry_matchers(v, new[k])
+            elif is_matcher(v):
+                out[k] = v
+        return out
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [carry_matchers(o, n) for o, n in zip(old, new)]
+    return new
 
 
 # ---- replay -------------------------------------------------------------------------------

@@ -122,6 +122,37 @@ def test_number_matching():
     assert tracefmt.compare(True, 1) != []
 
 
+def test_line_matcher():
+    """R-TRACE-014: one line holding every substring; rerecord keeps matchers."""
+    m = {"$has": ["ffn_n\\x0aorm", "tensor"]}
+    assert tracefmt.compare(m, "unexpected tensor 'blk.0.ffn_n\\x0aorm.weight'") == []
+    assert tracefmt.compare(m, "unexpected tensor 'blk.0.ffn_n orm.weight'") != []
+    assert tracefmt.compare(m, "tensor ffn_n\\x0aorm\nsecond line") != []  # not one line
+    assert tracefmt.compare(m, "tensor ffn_n\\x0aorm\r") != []
+    assert tracefmt.compare(m, 5) != []
+    want = {"id": 3, "event": "error", "error": {"code": 18, "message": m}}
+    assert tracefmt.compare(want, {"id": 3, "event": "error",
+                                   "error": {"code": 18, "message": "tensor ffn_n orm"}}) != []
+    recorded = [{"id": 3, "event": "error", "error": {"code": 18, "name": "UNSUPPORTED_MODEL"}}]
+    kept = tracefmt.carry_matchers([want], recorded)
+    assert kept == [{"id": 3, "event": "error",
+                     "error": {"code": 18, "name": "UNSUPPORTED_MODEL", "message": m}}]
+    assert tracefmt.carry_matchers([want], []) == []  # other events: nothing to carry
+
+
+def test_crafted_models_regenerate_byte_identical(tmp_path):
+    """R-TRACE-014, R-TRACE-002: traces/models/*.gguf are what make_models.py writes."""
+    models = os.path.join(paths.BUG_TRACES, "models")
+    p = subprocess.run([sys.executable, os.path.join(models, "make_models.py"), str(tmp_path)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    made = sorted(f for f in os.listdir(tmp_path) if f.endswith(".gguf"))
+    assert made == sorted(f for f in os.listdir(models) if f.endswith(".gguf"))
+    for f in made:
+        with open(os.path.join(models, f), "rb") as a, open(os.path.join(tmp_path, f), "rb") as b:
+            assert a.read() == b.read(), "traces/models/%s differs from make_models.py" % f
+
+
 def test_margins_greedy_and_sampled():
     """R-TRACE-050: the margin model agrees with the sampler's choice."""
     import numpy as np

@@ -483,24 +483,27 @@ static bool get_seed(const gr_req *r, uint64_t *out) {
     return false;
 }
 
-/* R-PROTO-030: the k highest logits as [id, "bits"] pairs, highest first, ties by lower id. */
+/* R-PROTO-030: the k highest logits as [id, "bits"] pairs, highest first, ties by lower id.
+ * One pass keeps the best k so far in order; an id enters only above a strictly smaller
+ * value, so among equal values the lower id stays first. O(n) plus O(k) per entry. */
 static cJSON *top_logits(const float *x, size_t n, int k) {
-    cJSON *arr = cJSON_CreateArray();
-    int32_t chosen[GR_PROTOCOL_MAX_TOP];
-    int n_chosen = 0;
-    for (int j = 0; j < k && (size_t)j < n; j++) {
-        int64_t best = -1;
-        for (size_t i = 0; i < n; i++) {
-            bool taken = false;
-            for (int c = 0; c < n_chosen; c++) taken |= (chosen[c] == (int32_t)i);
-            if (taken) continue;
-            if (best < 0 || x[i] > x[best]) best = (int64_t)i;
+    int32_t best[GR_PROTOCOL_MAX_TOP];
+    int m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m == k && !(x[i] > x[best[m - 1]])) continue;
+        int j = m < k ? m++ : m - 1;
+        while (j > 0 && x[i] > x[best[j - 1]]) {
+            best[j] = best[j - 1];
+            j--;
         }
-        chosen[n_chosen++] = (int32_t)best;
+        best[j] = (int32_t)i;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (int j = 0; j < m; j++) {
         char bits[9];
-        snprintf(bits, sizeof bits, "%08x", (unsigned)float_bits(x[best]));
+        snprintf(bits, sizeof bits, "%08x", (unsigned)float_bits(x[best[j]]));
         cJSON *pair = cJSON_CreateArray();
-        cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)best));
+        cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)best[j]));
         cJSON_AddItemToArray(pair, cJSON_CreateString(bits));
         cJSON_AddItemToArray(arr, pair);
     }
