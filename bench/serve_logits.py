@@ -4,8 +4,8 @@
 One session per run: boot, load-model MODEL, configure-sampling (greedy, N tokens, no EOS stop),
 then `generate` with "logits": K (and "logits_full" with --full), or without logits (--plain),
 reading every event. Reported per run: wall time of the generate (first byte sent to its final
-event), wall time of the whole session, and the server's peak RSS (ru_maxrss from wait4, so
-only that process). Runs are repeated and the median is printed; the machine is shared, so
+event), wall time of the whole session, the server's CPU time (user + system, from wait4: less
+disturbed by other load than wall time) and its peak RSS (ru_maxrss, that process only). Runs are repeated and the median is printed; the machine is shared, so
 compare figures taken in one sitting.
 
     /usr/bin/python3 bench/serve_logits.py --impl "build/release/ggufref serve" \\
@@ -22,7 +22,7 @@ import time
 
 def session(impl, model, tokens, top, full, prompt):
     """One server process; returns (generate seconds, session seconds, peak RSS KiB,
-    token events)."""
+    token events, CPU seconds)."""
     t0 = time.perf_counter()
     p = subprocess.Popen(shlex.split(impl), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
@@ -60,7 +60,7 @@ def session(impl, model, tokens, top, full, prompt):
     n_tok = sum(1 for e in events if e.get("event") == "token")
     if top > 0 and not all("top" in e for e in events if e.get("event") == "token"):
         raise SystemExit("a token event lacks its logits")
-    return g1 - g0, t1 - t0, usage.ru_maxrss, n_tok
+    return g1 - g0, t1 - t0, usage.ru_maxrss, n_tok, usage.ru_utime + usage.ru_stime
 
 
 def main():
@@ -80,11 +80,12 @@ def main():
     gen = statistics.median(r[0] for r in rows)
     tot = statistics.median(r[1] for r in rows)
     rss = statistics.median(r[2] for r in rows)
+    cpu = statistics.median(r[4] for r in rows)
     what = "plain" if top == 0 else "logits %d%s" % (top, " + full" if a.full else "")
     print("%s: %d tokens (%s), %d runs: generate %.3f s (%.1f tok/s), session %.3f s, "
-          "peak RSS %.1f MiB (model file %.1f MiB)" % (
+          "server CPU %.3f s, peak RSS %.1f MiB (model file %.1f MiB)" % (
               os.path.basename(a.model), rows[0][3], what, len(rows), gen, rows[0][3] / gen,
-              tot, rss / 1024.0, os.path.getsize(a.model) / 1048576.0))
+              tot, cpu, rss / 1024.0, os.path.getsize(a.model) / 1048576.0))
 
 
 if __name__ == "__main__":

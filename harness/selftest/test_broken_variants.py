@@ -25,7 +25,7 @@ VARIANTS = {
     "ignore-cancel": ["R-PROTO-041"],                   # generate ignores cancel
     "extra-coin": ["R-SAMP-030", "R-SAMP-020"],         # the sampler draws an extra coin
     "load-not-transactional": ["R-RT-010"],             # a failed load loses the old model
-    "position-shift": ["R-PROTO-030", "R-TRACE-031"],   # logits from positions off by one
+    "position-shift": ["R-PROTO-030", "R-TRACE-031"],   # the previous token's logits reported
     "oversize-exit": ["R-PROTO-009"],                   # an oversized line ends the server
     "malformed-silent": ["R-PROTO-005"],                # malformed lines get no answer
 }

@@ -207,6 +207,13 @@ static uint32_t float_bits(float f) {
     return u;
 }
 
+/* The 8 lowercase hex digits of a binary32's bits (R-PROTO-030), at out[0..8) (no NUL). */
+static void hex_bits(char out[8], float f) {
+    static const char digits[] = "0123456789abcdef";
+    uint32_t u = float_bits(f);
+    for (int i = 7; i >= 0; i--, u >>= 4) out[i] = digits[u & 15];
+}
+
 /* R-PROTO-031: FNV-1a 64 over the little-endian bytes of n float32 values. */
 static uint64_t logits_digest(const float *x, size_t n) {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -500,8 +507,8 @@ static cJSON *top_logits(const float *x, size_t n, int k) {
     }
     cJSON *arr = cJSON_CreateArray();
     for (int j = 0; j < m; j++) {
-        char bits[9];
-        snprintf(bits, sizeof bits, "%08x", (unsigned)float_bits(x[best[j]]));
+        char bits[9] = {0};
+        hex_bits(bits, x[best[j]]);
         cJSON *pair = cJSON_CreateArray();
         cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)best[j]));
         cJSON_AddItemToArray(pair, cJSON_CreateString(bits));
@@ -518,9 +525,8 @@ static void add_logits_of(const gr_server *s, cJSON *ev, const float *x, uint32_
     cJSON_AddStringToObject(ev, "digest", digest);
     if (s->stream_full) {
         char *hex = xmalloc((size_t)n * 8 + 1);
-        for (size_t i = 0; i < n; i++) {
-            snprintf(hex + 8 * i, 9, "%08x", (unsigned)float_bits(x[i]));
-        }
+        for (size_t i = 0; i < n; i++) hex_bits(hex + 8 * i, x[i]);
+        hex[(size_t)n * 8] = '\0';
         cJSON_AddStringToObject(ev, "logits_hex", hex);
         free(hex);
     }
