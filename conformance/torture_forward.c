@@ -590,6 +590,50 @@ static void test_forward_context_limits(void **state) {
     unload(&l);
 }
 
+/* R-NUM-041, R-NUM-040, R-NUM-043: the argument checks come before the context end, so a call
+ * that both leaves a gap and passes the end is INVALID_ARGUMENT, and CONTEXT_OVERFLOW means the
+ * arguments were otherwise valid. Every rejected call changes nothing. */
+static void test_forward_gap_beats_overflow(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    loaded l;
+    load_config(&c, &l);
+    int32_t tokens[5] = {1, 3, 4, 5, 6};
+    float want[5 * 8];
+    run_sequential(&l, tokens, 5, want);
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(l.model, 5, &ctx), GGUFREF_OK);
+    const float *lg = NULL;
+    for (uint32_t p = 0; p < 3; p++) assert_int_equal(ggufref_forward(ctx, tokens[p], p, &lg), GGUFREF_OK);
+    /* 3 positions run, n_ctx 5: gap and past the end */
+    assert_int_equal(ggufref_forward(ctx, 1, 5, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(ctx, 1, 9, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(ctx, 1, UINT32_MAX, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward_batch(ctx, tokens, 2, 4, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    /* no gap, past the end: overflow */
+    assert_int_equal(ggufref_forward_batch(ctx, tokens, 3, 3, &lg), GGUFREF_ERR_CONTEXT_OVERFLOW);
+    assert_int_equal(ggufref_forward_batch(ctx, tokens, 4, 2, &lg), GGUFREF_ERR_CONTEXT_OVERFLOW);
+    /* a bad token, batch size or pointer past the end: the argument error wins */
+    int32_t bad[3] = {3, 8, 1};
+    assert_int_equal(ggufref_forward_batch(ctx, bad, 3, 3, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward_batch(ctx, tokens, GGUFREF_MAX_BATCH + 1, 3, &lg),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward_batch(ctx, tokens, 3, 3, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    /* nothing changed: positions 3 and 4 give the logits of an undisturbed run */
+    for (uint32_t p = 3; p < 5; p++) {
+        assert_int_equal(ggufref_forward(ctx, tokens[p], p, &lg), GGUFREF_OK);
+        assert_memory_equal(lg, want + p * 8, 8 * sizeof *lg);
+    }
+    /* full: the next position is an overflow, a later one a gap, a bad token an argument error */
+    assert_int_equal(ggufref_forward(ctx, 1, 5, &lg), GGUFREF_ERR_CONTEXT_OVERFLOW);
+    assert_int_equal(ggufref_forward(ctx, 1, 6, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(ctx, 8, 5, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_forward(ctx, -1, 5, &lg), GGUFREF_ERR_INVALID_ARGUMENT);
+    ggufref_context_free(ctx);
+    unload(&l);
+}
+
 /* R-NUM-046, R-FAULT-001: every allocation of context creation fails in turn. */
 static void test_context_allocation_failures(void **state) {
     (void)state;
@@ -626,6 +670,7 @@ int main(void) {
         cmocka_unit_test(test_forward_never_allocates),
         cmocka_unit_test(test_forward_rejects_bad_requests),
         cmocka_unit_test(test_forward_context_limits),
+        cmocka_unit_test(test_forward_gap_beats_overflow),
         cmocka_unit_test(test_context_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

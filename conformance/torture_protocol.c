@@ -211,6 +211,78 @@ static void test_protocol_integer_ids_exact(void **state) {
     cJSON_Delete(expect_result(f, NULL));
 }
 
+/* The text the server wrote for the id of its last event (the event must start with "id"). */
+static void expect_id_text(fixture *f, const char *want) {
+    fflush(f->out);
+    const char *start = f->buf + f->read_pos;
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "{\"id\":%s,", want);
+    assert_true(strncmp(start, prefix, strlen(prefix)) == 0);
+}
+
+/* R-PROTO-006: an integer id is echoed as an equal number in plain digits, whatever its
+ * spelling; a number that is not an integer is no id (null). R-PROTO-040, R-PROTO-008: a
+ * cancel target follows the same rule and names the request of equal id, never a string. */
+static void test_protocol_ids_echoed_as_values(void **state) {
+    fixture *f = *state;
+    static const struct {
+        const char *sent, *echoed;
+    } same[] = {{"-0", "0"}, {"-0.0", "0"}, {"1.0", "1"}, {"1e2", "100"}, {"-5E+0", "-5"},
+                {"2.50e1", "25"}, {"9007199254740991.0", "9007199254740991"},
+                {"-9.007199254740991e15", "-9007199254740991"}};
+    char line[128];
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        snprintf(line, sizeof line, "{\"id\":%s,\"cmd\":\"boot\"}", same[i].sent);
+        send_line(f, line);
+        expect_id_text(f, same[i].echoed);
+        cJSON_Delete(expect_result(f, "INITIALIZED"));
+    }
+    static const char *const not_ids[] = {"2.5e0", "1e-1", "-0.5", "9007199254740992", "1e300"};
+    for (size_t i = 0; i < sizeof not_ids / sizeof not_ids[0]; i++) {
+        snprintf(line, sizeof line, "{\"id\":%s,\"cmd\":\"boot\"}", not_ids[i]);
+        send_line(f, line);
+        expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, NULL);
+    }
+    send_line(f, "{\"id\":\"t\",\"cmd\":\"cancel\",\"target\":1.5}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"t\"");
+    send_line(f, "{\"id\":\"t\",\"cmd\":\"cancel\",\"target\":true}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"t\"");
+
+    /* through the reader: generate 7.0 streams as id 7; target "7" misses, 7e0 hits */
+    char *path = fixture_model("tiny-f32-mha-untied");
+    char script[8192];
+    snprintf(script, sizeof script,
+             "{\"id\":1,\"cmd\":\"load-model\",\"path\":\"%s\"}\n"
+             "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":6,\"stop_at_eos\":false}\n"
+             "{\"id\":7.0,\"cmd\":\"generate\",\"prompt\":\"x\"}\n"
+             "{\"id\":\"c1\",\"cmd\":\"cancel\",\"target\":\"7\"}\n"
+             "{\"id\":\"c2\",\"cmd\":\"cancel\",\"target\":7e0}\n",
+             path);
+    free(path);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], script, strlen(script)), (ssize_t)strlen(script));
+    close(fds[1]);
+    assert_int_equal(gr_server_run(f->server, fds[0]), 0);
+    close(fds[0]);
+    cJSON_Delete(expect_result(f, "READY"));
+    cJSON_Delete(expect_result(f, "READY"));
+    expect_id_text(f, "7");
+    cJSON *ev = next_event(f);
+    assert_string_equal(str_of(ev, "event"), "token");
+    cJSON_Delete(ev);
+    ev = expect_result(f, NULL);
+    assert_string_equal(str_of(ev, "id"), "c1");
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "cancelled")));
+    cJSON_Delete(ev);
+    ev = expect_result(f, NULL);
+    assert_string_equal(str_of(ev, "id"), "c2");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ev, "cancelled")));
+    cJSON_Delete(ev);
+    expect_error(f, GGUFREF_ERR_CANCELLED, "7");
+    assert_true(no_more_events(f));
+}
+
 /* R-PROTO-023, R-PROTO-030, R-PROTO-031 */
 static void test_protocol_generate_streams_tokens_and_logits(void **state) {
     fixture *f = *state;
@@ -444,6 +516,7 @@ int main(void) {
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_oversized_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_integer_ids_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_ids_echoed_as_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_generate_streams_tokens_and_logits, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_logits_are_the_runtimes, setup, teardown),

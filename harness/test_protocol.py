@@ -54,17 +54,39 @@ def test_boot_may_be_sent_again(booted):
 
 
 @req("R-PROTO-006")
-@pytest.mark.parametrize("rid", ["a", "request-\u00e9\u2713", 0, -7, 2 ** 53 - 1, "x" * 256])
-def test_ids_are_echoed_verbatim(server, rid):
+@pytest.mark.parametrize("rid", ["a", "request-\u00e9\u2713", 0, -7, 2 ** 53 - 1, "x" * 256,
+                                 "7", ""])
+def test_ids_are_echoed_as_equal_values(server, rid):
     server.send("boot", rid=rid)
     ev = server.next_event()
     assert ev["id"] == rid and type(ev["id"]) is type(rid)
+
+
+def _is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+@req("R-PROTO-006")
+@pytest.mark.parametrize("text,value", [("-0", 0), ("-0.0", 0), ("1.0", 1), ("1e2", 100),
+                                        ("-5E+0", -5), ("2.50e1", 25),
+                                        ("9007199254740991.0", 2 ** 53 - 1),
+                                        ("-9.007199254740991e15", -(2 ** 53 - 1))])
+def test_integer_ids_in_any_spelling_are_echoed_as_equal_numbers(server, text, value):
+    """An integral number is an integer id whatever its spelling; the echo is a number of the
+    same value (the spelling need not survive: clients compare ids as values)."""
+    r = server.raw_request('{"id":%s,"cmd":"boot"}' % text)
+    assert _is_number(r.final["id"]) and r.final["id"] == value, \
+        "id %s echoed as %r: %s" % (text, r.final["id"], r.describe())
+    r.expect_ok()
 
 
 @req("R-PROTO-006")
 @pytest.mark.parametrize("line", ['{"cmd":"boot"}', '{"id":1.5,"cmd":"boot"}',
                                   '{"id":[1],"cmd":"boot"}', '{"id":{},"cmd":"boot"}',
                                   '{"id":true,"cmd":"boot"}', '{"id":null,"cmd":"boot"}',
+                                  '{"id":2.5e0,"cmd":"boot"}', '{"id":1e-1,"cmd":"boot"}',
+                                  '{"id":-0.5,"cmd":"boot"}',
+                                  '{"id":9007199254740992,"cmd":"boot"}',
                                   '{"id":"%s","cmd":"boot"}' % ("x" * 257),
                                   '{"id":9007199254740993,"cmd":"boot"}'])
 def test_bad_ids_get_null_id_errors(server, line):
@@ -91,10 +113,27 @@ def test_unknown_command(booted):
 
 
 @req("R-PROTO-007")
-def test_fault_commands_need_the_capability(booted, caps):
+@pytest.mark.parametrize("name", sorted(spec.FAULT_COMMANDS))
+def test_fault_commands_need_the_capability(booted, caps, name):
     if "fault-injection" in caps:
         pytest.skip("not applicable: the implementation has the fault-injection capability")
-    booted.request("fault-alloc", n=1).expect_error(spec.CODE["INVALID_ARGUMENT"])
+    err = booted.request(name, **spec.FAULT_COMMANDS[name]).expect_error(
+        spec.CODE["INVALID_ARGUMENT"])
+    assert name in err["message"]
+
+
+@req("R-PROTO-060")
+@cap("fault-injection")
+@pytest.mark.parametrize("name", sorted(spec.FAULT_COMMANDS))
+def test_fault_commands_exist(booted, name):
+    """Every command of R-PROTO-060 answers (with arguments that disarm), so the harness's
+    list (spec.FAULT_COMMANDS) and the implementation cannot drift apart."""
+    res = booted.request(name, **spec.FAULT_COMMANDS[name]).expect_ok()
+    if name == "fault-status":
+        missing = [k for k in spec.FAULT_STATUS_FIELDS if k not in res]
+        assert not missing, "fault-status lacks %s: %s" % (missing, res)
+    if name == "fault-reset":
+        assert res.get("state") == "UNINITIALIZED", res
 
 
 @req("R-PROTO-008")
@@ -108,6 +147,8 @@ def test_fault_commands_need_the_capability(booted, caps):
     ("generate", {"prompt": "a", "logits": -1}, "logits"),
     ("cancel", {}, "target"),
     ("cancel", {"target": [1]}, "target"),
+    ("cancel", {"target": 1.5}, "target"),
+    ("cancel", {"target": True}, "target"),
     ("configure-sampling", {"top_k": 1.5}, "top_k"),
     ("configure-sampling", {"max_tokens": "3"}, "max_tokens"),
     ("configure-sampling", {"stop_at_eos": 1}, "stop_at_eos"),
@@ -415,6 +456,23 @@ def test_cancel_while_streaming(server):
         assert ev["event"] == "error" and ev["error"]["code"] == spec.CODE["CANCELLED"], ev
         break
     assert seen_cancel and n_tokens < 90
+
+
+@req("R-PROTO-040", "R-PROTO-006", "R-PROTO-041")
+@cap("cancel")
+@needs_models
+def test_cancel_target_names_the_request_of_equal_id(server):
+    """A generate sent with id 7.0 streams as 7; target "7" (a string) misses it, 7e0 hits."""
+    loaded(server, max_tokens=40, stop_at_eos=False)
+    server.send_raw('{"id":7.0,"cmd":"generate","prompt":"stop me"}\n'
+                    '{"id":"c1","cmd":"cancel","target":"7"}\n'
+                    '{"id":"c2","cmd":"cancel","target":7e0}\n')
+    evs = [server.next_event() for _ in range(4)]
+    assert [e["event"] for e in evs] == ["token", "result", "result", "error"], evs
+    assert all(_is_number(e["id"]) and e["id"] == 7 for e in (evs[0], evs[3])), evs
+    assert (evs[1]["id"], evs[1]["cancelled"]) == ("c1", False), evs
+    assert (evs[2]["id"], evs[2]["cancelled"]) == ("c2", True), evs
+    assert evs[3]["error"]["code"] == spec.CODE["CANCELLED"]
 
 
 @req("R-PROTO-040")

@@ -15,7 +15,7 @@ What it reads
               references must name defined IDs too, but do not count as tests.
   code        reference/include/ggufref.h (status and state enums), reference/src/status.c and
               runtime.c (the names), harness/ggufref_harness/spec.py (the harness's status
-              table) and conformance/transitions.tsv (the state machine).
+              table and command lists) and conformance/transitions.tsv (the state machine).
 
 It fails (exit status 1, every problem listed) when
   - an ID is defined twice, or defined in a chapter that does not own its prefix;
@@ -27,11 +27,13 @@ It fails (exit status 1, every problem listed) when
     R-RT-002, the enum, runtime.c and transitions.tsv disagree; section 7.1 and
     transitions.tsv disagree; the chapter list and the headings disagree, or the text refers
     to a chapter that does not exist; the panic points of R-FAULT-003 and fault.h, or the
-    commands of chapter 9 and protocol.c, disagree; a path SPEC names does not exist.
+    commands of chapter 9, protocol.c and the harness's COMMANDS and FAULT_COMMANDS
+    (spec.py), disagree; a path SPEC names does not exist.
 Wildcards (`R-TOK-*`) name a chapter, not a rule: they are checked for a known prefix only.
 Exit status 2: a file it needs is missing or unreadable.
 """
 import argparse
+import ast
 import collections
 import fnmatch
 import json
@@ -501,19 +503,49 @@ def check_names(root, spec, problems):
     ch9 = "\n".join(spec.chapter_lines(9))
     commands = {name for name, op in re.findall(
         r"`([a-z]+(?:-[a-z]+)*)(?: \{[^}`]*\})?` \(`([a-z_]+)`", ch9) if op in ops}
+    fault = set()
     if "R-PROTO-060" in spec.defs:
-        commands |= set(re.findall(r"`(fault-[a-z]+)(?: \{[^}`]*\})?`",
-                                   spec.rule_text("R-PROTO-060"))) - {"fault-injection"}
+        fault = set(re.findall(r"`(fault-[a-z]+)(?: \{[^}`]*\})?`",
+                               spec.rule_text("R-PROTO-060"))) - {"fault-injection"}
     served = set(re.findall(r'\{"([a-z]+(?:-[a-z]+)*)", cmd_[a-z_]+',
                             read_text(os.path.join(root, "reference/cli/protocol.c"))))
-    for name in sorted(commands - served):
+    for name in sorted((commands | fault) - served):
         problems.add(cat, "command %s (chapter 9) is not served by protocol.c" % name)
-    for name in sorted(served - commands):
+    for name in sorted(served - commands - fault):
         problems.add(cat, "protocol.c serves %s, which chapter 9 does not define" % name)
+    spec_py = os.path.join(root, "harness/ggufref_harness/spec.py")
+    if os.path.exists(spec_py):
+        harness = harness_constants(read_text(spec_py), ("COMMANDS", "FAULT_COMMANDS"))
+        for var, want, what in (("COMMANDS", commands, "chapter 9"),
+                                ("FAULT_COMMANDS", fault, "R-PROTO-060")):
+            have = harness.get(var)
+            if have is None:
+                problems.add(cat, "harness spec.py: no literal %s" % var)
+                continue
+            for name in sorted(set(have) - want):
+                problems.add(cat, "harness spec.py %s lists %s, which %s does not define" % (
+                    var, name, what))
+            for name in sorted(want - set(have)):
+                problems.add(cat, "harness spec.py %s lacks %s (%s)" % (var, name, what))
     for i, line in enumerate(spec.lines, 1):
         for path in re.findall(r"`([A-Za-z0-9_.-]+/[A-Za-z0-9_./-]*)`", line):
             if not path.startswith("..") and not os.path.exists(os.path.join(root, path)):
                 problems.add(cat, "SPEC.md:%d: `%s` does not exist" % (i, path))
+
+
+def harness_constants(text, names):
+    """The literal values (tuples, dicts, ...) assigned to `names` at the top level of a Python
+    source, read without importing it: {name: value}; a name assigned something else is left
+    out."""
+    out = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name) and node.targets[0].id in names:
+            try:
+                out[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                pass
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

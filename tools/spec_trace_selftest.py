@@ -142,6 +142,13 @@ def cases(spec):
         ("protocol command renamed in protocol.c", lambda t: edit(
             t, "reference/cli/protocol.c", '{"fault-io", cmd_', '{"fault-inout", cmd_'),
          "command fault-io"),
+        ("harness lists a fault command chapter 9 does not define", lambda t: edit(
+            t, "harness/ggufref_harness/spec.py", '"fault-status": {}', '"fault-poison": {}'),
+         "FAULT_COMMANDS lists fault-poison"),
+        ("harness lacks a command of chapter 9", lambda t: edit(
+            t, "harness/ggufref_harness/spec.py", '"cancel", "reset-context"',
+            '"reset-context"'),
+         "COMMANDS lacks cancel"),
         ("SPEC names a path that does not exist", lambda t: append(
             t, "SPEC.md", "\nSee `tools/no_such_tool.sh`.\n"), "does not exist"),
         ("panic row missing", lambda t: edit(

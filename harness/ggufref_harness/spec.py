@@ -40,9 +40,24 @@ MAX_TOP_LOGITS = 32
 
 PROTOCOL_VERSION = 1
 
+# SPEC chapter 9's commands: those of R-PROTO-020..026 and R-PROTO-040, and those of the
+# `fault-injection` capability (R-PROTO-060), each with arguments that change nothing (the
+# fault commands disarm; fault-reset also returns the runtime to UNINITIALIZED). Kept true by
+# tools/spec_trace.py (ctest spec_traceability: these names = SPEC chapter 9 = protocol.c) and
+# by test_protocol.py against the implementation (each fault command answers; without the
+# capability each is unknown).
 COMMANDS = ("boot", "load-model", "configure-sampling", "generate", "generate-next-token",
             "cancel", "reset-context", "free-model", "diagnostics")
-FAULT_COMMANDS = ("fault-alloc", "fault-status", "fault-poison")
+FAULT_COMMANDS = {
+    "fault-alloc": {"n": 0},
+    "fault-io": {"byte": -1, "kind": "error"},
+    "fault-panic": {"point": None},
+    "fault-status": {},
+    "fault-reset": {},
+}
+# R-PROTO-060: the members of a fault-status result.
+FAULT_STATUS_FIELDS = ("alloc_count", "alloc_live", "alloc_fired", "io_bytes", "io_fired",
+                       "panic_fired", "points")
 
 # R-TRACE-001
 TRACE_FORMAT = "ggufref-trace"

@@ -302,14 +302,25 @@ static cJSON *json_float(float f) {
     return cJSON_CreateRaw(buf);
 }
 
-/* A copy of a request id for an event (R-PROTO-006: verbatim; integers are exact). */
+/* True if v can be a request id (R-PROTO-006): a string of at most 256 bytes, or a number whose
+ * binary64 value is an integer of magnitude below 2^53 (`1.0`, `1e2` and `-0` are integers). */
+static bool id_valid(const cJSON *v) {
+    if (cJSON_IsString(v)) return strlen(v->valuestring) <= 256;
+    return cJSON_IsNumber(v) && v->valuedouble >= -9007199254740991.0 &&
+           v->valuedouble <= 9007199254740991.0 &&
+           (double)(int64_t)v->valuedouble == v->valuedouble;
+}
+
+/* A copy of a request id for an event (R-PROTO-006: an equal JSON value of the same type; an
+ * integer id in plain decimal digits, exactly, whatever its spelling: -0 -> 0, 1e2 -> 100). */
 static cJSON *id_copy(const cJSON *id) {
     if (id == NULL) return cJSON_CreateNull();
     if (cJSON_IsNumber(id)) return json_int((int64_t)id->valuedouble);
     return cJSON_Duplicate(id, true);
 }
 
-/* Same request id: equal strings, or equal integers (exactly). */
+/* Same request id (R-PROTO-006, R-PROTO-040): equal strings, or equal integers (exactly: both
+ * are below 2^53); a string never equals a number. */
 static bool id_equal(const cJSON *a, const cJSON *b) {
     if (a == NULL || b == NULL) return false;
     if (cJSON_IsString(a) && cJSON_IsString(b)) return strcmp(a->valuestring, b->valuestring) == 0;
@@ -926,10 +937,10 @@ static void cmd_generate_next_token(gr_req *r) {
 static void cmd_cancel(gr_req *r) {
     gr_server *s = r->s;
     const cJSON *target = field(r, "target");
-    if (target == NULL || !(cJSON_IsString(target) || cJSON_IsNumber(target))) {
+    if (target == NULL || !id_valid(target)) {
         emit_error(s, r->id, GGUFREF_ERR_INVALID_ARGUMENT, false,
                    "cancel: field 'target' (the id of the request to cancel) must be a string "
-                   "or an integer");
+                   "of at most 256 bytes or an integer (|target| < 2^53)");
         return;
     }
     bool hit = s->streaming && id_equal(target, s->stream_id);
@@ -1172,12 +1183,7 @@ static void dispatch(gr_server *s, const char *line, size_t len) {
         return;
     }
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
-    bool id_ok = id != NULL &&
-                 ((cJSON_IsString(id) && strlen(id->valuestring) <= 256) ||
-                  (cJSON_IsNumber(id) && id->valuedouble >= -9007199254740991.0 &&
-                   id->valuedouble <= 9007199254740991.0 &&
-                   (double)(int64_t)id->valuedouble == id->valuedouble));
-    if (!id_ok) {
+    if (id == NULL || !id_valid(id)) {
         emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false,
                    "field 'id' must be a string of at most 256 bytes or an integer "
                    "(|id| < 2^53)");

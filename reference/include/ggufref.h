@@ -68,7 +68,8 @@ typedef enum ggufref_status {
     GGUFREF_ERR_BAD_TENSOR_INFO = 15,    /* n_dims, dims, type, block multiple, size overflow */
     GGUFREF_ERR_BAD_TENSOR_DATA = 16,    /* offset unaligned, overlapping, out of the file */
     GGUFREF_ERR_LIMIT_EXCEEDED = 17,     /* past a named limit, or the caller's capacity */
-    GGUFREF_ERR_UNSUPPORTED_MODEL = 18,  /* architecture, hyperparameters or tensors */
+    GGUFREF_ERR_UNSUPPORTED_MODEL = 18,  /* architecture, hyperparameters, tensors or
+                                            tokenizer metadata (token list and counts) */
     GGUFREF_ERR_UNSUPPORTED_TOKENIZER = 19, /* tokenizer.ggml.model not supported */
     GGUFREF_ERR_CONTEXT_OVERFLOW = 20,   /* request does not fit the context */
     GGUFREF_ERR_CANCELLED = 21,          /* generation stopped by ggufref_runtime_cancel */
@@ -334,7 +335,9 @@ uint32_t ggufref_context_n_ctx(const ggufref_context *ctx);
 ggufref_status ggufref_forward(ggufref_context *ctx, int32_t token, uint32_t pos,
                                const float **logits);
 /* Errors of both (R-NUM-040..042): INVALID_ARGUMENT for NULLs, a token outside [0, n_vocab)
- * or pos beyond the positions already run (a gap); CONTEXT_OVERFLOW when pos (+ n) > n_ctx.
+ * or pos beyond the positions already run (a gap); CONTEXT_OVERFLOW when pos + n > n_ctx
+ * (n = 1 for ggufref_forward) and every argument is otherwise valid: a gap past the end is
+ * INVALID_ARGUMENT (R-NUM-041).
  * Running position p again overwrites its KV row and forgets every later position. */
 
 /* Tokens per ggufref_forward_batch call. */
