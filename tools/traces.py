@@ -51,7 +51,7 @@ def cmd_replay(a):
 
 
 def cmd_rerecord(a):
-    trace = tracefmt.load(a.input)
+    trace = tracefmt.load(a.input, draft=True)  # hand-written steps need no numbers
     steps = tracetools.record_steps(a.impl, tracetools._sends(trace.steps), a.root)
     for old, new in zip(trace.steps, steps):
         if "note" in old:

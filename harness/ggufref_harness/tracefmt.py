@@ -17,6 +17,11 @@ them in order (R-TRACE-020): an expected event matches when every field it has i
 event with an equal value; `top` and `digest` follow the tier (R-TRACE-040, R-TRACE-042). An
 expected string may instead be a line matcher {"$has": [...]} (R-TRACE-014): one line holding
 every listed substring (bug traces use it for error messages).
+
+The reader rejects a malformed trace with a TraceError whose message opens with the rule it
+breaks (R-TRACE-001 header, R-TRACE-010 steps, R-TRACE-012 pinned implementation fields,
+R-TRACE-013 no boot first; R-TRACE-002 for models at replay); a replay's failure or
+not-applicable reason names its rule too (R-TRACE-013, -021, -042).
 """
 import hashlib
 import json
@@ -59,32 +64,154 @@ class Trace:
 
 # ---- reading and writing ------------------------------------------------------------------
 
-def loads(text, path=None):
+# R-TRACE-001: the header's members and their JSON types (`margin`: generated traces only).
+HEADER_FIELDS = (("format", str), ("version", int), ("name", str), ("description", str),
+                 ("requires", list), ("requirements", list), ("models", dict), ("tiers", list),
+                 ("tolerance", dict), ("settings", dict))
+TIERS = ("exact", "tolerant")
+
+
+def loads(text, path=None, draft=False):
+    """A Trace from its text; TraceError naming the rule (R-TRACE-001, -010, -012, -013) when
+    the text is not a valid trace. draft: a hand-written list of steps for `rerecord`, whose
+    `step` numbers may be missing (they are written on output)."""
+    where = path or "trace"
     lines = [ln for ln in text.split("\n") if ln.strip()]
     if not lines:
-        raise TraceError("%s: empty trace" % path)
+        raise TraceError("R-TRACE-001: %s: empty trace (line 1 must be the header)" % where)
     try:
         header = json.loads(lines[0])
-        steps = [json.loads(ln) for ln in lines[1:]]
     except ValueError as e:
-        raise TraceError("%s: not JSON Lines: %s" % (path, e))
-    if header.get("format") != spec.TRACE_FORMAT:
-        raise TraceError("%s: header format is %r, want %r" % (
-            path, header.get("format"), spec.TRACE_FORMAT))
-    if header.get("version") != spec.TRACE_VERSION:
-        raise TraceError("%s: trace format version %r; this replayer reads version %d" % (
-            path, header.get("version"), spec.TRACE_VERSION))
-    for i, st in enumerate(steps):
-        if not isinstance(st, dict) or not isinstance(st.get("expect"), list) or \
-                ("send" not in st and "send_raw" not in st):
-            raise TraceError("%s: line %d is not a step {step, send|send_raw, expect}" % (
-                path, i + 2))
+        raise TraceError("R-TRACE-001: %s: the header (line 1) is not JSON: %s" % (where, e))
+    _check_header(header, where)
+    steps = []
+    for i, ln in enumerate(lines[1:]):
+        try:
+            steps.append(json.loads(ln))
+        except ValueError as e:
+            raise TraceError("R-TRACE-010: %s: line %d is not JSON: %s" % (where, i + 2, e))
+        _check_step(steps[-1], i, where, draft)
+    _check_first_step(steps, where)
+    _check_free_fields(steps, where)
     return Trace(header, steps, path)
 
 
-def load(path):
+def load(path, draft=False):
     with open(path, encoding="utf-8") as f:
-        return loads(f.read(), path)
+        return loads(f.read(), path, draft)
+
+
+def _type_name(t):
+    return {str: "a string", int: "an integer", list: "an array", dict: "an object"}[t]
+
+
+def _check_header(h, where):
+    """R-TRACE-001: format and version first (a reader rejects what it does not know), then
+    every member with its type."""
+    if not isinstance(h, dict):
+        raise TraceError("R-TRACE-001: %s: the header (line 1) is not a JSON object" % where)
+    if h.get("format") != spec.TRACE_FORMAT:
+        raise TraceError("R-TRACE-001: %s: header format is %r, want %r" % (
+            where, h.get("format"), spec.TRACE_FORMAT))
+    if h.get("version") != spec.TRACE_VERSION or isinstance(h.get("version"), bool):
+        raise TraceError("R-TRACE-001: %s: trace format version %r; this replayer reads "
+                         "version %d" % (where, h.get("version"), spec.TRACE_VERSION))
+    for key, typ in HEADER_FIELDS:
+        if key not in h:
+            raise TraceError("R-TRACE-001: %s: the header has no `%s`" % (where, key))
+        if not isinstance(h[key], typ):
+            raise TraceError("R-TRACE-001: %s: header `%s` is not %s: %s" % (
+                where, key, _type_name(typ), _short(h[key])))
+    bad = [t for t in h["tiers"] if t not in TIERS]
+    if bad:
+        raise TraceError("R-TRACE-001: %s: header `tiers` names %s (tiers: %s, R-TRACE-040)" % (
+            where, _short(bad), ", ".join(TIERS)))
+    for k in ("abs", "rel"):
+        v = h["tolerance"].get(k)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+            raise TraceError("R-TRACE-001: %s: header `tolerance` needs `%s`, a number >= 0" % (
+                where, k))
+    if not all(isinstance(x, str) for x in h["requires"] + h["requirements"]) or \
+            not all(isinstance(v, str) for v in h["models"].values()):
+        raise TraceError("R-TRACE-001: %s: `requires` and `requirements` are strings, "
+                         "`models` maps paths to sha256 strings" % where)
+
+
+def _check_step(st, i, where, draft):
+    """R-TRACE-010: {step, send | send_raw, expect, margins?, note?} at line i + 2."""
+    line = "R-TRACE-010: %s: line %d" % (where, i + 2)
+    if not isinstance(st, dict):
+        raise TraceError("%s is not a step object" % line)
+    if "step" in st or not draft:
+        if st.get("step") != i + 1 or isinstance(st.get("step"), bool):
+            raise TraceError("%s: `step` is %s, want %d (steps count from 1, in order)" % (
+                line, _short(st.get("step")), i + 1))
+    if ("send" in st) == ("send_raw" in st):
+        raise TraceError("%s: a step has exactly one of `send` and `send_raw` (the command)" %
+                         line)
+    if "send_raw" in st and not isinstance(st["send_raw"], str):
+        raise TraceError("%s: `send_raw` is not a string" % line)
+    if "send" in st:
+        cmds = st["send"] if isinstance(st["send"], list) else [st["send"]]
+        if not cmds or not all(isinstance(c, dict) for c in cmds):
+            raise TraceError("%s: `send` is not a command object or a non-empty list of them" %
+                             line)
+    if not isinstance(st.get("expect"), list) or \
+            not all(isinstance(e, dict) for e in st["expect"]):
+        raise TraceError("%s: `expect` is not a list of event objects" % line)
+    if "note" in st and not isinstance(st["note"], str):
+        raise TraceError("%s: `note` is not a string" % line)
+    if "margins" in st and not isinstance(st["margins"], list):
+        raise TraceError("%s: `margins` is not a list" % line)
+
+
+def _check_first_step(steps, where):
+    """R-TRACE-013: the first step sends `boot` (alone), so the replayer learns the
+    capabilities before anything else runs."""
+    first = steps[0].get("send") if steps else None
+    if not (isinstance(first, dict) and first.get("cmd") == "boot"):
+        raise TraceError("R-TRACE-013: %s: the first step must send `boot`, not %s" % (
+            where, _short(first if steps and "send" in steps[0] else
+                          (steps[0].get("send_raw") if steps else "nothing"))))
+
+
+# R-TRACE-012: members of a command's result that the spec leaves to the implementation.
+_FREE_RESULT_FIELDS = {
+    "boot": ("name", "version", "capabilities", "limits"),
+    "diagnostics": ("impl",),
+    "generate": ("text",),
+    "generate-next-token": ("text",),
+    "load-model": ("impl",),
+}
+
+
+def _check_free_fields(steps, where):
+    """R-TRACE-012: no expectation pins what the spec leaves to the implementation: an error
+    message or diagnostics' last-error message as a plain string (a line matcher is allowed,
+    R-TRACE-014), boot's name, version, capabilities and limits, a generate's text,
+    diagnostics' impl."""
+    cmd_of = {}
+    for i, st in enumerate(steps):
+        sends = st.get("send", [])
+        for c in sends if isinstance(sends, list) else [sends]:
+            cmd_of[_idkey(c.get("id"))] = c.get("cmd")
+        for j, ev in enumerate(st["expect"]):
+            at = "R-TRACE-012: %s: step %d, event %d" % (where, i + 1, j + 1)
+            err = ev.get("error")
+            if isinstance(err, dict) and "message" in err and not is_matcher(err["message"]):
+                raise TraceError("%s expects the error message as a string; messages are the "
+                                 "implementation's (use a line matcher, R-TRACE-014)" % at)
+            if ev.get("event") != "result":
+                continue
+            cmd = cmd_of.get(_idkey(ev.get("id")))
+            pinned = [k for k in _FREE_RESULT_FIELDS.get(cmd, ()) if k in ev]
+            if pinned:
+                raise TraceError("%s expects `%s` of %s, which the spec leaves to the "
+                                 "implementation" % (at, "`, `".join(pinned), cmd))
+            le = ev.get("last_error")
+            if isinstance(le, dict) and "message" in le and not is_matcher(le["message"]):
+                raise TraceError("%s expects last_error.message as a string; messages are the "
+                                 "implementation's (use a line matcher, R-TRACE-014)" % at)
 
 
 def _line(obj):
@@ -240,19 +367,10 @@ def _short(v, n=160):
 
 # ---- normalising recorded events ------------------------------------------------------------
 
-# R-TRACE-012: fields a recorder drops, because the spec leaves them to the implementation.
-_FREE_RESULT_FIELDS = {
-    "boot": ("name", "version", "capabilities", "limits"),
-    "diagnostics": ("impl",),
-    "generate": ("text",),
-    "generate-next-token": ("text",),
-    "load-model": ("impl",),
-}
-
-
 def normalize_event(ev, cmd_of):
-    """The expectation to store for an actual event: implementation-specific fields removed.
-    cmd_of maps a request id to the command name it was."""
+    """The expectation to store for an actual event: the fields the spec leaves to the
+    implementation removed (R-TRACE-012, _FREE_RESULT_FIELDS and messages). cmd_of maps a
+    request id to the command name it was."""
     ev = json.loads(json.dumps(ev))
     if ev.get("event") == "error" and isinstance(ev.get("error"), dict):
         ev["error"].pop("message", None)
@@ -362,11 +480,11 @@ def check_models(trace, root):
     for rel, digest in trace.header.get("models", {}).items():
         p = os.path.join(root, rel)
         if not os.path.isfile(p):
-            raise TraceError("%s: model %s is missing" % (trace.name, p))
+            raise TraceError("R-TRACE-002: %s: model %s is missing" % (trace.name, p))
         got = sha256_file(p)
         if got != digest:
-            raise TraceError("%s: model %s has sha256 %s, the trace was made with %s" % (
-                trace.name, rel, got, digest))
+            raise TraceError("R-TRACE-002: %s: model %s has sha256 %s, the trace was made "
+                             "with %s" % (trace.name, rel, got, digest))
 
 
 def send_step(server, step, root, no_logits=False):
@@ -419,11 +537,12 @@ def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=No
                     # R-TRACE-042: without the logits capability, compare tokens only
                     no_logits = "logits" not in caps and tier != "exact"
                     missing = [c for c in trace.requires() if c not in caps]
-                    if "logits" not in caps and tier == "exact":
-                        missing.append("logits (the exact tier compares logits)")
                     if missing:
-                        return ReplayResult("not-applicable",
-                                            reason="needs capability %s" % ", ".join(missing))
+                        return ReplayResult("not-applicable", reason="R-TRACE-013: needs "
+                                            "capability %s" % ", ".join(missing))
+                    if "logits" not in caps and tier == "exact":
+                        return ReplayResult("not-applicable", reason="R-TRACE-042: the exact "
+                                            "tier compares logits: needs capability logits")
             before.append((i, step.get("send", step.get("send_raw"))))
         # R-TRACE-021: nothing more after the last step; the server exits cleanly at EOF.
         server.proc.stdin.close()
@@ -431,8 +550,15 @@ def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=No
             extra = server.next_event(timeout=5)
         except WireViolation:
             extra = None
+        last = len(trace.steps) - 1
         if extra is not None:
-            return ReplayResult("fail", Divergence(len(trace.steps) - 1, trace.steps[-1],
-                                                   None, extra,
-                                                   ["an event after the last step"], before))
+            return ReplayResult("fail", Divergence(last, trace.steps[-1], None, extra, [
+                "R-TRACE-021: an event after the last step"], before))
+        status = server.close()
+        if status != 0:
+            why = ("did not exit within %.0f s of its input closing" % server.exit_grace
+                   if server.killed else "exited with status %r" % status)
+            return ReplayResult("fail", Divergence(last, trace.steps[-1], None, None, [
+                "R-TRACE-021: after the last step the implementation %s (R-PROTO-002: "
+                "it exits with status 0)" % why], before))
     return ReplayResult("pass")

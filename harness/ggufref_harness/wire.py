@@ -85,6 +85,8 @@ class Server:
         self._next_id = 1
         self._transcript = []  # ("->" | "<-", text)
         self.closed = False
+        self.killed = False    # close() had to kill it
+        self.exit_grace = 5.0  # seconds close() waits for an exit
 
     # ---- lifecycle ----------------------------------------------------------------------
     def __enter__(self):
@@ -104,8 +106,9 @@ class Server:
         except OSError:
             pass
         try:
-            self.proc.wait(timeout=5)
+            self.proc.wait(timeout=self.exit_grace)
         except subprocess.TimeoutExpired:
+            self.killed = True
             self.proc.kill()
             self.proc.wait()
         self.proc.stdout.close()
