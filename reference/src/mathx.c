@@ -37,6 +37,17 @@ static double pow2_int(int k) {
     return d;
 }
 
+/* Nearest integer to d (ties away from zero), |d| < 2^62. */
+static int64_t round_to_i64(double d) { return (int64_t)(d >= 0.0 ? d + 0.5 : d - 0.5); }
+
+/* c[0] + z * (c[1] + z * (... + z * c[n - 1])) by Horner's rule in binary64, n >= 1: p = c[n - 1],
+ * then p = p * z + c[i] for i = n - 2 down to 0, each operation rounded in that order. */
+static double horner(const double *c, int n, double z) {
+    double p = c[n - 1];
+    for (int i = n - 2; i >= 0; i--) p = p * z + c[i];
+    return p;
+}
+
 /* 2^(j/64) for j = 0..63 as {TH, TL}: TH the binary64 nearest to 2^(j/64), TL the binary64
  * nearest to 2^(j/64) - TH (computed with 80-digit decimal arithmetic). */
 static const double EXP2_J64[64][2] = {
@@ -115,7 +126,7 @@ float gr_expf(float x) {
     if (x < -104.0f) return 0.0f;
     double xd = (double)x;
     double kd = xd * INV_LN2_64;
-    int k = (int)(kd >= 0.0 ? kd + 0.5 : kd - 0.5);
+    int k = (int)round_to_i64(kd);
     double r = (xd - (double)k * LN2_64_HI) - (double)k * LN2_64_LO;
     double q = r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (1.0 / 720))))));
     int j = ((k % 64) + 64) % 64;
@@ -135,9 +146,6 @@ static float nan_f32(void) {
     memcpy(&f, &bits, sizeof f);
     return f;
 }
-
-/* Nearest integer to d (ties away from zero), |d| < 2^62. */
-static int64_t round_to_i64(double d) { return (int64_t)(d >= 0.0 ? d + 0.5 : d - 0.5); }
 
 /*
  * gr_sincosf(x), algorithm (binary64 basic operations, round to nearest):
@@ -196,12 +204,8 @@ void gr_sincosf(float x, float *s_out, float *c_out) {
     r = r - kd * P3;
     r = r - kd * P4;
     double z = r * r;
-    double ps = S[7];
-    for (int i = 6; i >= 0; i--) ps = ps * z + S[i];
-    double sv = r + r * z * ps;
-    double pc = C[8];
-    for (int i = 7; i >= 0; i--) pc = pc * z + C[i];
-    double cv = 1.0 + z * pc;
+    double sv = r + r * z * horner(S, 8, z);
+    double cv = 1.0 + z * horner(C, 9, z);
     switch ((unsigned)(k & 3)) {
     case 0: *s_out = (float)sv; *c_out = (float)cv; break;
     case 1: *s_out = (float)cv; *c_out = (float)-sv; break;
@@ -271,8 +275,7 @@ float gr_powf(float b, float e) {
     if (y < -104.0) return 0.0f;
     int n = (int)round_to_i64(y * LOG2E);
     double r = (y - (double)n * LN2_HI) - (double)n * LN2_LO;
-    double p = 1.0 / 6227020800.0; /* 1/13! */
-    static const double INV_FACT[13] = {
+    static const double INV_FACT[14] = { /* 1/i! */
         1.0,
         1.0,
         1.0 / 2.0,
@@ -286,7 +289,7 @@ float gr_powf(float b, float e) {
         1.0 / 3628800.0,
         1.0 / 39916800.0,
         1.0 / 479001600.0,
+        1.0 / 6227020800.0,
     };
-    for (int i = 12; i >= 0; i--) p = p * r + INV_FACT[i];
-    return (float)(p * pow2_int(n));
+    return (float)(horner(INV_FACT, 14, r) * pow2_int(n));
 }
