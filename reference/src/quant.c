@@ -30,6 +30,12 @@
 #define GR_HAVE_AVX2 0
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define GR_ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define GR_ALWAYS_INLINE inline
+#endif
+
 /* ===================================================================================== */
 /* binary16 / bfloat16                                                                    */
 /* ===================================================================================== */
@@ -498,20 +504,30 @@ float gr_sum_f32(const float *a, size_t n) {
     return lanes_reduce(s);
 }
 
-/* Portable quantized row dot: decode CHUNK elements at a time, accumulate into the lanes. */
-float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, size_t n) {
-    if (type == GGUFREF_T_F32 && ((uintptr_t)row & (sizeof(float) - 1)) == 0) {
-        return dot_f32_portable((const float *)(const void *)row, x, n);
-    }
+/* Quantized row dot through a decode buffer: decode CHUNK elements at a time (decode_run),
+ * accumulate each chunk into the lanes with muladd (lanes_muladd or a kernel doing the same
+ * operations per lane), then combine the lanes (R-NUM-010, 012). */
+static GR_ALWAYS_INLINE float row_dot_chunked(uint32_t type, const uint8_t *row, const float *x,
+                                              size_t n,
+                                              void (*muladd)(float *, const float *, const float *,
+                                                             size_t)) {
     const ggufref_type_info *ti = ggufref_type_info_get(type);
     float s[GR_LANES] = {0};
     float buf[CHUNK];
     for (size_t i = 0; i < n; i += CHUNK) {
         size_t len = n - i < CHUNK ? n - i : CHUNK;
         decode_run(type, row + i / ti->block_size * ti->type_size, buf, len);
-        lanes_muladd(s, buf, x + i, len);
+        muladd(s, buf, x + i, len);
     }
     return lanes_reduce(s);
+}
+
+/* Portable quantized row dot: F32 rows in place when aligned, any other through the buffer. */
+float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, size_t n) {
+    if (type == GGUFREF_T_F32 && ((uintptr_t)row & (sizeof(float) - 1)) == 0) {
+        return dot_f32_portable((const float *)(const void *)row, x, n);
+    }
+    return row_dot_chunked(type, row, x, n, lanes_muladd);
 }
 
 /* ===================================================================================== */
@@ -574,11 +590,6 @@ GR_TARGET_AVX2 static inline __m128i load8(const uint8_t *p) {
         if (y) _mm256_storeu_ps(y + (off), (w));                                        \
         else (acc) = _mm256_add_ps((acc), _mm256_mul_ps((w), _mm256_loadu_ps(x + (off)))); \
     } while (0)
-#if defined(__GNUC__) || defined(__clang__)
-#define GR_ALWAYS_INLINE __attribute__((always_inline)) inline
-#else
-#define GR_ALWAYS_INLINE inline
-#endif
 
 /* Q8_0: y = (f32)q * d per element (decode_q8_0), elements 0-7 / 16-23 in lanes 0-7. */
 GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q8_0(const uint8_t *row, const float *x, float *y,
@@ -737,15 +748,7 @@ GR_TARGET_AVX2 static float row_dot_avx2(uint32_t type, const uint8_t *row, cons
         break;
     default: break;
     }
-    const ggufref_type_info *ti = ggufref_type_info_get(type);
-    float s[GR_LANES] = {0};
-    float buf[CHUNK];
-    for (size_t i = 0; i < n; i += CHUNK) {
-        size_t len = n - i < CHUNK ? n - i : CHUNK;
-        decode_run(type, row + i / ti->block_size * ti->type_size, buf, len);
-        lanes_muladd_avx2(s, buf, x + i, len);
-    }
-    return lanes_reduce(s);
+    return row_dot_chunked(type, row, x, n, lanes_muladd_avx2);
 }
 
 /* One row at a time: on the machines measured, interleaving several rows' streams was slower
