@@ -17,64 +17,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "ggufref.h"
 #include "gguf_builder.h"
 
 #define PATH_LEN 512
 
-typedef struct run_result {
-    int exit_code;
-    char out[65536]; /* stdout */
-    char err[4096];  /* stderr */
-} run_result;
-
-/* The CLI binary, or skip() with a reason. OUT: path. */
-static void cli_path(char path[PATH_LEN]) {
-    const char *dir = getenv("GGUFREF_BUILD_DIR");
-    if (dir == NULL || dir[0] == '\0') {
-        print_message("skipped: GGUFREF_BUILD_DIR is not set (run through ctest)\n");
+/* Run `ggufref ARGS` (already shell-quoted) with stdout and stderr captured, or skip() when the
+ * binary is not built; the process must exit normally. OUT: r (cli_result_free it). */
+static void run_cli(const char *args, cli_result *r) {
+    if (!cli_run(args, r)) {
+        print_message("skipped: the ggufref binary is not built (GGUFREF_BUILD_DIR)\n");
         skip();
     }
-    snprintf(path, PATH_LEN, "%s/ggufref", dir);
-    if (access(path, X_OK) != 0) {
-        print_message("skipped: %s is not built\n", path);
-        skip();
-    }
-}
-
-/* Read at most cap-1 bytes of a file into buf, NUL-terminated. */
-static void slurp(const char *path, char *buf, size_t cap) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, cap - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-}
-
-/* Run `ggufref ARGS` with stdout and stderr captured. args is already shell-quoted. */
-static void run_cli(const char *args, run_result *r) {
-    char cli[PATH_LEN];
-    cli_path(cli);
-    char out_path[] = "/tmp/ggufref_cli_out_XXXXXX";
-    char err_path[] = "/tmp/ggufref_cli_err_XXXXXX";
-    int fd_out = mkstemp(out_path);
-    int fd_err = mkstemp(err_path);
-    assert_true(fd_out >= 0 && fd_err >= 0);
-    close(fd_out);
-    close(fd_err);
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' %s >'%s' 2>'%s'", cli, args, out_path, err_path);
-    int status = system(cmd);
-    assert_true(status != -1 && WIFEXITED(status));
-    r->exit_code = WEXITSTATUS(status);
-    slurp(out_path, r->out, sizeof r->out);
-    slurp(err_path, r->err, sizeof r->err);
-    unlink(out_path);
-    unlink(err_path);
+    assert_int_not_equal(r->exit_code, -1);
 }
 
 /* Write b to a fresh /tmp file. OUT: path. */
@@ -88,7 +46,7 @@ static void write_temp(const gb_buf *b, char path[PATH_LEN]) {
 
 /* Write b to a temporary file, run `ggufref info OPTS FILE` on it, remove it. OUT: r, *path
  * (the name the file had, for messages). */
-static void run_info(const gb_buf *b, const char *opts, run_result *r, char path[PATH_LEN]) {
+static void run_info(const gb_buf *b, const char *opts, cli_result *r, char path[PATH_LEN]) {
     write_temp(b, path);
     char args[PATH_LEN + 64];
     snprintf(args, sizeof args, "info %s '%s'", opts, path);
@@ -111,48 +69,45 @@ static void build_valid(gb_buf *b) {
     gb_tensor_data(b, &t, 1, 32);
 }
 
-static void test_cli_info_text(void **state) {
-    (void)state;
+/* `ggufref info OPTS` on build_valid's file: exit 0, nothing on stderr. OUT: r. */
+static void run_info_valid(const char *opts, cli_result *r) {
     gb_buf b;
     build_valid(&b);
     char path[PATH_LEN];
-    run_result *r = malloc(sizeof *r);
-    assert_non_null(r);
-    run_info(&b, "", r, path);
+    run_info(&b, opts, r, path);
+    gb_free(&b);
     assert_int_equal(r->exit_code, 0);
     assert_string_equal(r->err, "");
-    assert_non_null(strstr(r->out, "version: 3\n"));
-    assert_non_null(strstr(r->out, "metadata: 4 keys\n"));
-    assert_non_null(strstr(r->out, "arr[str,10] = [\"<unk>\", \"a\", \"b\", \"c\", \"d\", \"e\", "
+}
+
+static void test_cli_info_text(void **state) {
+    (void)state;
+    cli_result r;
+    run_info_valid("", &r);
+    assert_non_null(strstr(r.out, "version: 3\n"));
+    assert_non_null(strstr(r.out, "metadata: 4 keys\n"));
+    assert_non_null(strstr(r.out, "arr[str,10] = [\"<unk>\", \"a\", \"b\", \"c\", \"d\", \"e\", "
                                    "\"f\", \"g\", ...]"));
-    assert_non_null(strstr(r->out, "weird\"key\\x0a\\x01\\xff"));
-    assert_non_null(strstr(r->out, "tensors: 1\n"));
-    assert_non_null(strstr(r->out, "token_embd.weight"));
-    assert_non_null(strstr(r->out, "4x10"));
-    free(r);
-    gb_free(&b);
+    assert_non_null(strstr(r.out, "weird\"key\\x0a\\x01\\xff"));
+    assert_non_null(strstr(r.out, "tensors: 1\n"));
+    assert_non_null(strstr(r.out, "token_embd.weight"));
+    assert_non_null(strstr(r.out, "4x10"));
+    cli_result_free(&r);
 }
 
 static void test_cli_info_json(void **state) {
     (void)state;
-    gb_buf b;
-    build_valid(&b);
-    char path[PATH_LEN];
-    run_result *r = malloc(sizeof *r);
-    assert_non_null(r);
-    run_info(&b, "--json", r, path);
-    assert_int_equal(r->exit_code, 0);
-    assert_string_equal(r->err, "");
-    assert_int_equal(r->out[0], '{');
-    assert_non_null(strstr(r->out, "]}\n"));
-    assert_non_null(strstr(r->out, "\"n_tensors\": 1"));
-    assert_non_null(strstr(r->out, "\"key\": \"weird\\\"key\\n\\u0001\\ufffd\""));
-    assert_non_null(strstr(r->out, "\"count\": 10, \"first\": [\"<unk>\""));
-    assert_non_null(strstr(r->out, "\"type\": \"f32\", \"value\": null"));
-    assert_non_null(strstr(r->out, "\"dims\": [4, 10]"));
-    assert_non_null(strstr(r->out, "\"bytes\": 160"));
-    free(r);
-    gb_free(&b);
+    cli_result r;
+    run_info_valid("--json", &r);
+    assert_int_equal(r.out[0], '{');
+    assert_non_null(strstr(r.out, "]}\n"));
+    assert_non_null(strstr(r.out, "\"n_tensors\": 1"));
+    assert_non_null(strstr(r.out, "\"key\": \"weird\\\"key\\n\\u0001\\ufffd\""));
+    assert_non_null(strstr(r.out, "\"count\": 10, \"first\": [\"<unk>\""));
+    assert_non_null(strstr(r.out, "\"type\": \"f32\", \"value\": null"));
+    assert_non_null(strstr(r.out, "\"dims\": [4, 10]"));
+    assert_non_null(strstr(r.out, "\"bytes\": 160"));
+    cli_result_free(&r);
 }
 
 /* A rejected file: exit 1, nothing on stdout, one line "ggufref: FILE: STATUS at offset N: ". */
@@ -165,44 +120,40 @@ static void test_cli_info_malformed(void **state) {
     gb_mark(&b);
     gb_u8(&b, 2);
     char path[PATH_LEN];
-    run_result *r = malloc(sizeof *r);
-    assert_non_null(r);
-    run_info(&b, "--json", r, path);
-    assert_int_equal(r->exit_code, 1);
-    assert_string_equal(r->out, "");
+    cli_result r;
+    run_info(&b, "--json", &r, path);
+    assert_int_equal(r.exit_code, 1);
+    assert_string_equal(r.out, "");
     char want[PATH_LEN + 64];
     snprintf(want, sizeof want, "ggufref: %s: BAD_VALUE at offset %llu: ", path,
              (unsigned long long)b.mark);
-    assert_memory_equal(r->err, want, strlen(want));
-    char *newline = strchr(r->err, '\n');
+    assert_memory_equal(r.err, want, strlen(want));
+    char *newline = strchr(r.err, '\n');
     assert_non_null(newline);
     assert_string_equal(newline, "\n"); /* exactly one line */
-    free(r);
+    cli_result_free(&r);
     gb_free(&b);
 }
 
 static void test_cli_info_missing_file(void **state) {
     (void)state;
-    run_result *r = malloc(sizeof *r);
-    assert_non_null(r);
-    run_cli("info /tmp/ggufref_cli_info_does_not_exist.gguf", r);
-    assert_int_equal(r->exit_code, 1);
-    assert_string_equal(r->out, "");
-    assert_non_null(strstr(r->err, "ggufref: /tmp/ggufref_cli_info_does_not_exist.gguf: IO_ERROR: "));
-    free(r);
+    cli_result r;
+    run_cli("info /tmp/ggufref_cli_info_does_not_exist.gguf", &r);
+    assert_int_equal(r.exit_code, 1);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "ggufref: /tmp/ggufref_cli_info_does_not_exist.gguf: IO_ERROR: "));
+    cli_result_free(&r);
 }
 
 static void test_cli_info_usage(void **state) {
     (void)state;
-    run_result *r = malloc(sizeof *r);
-    assert_non_null(r);
-    run_cli("info", r);
-    assert_int_equal(r->exit_code, 2);
-    run_cli("info a.gguf b.gguf", r);
-    assert_int_equal(r->exit_code, 2);
-    run_cli("info --bogus a.gguf", r);
-    assert_int_equal(r->exit_code, 2);
-    free(r);
+    static const char *const usage_errors[] = {"info", "info a.gguf b.gguf", "info --bogus a.gguf"};
+    for (size_t i = 0; i < sizeof usage_errors / sizeof usage_errors[0]; i++) {
+        cli_result r;
+        run_cli(usage_errors[i], &r);
+        assert_int_equal(r.exit_code, 2);
+        cli_result_free(&r);
+    }
 }
 
 int main(void) {
