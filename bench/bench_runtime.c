@@ -130,7 +130,7 @@ TIMED static void bare_step(bare *b, size_t pos, const float **seen) {
 }
 
 /* Tokenize, run the prompt and sample the first token. */
-static void bare_begin(bare *b, const float **seen) {
+TIMED static void bare_begin(bare *b, const float **seen) {
     int st = ggufref_tokenize(b->model, PROMPT, strlen(PROMPT), b->info.add_bos, b->tokens,
                               MAX_TOKENS, &b->n);
     if (st != 0) die("tokenize", st);

@@ -27,6 +27,7 @@
 
 #include "ggufref.h"
 #include "rt_support.h"
+#include "runtime.h" /* R-RT-014: where the owned model bytes sit */
 
 static rts_env g_env;
 static rts_table g_table;
@@ -656,6 +657,32 @@ static void test_load_file_errors(void **state) {
     ggufref_runtime_destroy(rt);
 }
 
+/* R-RT-014: the owned copy of the model bytes starts on a 64-byte boundary wherever the
+ * allocator puts its block: eight runtimes alive at once, loaded from bytes and from a file,
+ * each after a spacer block of another size (16..128 bytes: the blocks land at every
+ * 16-byte offset of a line). */
+static void test_load_owned_bytes_on_a_cache_line(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    enum { N = 8 };
+    ggufref_runtime *rt[N];
+    void *spacer[N];
+    for (int k = 0; k < N; k++) {
+        spacer[k] = malloc(16 * (size_t)(k + 1));
+        rt[k] = new_runtime();
+        ggufref_status st = k % 2 ? ggufref_runtime_load_model_file(rt[k], g_env.model_path)
+                                  : ggufref_runtime_load_model(rt[k], g_env.model, g_env.model_len);
+        assert_int_equal(st, GGUFREF_OK);
+        assert_int_equal((uintptr_t)rt[k]->model->bytes % 64, 0);
+        assert_int_equal(rt[k]->model->size, g_env.model_len);
+        assert_memory_equal(rt[k]->model->bytes, g_env.model, g_env.model_len);
+    }
+    for (int k = 0; k < N; k++) {
+        ggufref_runtime_destroy(rt[k]);
+        free(spacer[k]);
+    }
+}
+
 /* R-RT-001: runtimes are independent. */
 static void test_runtimes_are_independent(void **state) {
     (void)state;
@@ -964,6 +991,7 @@ int main(void) {
         cmocka_unit_test(test_load_replacement),
         cmocka_unit_test(test_free_releases_everything),
         cmocka_unit_test(test_load_file_errors),
+        cmocka_unit_test(test_load_owned_bytes_on_a_cache_line),
         cmocka_unit_test(test_runtimes_are_independent),
         cmocka_unit_test(test_diagnostics_schema_every_state),
         cmocka_unit_test(test_diagnostics_escapes_messages),

@@ -23,7 +23,8 @@
 #include <stdatomic.h>
 
 typedef struct gr_bundle {
-    uint8_t *bytes;           /* owned copy of the model file */
+    uint8_t *block;           /* owned allocation holding bytes (what gr_free takes) */
+    uint8_t *bytes;           /* copy of the model file, on a 64-byte boundary in block */
     size_t size;
     uint64_t bytes_hash;      /* gr_hash_bytes of bytes, computed at load (R-RT-040) */
     ggufref_gguf *gguf;       /* borrows bytes */
