@@ -60,19 +60,9 @@ static rts_table g_table;
 static char g_skip[256];
 static _Atomic uint64_t g_clock;
 
-static uint64_t splitmix(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static int setup_suite(void **state) {
     (void)state;
-    char why[256];
-    if (!rts_table_load(&g_table, why, sizeof why)) return -1;
-    if (rts_env_init(&g_env, g_skip, sizeof g_skip)) g_skip[0] = 0;
-    return 0;
+    return rts_suite_init(&g_table, &g_env, g_skip, sizeof g_skip) ? 0 : -1;
 }
 
 static int teardown_suite(void **state) {
@@ -84,8 +74,6 @@ static int teardown_suite(void **state) {
 /* ------------------------------------------------------------------------------------- */
 /* Running a history                                                                      */
 /* ------------------------------------------------------------------------------------- */
-
-static const uint8_t bad_magic[32] = {'G', 'G', 'U', 'X', 3};
 
 static void count_cb(int32_t token, const char *piece, size_t len, const float *logits,
                      uint32_t n_vocab, void *user) {
@@ -107,7 +95,7 @@ static int perform(cop op, int *out) {
     switch (op) {
     case C_INIT: return ggufref_export_init_runtime();
     case C_LOAD_OK: return ggufref_export_load_model(g_env.model, g_env.model_len);
-    case C_LOAD_BAD: return ggufref_export_load_model(bad_magic, sizeof bad_magic);
+    case C_LOAD_BAD: return ggufref_export_load_model(rts_bad_magic, sizeof rts_bad_magic);
     case C_CONF_OK: return ggufref_export_configure_sampling(&s);
     case C_CONF_BAD:
         s.top_p = 2.0f;
@@ -143,7 +131,7 @@ static void *worker_main(void *arg) {
     unsigned total = 0;
     for (int i = 0; i < C_COUNT; i++) total += cop_weight[i];
     for (int k = 0; k < OPS_PER_THREAD; k++) {
-        unsigned x = (unsigned)(splitmix(&rng) % total);
+        unsigned x = (unsigned)(rts_splitmix(&rng) % total);
         int op = 0;
         while (x >= cop_weight[op]) x -= cop_weight[op++];
         event *e = &w->events[k];
@@ -324,10 +312,7 @@ static void print_history(const event *ev, size_t n) {
 /* R-EXP-002: every recorded history of 8 threads is linearizable. */
 static void test_concurrency_histories_are_linearizable(void **state) {
     (void)state;
-    if (g_skip[0] != 0) {
-        fprintf(stderr, "skipped: %s\n", g_skip);
-        skip();
-    }
+    RTS_NEED_FIXTURES(g_skip);
     const char *v = getenv("GGUFREF_CONCURRENCY_HISTORIES");
     size_t histories = v != NULL ? (size_t)strtoull(v, NULL, 0) : 200;
     static event ev[N_EVENTS];
@@ -359,7 +344,7 @@ static void test_concurrency_histories_are_linearizable(void **state) {
 /* The checker can fail: histories that no sequential order explains are rejected. */
 static void test_concurrency_checker_rejects_impossible_histories(void **state) {
     (void)state;
-    if (g_skip[0] != 0) skip();
+    RTS_NEED_FIXTURES(g_skip);
     uint64_t steps;
     /* A generate that succeeded before any model was loaded (sequential). */
     event a[2] = {{C_GENERATE, 0, GGUFREF_OK, RTS_MAX_TOKENS, 0, 1},

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "ggufref.h"
 #include "rt_support.h"
 
@@ -47,22 +48,16 @@ static int setup_suite(void **state) {
     if (!rts_env_init(&g_env, g_skip, sizeof g_skip)) return 0;
     snprintf(g_other_path, sizeof g_other_path, "%s/golden/models/tiny-f32-gqa-tied.gguf",
              getenv("GGUFREF_SOURCE_DIR"));
-    FILE *f = fopen(g_other_path, "rb");
-    if (f == NULL) {
+    g_other = (uint8_t *)read_whole_file(g_other_path, &g_other_len);
+    if (g_other == NULL) {
         snprintf(g_skip, sizeof g_skip, "fixture %s is missing", g_other_path);
         return 0;
     }
-    fseek(f, 0, SEEK_END);
-    g_other_len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    g_other = malloc(g_other_len);
-    if (g_other == NULL || fread(g_other, 1, g_other_len, f) != g_other_len) return -1;
-    fclose(f);
     uint8_t *micro = rts_micro_model(&g_micro_len);
     const char *dir = getenv("GGUFREF_BUILD_DIR");
     snprintf(g_micro_path, sizeof g_micro_path, "%s/torture_faults_micro_%ld.gguf",
              dir != NULL ? dir : "/tmp", (long)getpid());
-    f = fopen(g_micro_path, "wb");
+    FILE *f = fopen(g_micro_path, "wb");
     if (f == NULL || fwrite(micro, 1, g_micro_len, f) != g_micro_len) return -1;
     fclose(f);
     free(micro);
@@ -78,13 +73,7 @@ static int teardown_suite(void **state) {
     return 0;
 }
 
-#define NEED_FIXTURES()                                  \
-    do {                                                 \
-        if (g_skip[0] != 0) {                            \
-            fprintf(stderr, "skipped: %s\n", g_skip);    \
-            skip();                                      \
-        }                                                \
-    } while (0)
+#define NEED_FIXTURES() RTS_NEED_FIXTURES(g_skip)
 
 /* ------------------------------------------------------------------------------------- */
 /* Operations on a target (handle or export layer)                                        */

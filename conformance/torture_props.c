@@ -53,22 +53,10 @@ static int32_t g_ref[512]; /* the reference request: RTS_PROMPT, greedy, to the 
 static size_t g_ref_n;
 static size_t g_row_hits[512]; /* coverage of g_table's rows by the random sequences */
 
-static uint64_t splitmix(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static int setup_suite(void **state) {
     (void)state;
-    char why[256];
-    if (!rts_table_load(&g_table, why, sizeof why)) {
-        fprintf(stderr, "%s\n", why);
-        return -1;
-    }
-    if (!rts_env_init(&g_env, g_skip, sizeof g_skip)) return 0;
-    g_skip[0] = 0;
+    if (!rts_suite_init(&g_table, &g_env, g_skip, sizeof g_skip)) return -1;
+    if (g_skip[0] != 0) return 0;
     ggufref_runtime *rt;
     ggufref_sampling s;
     rts_small_sampling(&s, (int32_t)(g_env.n_ctx - g_env.n_prompt));
@@ -137,14 +125,14 @@ static bool is_query(rts_op op) {
  * model's state that the driver can realize. Panics are rare (they end everything). */
 static bool pick(const rts_table *table, uint64_t *rng, const rts_target *t, const rts_model *m,
                  step *out) {
-    rts_op op = (rts_op)(splitmix(rng) % RTS_OP_COUNT);
+    rts_op op = (rts_op)(rts_splitmix(rng) % RTS_OP_COUNT);
     const rts_row *cands[16];
     size_t nc = 0;
     for (size_t i = 0; i < table->n && nc < 16; i++) {
         const rts_row *r = &table->rows[i];
         if (r->state != m->state || r->op != op) continue;
         if (r->res != RTS_RES_ANY && (r->res == RTS_RES_MODEL) != m->has_model) continue;
-        if (r->cond == RTS_PANIC && splitmix(rng) % 8 != 0) continue;
+        if (r->cond == RTS_PANIC && rts_splitmix(rng) % 8 != 0) continue;
         if (!rts_can(t, m, op, r->cond)) continue;
         cands[nc++] = r;
     }
@@ -156,13 +144,13 @@ static bool pick(const rts_table *table, uint64_t *rng, const rts_target *t, con
         weight[i] = c == RTS_OK ? 12u : c == RTS_ANY || c == RTS_CANCELLED ? 4u : 1u;
         total += weight[i];
     }
-    unsigned x = (unsigned)(splitmix(rng) % total);
+    unsigned x = (unsigned)(rts_splitmix(rng) % total);
     size_t k = 0;
     while (x >= weight[k]) x -= weight[k++];
     const rts_row *r = cands[k];
     out->op = op;
     out->cond = r->cond;
-    out->nan = op == RTS_LOAD && r->cond == RTS_OK && splitmix(rng) % 4 == 0;
+    out->nan = op == RTS_LOAD && r->cond == RTS_OK && rts_splitmix(rng) % 4 == 0;
     return true;
 }
 
@@ -176,11 +164,11 @@ static outcome run(const rts_table *table, sequence *seq, uint64_t *rng, char *w
     int64_t live = ggufref_fault_alloc_live();
     if (rng != NULL) {
         memset(seq, 0, sizeof *seq);
-        seq->exports = splitmix(rng) % 4 == 0;
+        seq->exports = rts_splitmix(rng) % 4 == 0;
     }
     rts_target_open(&t, &g_env, seq->exports);
     outcome out = PASS;
-    size_t len = rng != NULL ? 1 + splitmix(rng) % MAX_STEPS : seq->n;
+    size_t len = rng != NULL ? 1 + rts_splitmix(rng) % MAX_STEPS : seq->n;
     for (size_t i = 0; i < len && out == PASS; i++) {
         if (rng != NULL && !pick(table, rng, &t, &m, &seq->s[i])) {
             i--; /* no realizable condition for that operation: pick again */
@@ -318,10 +306,7 @@ static uint64_t env_u64(const char *name, uint64_t dflt) {
 /* R-RT-002: >= 10,000 random sequences agree with the table. */
 static void test_props_random_sequences_follow_the_table(void **state) {
     (void)state;
-    if (g_skip[0] != 0) {
-        fprintf(stderr, "skipped: %s\n", g_skip);
-        skip();
-    }
+    RTS_NEED_FIXTURES(g_skip);
     char why[512], text[2048];
     const char *replay = getenv("GGUFREF_PROPS_REPLAY");
     if (replay != NULL) {
@@ -360,7 +345,7 @@ static void test_props_random_sequences_follow_the_table(void **state) {
  * CONTINUATION_READY) is caught, and the shrunk witness is short. */
 static void test_props_detects_a_mutated_table(void **state) {
     (void)state;
-    if (g_skip[0] != 0) skip();
+    RTS_NEED_FIXTURES(g_skip);
     static rts_table mutated;
     mutated = g_table;
     bool changed = false;

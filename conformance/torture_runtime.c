@@ -35,14 +35,7 @@ static char g_skip[256];
 
 static int setup_suite(void **state) {
     (void)state;
-    char why[256];
-    if (!rts_table_load(&g_table, why, sizeof why)) {
-        fprintf(stderr, "%s\n", why);
-        return -1; /* the table is part of this repository: its absence is a failure */
-    }
-    if (!rts_env_init(&g_env, g_skip, sizeof g_skip)) fprintf(stderr, "skip: %s\n", g_skip);
-    else g_skip[0] = 0;
-    return 0;
+    return rts_suite_init(&g_table, &g_env, g_skip, sizeof g_skip) ? 0 : -1;
 }
 
 static int teardown_suite(void **state) {
@@ -51,13 +44,7 @@ static int teardown_suite(void **state) {
     return 0;
 }
 
-#define NEED_FIXTURES()                                  \
-    do {                                                 \
-        if (g_skip[0] != 0) {                            \
-            fprintf(stderr, "skipped: %s\n", g_skip);    \
-            skip();                                      \
-        }                                                \
-    } while (0)
+#define NEED_FIXTURES() RTS_NEED_FIXTURES(g_skip)
 
 /* ------------------------------------------------------------------------------------- */
 /* Helpers                                                                                */

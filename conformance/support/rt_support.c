@@ -3,6 +3,7 @@
 
 #include "rt_support.h"
 
+#include "cli_run.h"
 #include "gguf_builder.h"
 
 #include <stdio.h>
@@ -46,17 +47,10 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
+/* The whole file, NUL-terminated (read_whole_file). false if it cannot be read. OUT: *out, *len. */
 static bool read_all(const char *path, uint8_t **out, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return false;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out = xmalloc((size_t)n + 1);
-    *len = fread(*out, 1, (size_t)n, f);
-    fclose(f);
-    (*out)[*len] = 0;
-    return *len == (size_t)n;
+    *out = (uint8_t *)read_whole_file(path, len);
+    return *out != NULL;
 }
 
 /* ------------------------------------------------------------------------------------- */
@@ -252,6 +246,24 @@ void rts_env_free(rts_env *env) {
     memset(env, 0, sizeof *env);
 }
 
+bool rts_suite_init(rts_table *table, rts_env *env, char *skip, size_t skip_len) {
+    char why[256];
+    if (!rts_table_load(table, why, sizeof why)) {
+        fprintf(stderr, "%s\n", why);
+        return false;
+    }
+    if (!rts_env_init(env, skip, skip_len)) fprintf(stderr, "skip: %s\n", skip);
+    else skip[0] = 0;
+    return true;
+}
+
+uint64_t rts_splitmix(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 uint8_t *rts_micro_model(size_t *len) {
     enum { DIM = 8, FFN = 16, VOCAB = 8 };
     static const char *const tokens[VOCAB] = {"<unk>", "<s>", "</s>", "\xe2\x96\x81", "a", "b",
@@ -419,7 +431,7 @@ static void cancel_cb(int32_t token, const char *piece, size_t len, const float 
     else (void)ggufref_runtime_cancel(t->rt);
 }
 
-static const uint8_t bad_magic[32] = {'G', 'G', 'U', 'X', 3};
+const uint8_t rts_bad_magic[32] = {'G', 'G', 'U', 'X', 3};
 
 static int do_load(rts_target *t, rts_cond cond, bool nan) {
     const rts_env *env = t->env;
@@ -427,8 +439,8 @@ static int do_load(rts_target *t, rts_cond cond, bool nan) {
         if (t->exports) return ggufref_export_load_model_file(env->model_path);
         return ggufref_runtime_load_model_file(t->rt, env->model_path);
     }
-    const uint8_t *bytes = cond == RTS_REJECTED ? bad_magic : nan ? env->nan_model : env->model;
-    size_t len = cond == RTS_REJECTED ? sizeof bad_magic : nan ? env->nan_len : env->model_len;
+    const uint8_t *bytes = cond == RTS_REJECTED ? rts_bad_magic : nan ? env->nan_model : env->model;
+    size_t len = cond == RTS_REJECTED ? sizeof rts_bad_magic : nan ? env->nan_len : env->model_len;
     if (t->exports) return ggufref_export_load_model(bytes, len);
     return ggufref_runtime_load_model(t->rt, bytes, len);
 }

@@ -86,6 +86,28 @@ typedef struct rts_env {
 /* Load the fixtures; false (with *why) if golden/models is missing: the caller skips. */
 bool rts_env_init(rts_env *env, char *why, size_t why_len);
 void rts_env_free(rts_env *env);
+
+/* A suite's set-up: the table, then the fixtures. false when the table cannot be read (printed:
+ * it is part of this repository, so the suite fails). Otherwise true, with skip[0] == 0 when
+ * the fixtures loaded, else skip naming why (printed; the fixture tests skip with
+ * RTS_NEED_FIXTURES). */
+bool rts_suite_init(rts_table *table, rts_env *env, char *skip, size_t skip_len);
+
+/* In a cmocka test: skip() it, naming why, when the suite's fixtures are missing
+ * (skip_reason: the buffer rts_suite_init filled). */
+#define RTS_NEED_FIXTURES(skip_reason)                          \
+    do {                                                        \
+        if ((skip_reason)[0] != 0) {                            \
+            fprintf(stderr, "skipped: %s\n", (skip_reason));    \
+            skip();                                             \
+        }                                                       \
+    } while (0)
+
+/* SplitMix64: advances *x and returns the next value of the random tests' generator. */
+uint64_t rts_splitmix(uint64_t *x);
+
+/* 32 bytes that no parser accepts: the magic is GGUX (load:rejected, BAD_MAGIC). */
+extern const uint8_t rts_bad_magic[32];
 /* The small sampling of configure-ok: greedy, RTS_MAX_TOKENS, no EOS stop. */
 void rts_small_sampling(ggufref_sampling *s, int32_t max_tokens);
 
