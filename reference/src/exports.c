@@ -16,8 +16,12 @@
 
 #include "fault.h"
 
-#include <pthread.h>
 #include <string.h>
+#ifdef __wasi__
+#include "wasi_pthread.h" /* no threads in wasm32-wasi: a single-threaded lock (R-EXP-009) */
+#else
+#include <pthread.h>
+#endif
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t g_lock;
