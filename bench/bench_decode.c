@@ -29,23 +29,18 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "ggufref.h"
 #include "model.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* Bytes/s of one sequential read of buf (8 independent sums, vectorizable). */
 static double read_bandwidth(const uint64_t *buf, size_t n_words, uint64_t *sink) {
-    double t = now();
+    double t = bench_now_s();
     uint64_t s[8] = {0};
     for (size_t i = 0; i + 8 <= n_words; i += 8) {
         for (int k = 0; k < 8; k++) s[k] += buf[i + (size_t)k];
     }
-    t = now() - t;
+    t = bench_now_s() - t;
     for (int k = 0; k < 8; k++) *sink += s[k];
     return (double)n_words * 8.0 / t;
 }
@@ -56,7 +51,7 @@ static double read_bandwidth(const uint64_t *buf, size_t n_words, uint64_t *sink
  * fastest plain read, so the roofline is not flattered by a slow reference loop. */
 __attribute__((target("avx2"))) static double read_bandwidth_avx2(const uint64_t *buf,
                                                                   size_t n_words, uint64_t *sink) {
-    double t = now();
+    double t = bench_now_s();
     __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
     const __m256i *p = (const __m256i *)(const void *)buf;
     for (size_t i = 0; i + 16 <= n_words; i += 16, p += 4) {
@@ -65,7 +60,7 @@ __attribute__((target("avx2"))) static double read_bandwidth_avx2(const uint64_t
         c = _mm256_xor_si256(c, _mm256_loadu_si256(p + 2));
         d = _mm256_xor_si256(d, _mm256_loadu_si256(p + 3));
     }
-    t = now() - t;
+    t = bench_now_s() - t;
     uint64_t lanes[4];
     _mm256_storeu_si256((__m256i *)(void *)lanes, _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d)));
     *sink += lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];
@@ -160,21 +155,21 @@ static int bench_model(const char *path, int n_tokens, int repeat, result *out) 
     double best_decode = 0.0, best_prompt = 0.0;
     for (int r = 0; r < repeat + 1; r++) { /* run 0 warms caches and pages */
         int32_t tok = in.bos_id >= 0 ? in.bos_id : 1;
-        double t = now();
+        double t = bench_now_s();
         for (int p = 0; p < n_tokens; p++) {
             ggufref_forward(ctx, tok, (uint32_t)p, &lg);
             tok = argmax(lg, in.n_vocab);
         }
-        t = now() - t;
+        t = bench_now_s() - t;
         if (r > 0 && n_tokens / t > best_decode) best_decode = n_tokens / t;
         int32_t toks[GGUFREF_MAX_BATCH];
         for (unsigned i = 0; i < GGUFREF_MAX_BATCH; i++) toks[i] = (int32_t)((i * 7919u + 13u) % in.n_vocab);
-        t = now();
+        t = bench_now_s();
         for (int p = 0; p < n_tokens; p += (int)GGUFREF_MAX_BATCH) {
             size_t nb = (size_t)(n_tokens - p) < GGUFREF_MAX_BATCH ? (size_t)(n_tokens - p) : GGUFREF_MAX_BATCH;
             ggufref_forward_batch(ctx, toks, nb, (uint32_t)p, &lg);
         }
-        t = now() - t;
+        t = bench_now_s() - t;
         if (r > 0 && n_tokens / t > best_prompt) best_prompt = n_tokens / t;
     }
     out->decode_tps = best_decode;

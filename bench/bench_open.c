@@ -18,6 +18,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "bench_util.h"
 #include "ggufref.h"
 #include "gguf_builder.h"
 
@@ -34,12 +35,6 @@
 #define DIM 4096u
 #define FFN 11008u
 #define N_LAYERS 32u
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Resident set size in KiB, from /proc/self/status; -1 if unavailable. */
 static long rss_kib(void) {
@@ -116,12 +111,6 @@ static uint64_t build_model(gb_buf *b) {
     return size;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Open `path` runs times; print median/min/max time and the memory held while open. */
 static int measure(const char *label, const char *path, int runs) {
     double *ms = malloc(sizeof *ms * (size_t)runs);
@@ -129,9 +118,9 @@ static int measure(const char *label, const char *path, int runs) {
     ggufref_gguf *g = NULL;
     ggufref_error err;
     for (int r = 0; r < runs; r++) {
-        double t0 = now_ms();
+        double t0 = bench_now_s();
         ggufref_status st = ggufref_gguf_open_file(path, &g, &err);
-        ms[r] = now_ms() - t0;
+        ms[r] = (bench_now_s() - t0) * 1e3;
         if (st != GGUFREF_OK) {
             fprintf(stderr, "bench_open: %s: %s: %s\n", path, ggufref_status_name(st), err.message);
             free(ms);
@@ -139,7 +128,7 @@ static int measure(const char *label, const char *path, int runs) {
         }
         ggufref_gguf_close(g);
     }
-    qsort(ms, (size_t)runs, sizeof *ms, cmp_double);
+    bench_sort_median(ms, (size_t)runs); /* ms[0], ms[runs / 2], ms[runs - 1] below */
 
     malloc_trim(0);
     size_t heap0 = heap_in_use();

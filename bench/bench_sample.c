@@ -10,25 +10,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "bench_util.h"
 #include "ggufref.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define N_VOCAB 32000u
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv) {
     int runs = argc > 1 ? atoi(argv[1]) : 201;
@@ -58,13 +47,12 @@ int main(int argc, char **argv) {
         if (m == 5) s.repeat_penalty = 1.1f;
         for (int r = 0; r < runs; r++) {
             int32_t tok;
-            double t0 = now_s();
+            double t0 = bench_now_s();
             memcpy(x, base, sizeof x);
             if (ggufref_sample(sm, &s, x, hist, 64, &g, &tok) != GGUFREF_OK) return 1;
-            t[r] = now_s() - t0;
+            t[r] = bench_now_s() - t0;
         }
-        qsort(t, (size_t)runs, sizeof *t, cmp_double);
-        printf("%-28s %7.3f ms/token\n", names[m], t[runs / 2] * 1e3);
+        printf("%-28s %7.3f ms/token\n", names[m], bench_sort_median(t, (size_t)runs) * 1e3);
     }
     free(t);
     ggufref_sampler_free(sm);

@@ -16,25 +16,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "bench_util.h"
 #include "ggufref.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define TEXT_BYTES (1u << 20)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Append the whole file at path to buf (up to cap bytes); returns the new length. */
 static size_t append_file(const char *path, char *buf, size_t len, size_t cap) {
@@ -80,16 +69,15 @@ static double time_encode(const ggufref_model *m, const char *text, size_t len, 
     double t[64];
     if (runs > 64) runs = 64;
     for (int r = 0; r < runs; r++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         ggufref_status st = ggufref_tokenize(m, text, len, false, ids, cap, n_tokens);
-        t[r] = now_s() - t0;
+        t[r] = bench_now_s() - t0;
         if (st != GGUFREF_OK) {
             fprintf(stderr, "tokenize failed: %s\n", ggufref_status_name(st));
             exit(1);
         }
     }
-    qsort(t, (size_t)runs, sizeof t[0], cmp_double);
-    return t[runs / 2];
+    return bench_sort_median(t, (size_t)runs);
 }
 
 static void report(const char *name, double secs, size_t len, size_t n_tokens) {
@@ -109,7 +97,7 @@ int main(int argc, char **argv) {
     ggufref_gguf *g = NULL;
     ggufref_model *m = NULL;
     ggufref_error err;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (ggufref_gguf_open_file(path, &g, &err) != GGUFREF_OK ||
         ggufref_model_load_vocab(g, &m, &err) != GGUFREF_OK) {
         fprintf(stderr, "bench_tokenize: %s: %s (set GGUFREF_SHARED_DIR or pass a vocab file)\n",
@@ -120,7 +108,7 @@ int main(int argc, char **argv) {
     ggufref_model_info info;
     ggufref_model_get_info(m, &info);
     printf("vocab %s: %u tokens, open + tokenizer init %.2f ms\n", path, (unsigned)info.n_vocab,
-           (now_s() - t0) * 1e3);
+           (bench_now_s() - t0) * 1e3);
 
     char *text = malloc(TEXT_BYTES);
     size_t cap = 4u * TEXT_BYTES + 16;
