@@ -51,9 +51,11 @@ function main() {
   let parts = [];
   let len = 0;
   let discarding = false;
+  // The lines of one read go to the Worker in one message: a cancel written together with its
+  // generate must be there when the first token is out (R-PROTO-041), not a thread hop later.
+  let batch = [];
   const finishLine = () => {
-    if (discarding) port1.postMessage({ line: null });
-    else port1.postMessage({ line: Buffer.concat(parts, len) });
+    batch.push({ line: discarding ? null : Buffer.concat(parts, len) });
     parts = [];
     len = 0;
     discarding = false;
@@ -77,10 +79,13 @@ function main() {
       finishLine();
       at = nl + 1;
     }
+    if (batch.length > 0) port1.postMessage(batch);
+    batch = [];
   });
   process.stdin.on('end', () => {
     if (discarding || len > 0) finishLine();
-    port1.postMessage({ eof: true });
+    batch.push({ eof: true });
+    port1.postMessage(batch);
   });
 }
 
@@ -115,7 +120,7 @@ class Server {
   constructor(x, port) {
     this.x = x;
     this.port = port;
-    this.queue = [];         // pending messages from the main thread: {line} or {eof}
+    this.queue = [];         // pending lines from the main thread: {line} or {eof}
     this.streaming = false;
     this.streamId = null;
     this.streamIndex = 0;
@@ -145,8 +150,8 @@ class Server {
   }
 
   // ---- input ----
-  receive(m) {
-    this.queue.push(m);
+  receive(batch) {
+    for (const item of batch) this.queue.push(item);
     while (this.queue.length > 0) {
       const item = this.queue.shift();
       if (item.eof) {
@@ -160,7 +165,7 @@ class Server {
   // Between two tokens: take what has arrived, handle each cancel not behind a generate.
   handlePendingCancels() {
     for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
-      this.queue.push(m.message);
+      for (const item of m.message) this.queue.push(item);
     }
     for (let i = 0; i < this.queue.length;) {
       const item = this.queue[i];
