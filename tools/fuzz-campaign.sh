@@ -25,34 +25,15 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 : "${TIME:?set TIME=seconds per target, e.g. TIME=3600 tools/fuzz-campaign.sh}"
 BUILD=${BUILD:-$root/build/fuzz-campaign}
-case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
-JOBS=${JOBS:-$(nproc)}
 RSS_LIMIT_MB=${RSS_LIMIT_MB:-2048}
 start=$(date +%s)
 say() { printf '[campaign %5ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
-
-all_targets() {
-  for f in "$root"/fuzz/*.c; do
-    t=$(basename "${f%.c}")
-    [ "$t" = replay_main ] || echo "$t"
-  done
-}
-read -r -a targets <<< "${TARGETS:-$(all_targets | tr '\n' ' ')}"
-options() { # libFuzzer flags from fuzz/<t>.options, as tools/fuzz.sh reads them
-  local f=$root/fuzz/$1.options
-  [ -f "$f" ] || return 0
-  awk '/^\[/ { s = $0; next }
-       s == "[libfuzzer]" && /=/ { k = $0; sub(/=.*/, "", k); v = $0; sub(/^[^=]*=/, "", v);
-         gsub(/[ \t]/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v); print "-" k "=" v }' "$f"
-}
+# shellcheck source=tools/fuzz-common.sh
+. "$root/tools/fuzz-common.sh" # targets, options, libfuzzer_build
 
 lf=$BUILD/libfuzzer
-mkdir -p "$BUILD/logs"
 say "building ${targets[*]}"
-env CC=clang CXX=clang++ OUT="$lf" JOBS="$JOBS" FUZZ_TARGETS="${targets[*]}" \
-  CFLAGS="-O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all -fsanitize=fuzzer-no-link" \
-  LIB_FUZZING_ENGINE=-fsanitize=fuzzer bash "$root/fuzz/build.sh" > "$BUILD/logs/build.log" 2>&1 ||
-  { tail -n 30 "$BUILD/logs/build.log"; exit 1; }
+libfuzzer_build "$lf"
 
 campaign() { # target
   local t=$1

@@ -33,21 +33,13 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 mode=${1:-all}
 BUILD=${BUILD:-$root/build/fuzz}
-case "$BUILD" in /*) ;; *) BUILD=$root/$BUILD ;; esac
-JOBS=${JOBS:-$(nproc)}
 FUZZ_SCALE=${FUZZ_SCALE:-1}
 AFL_TIME=${AFL_TIME:-30}
 SPEED_TIME=${SPEED_TIME:-20}
 start=$(date +%s)
 say() { printf '[fuzz %4ss] %s\n' "$(( $(date +%s) - start ))" "$*"; }
-
-all_targets() {
-  for f in "$root"/fuzz/*.c; do
-    t=$(basename "${f%.c}")
-    [ "$t" = replay_main ] || echo "$t"
-  done
-}
-read -r -a targets <<< "${TARGETS:-$(all_targets | tr '\n' ' ')}"
+# shellcheck source=tools/fuzz-common.sh
+. "$root/tools/fuzz-common.sh" # targets, options, san, fuzz_build, libfuzzer_build
 
 # Seconds of libFuzzer for a target: FUZZ_TIME_<t>, else the default, times FUZZ_SCALE.
 budget() {
@@ -57,26 +49,6 @@ budget() {
   awk -v b="$base" -v s="$FUZZ_SCALE" 'BEGIN { v = int(b * s + 0.5); print (v < 1 ? 1 : v) }'
 }
 
-# libFuzzer flags from fuzz/<t>.options ([libfuzzer] key = value), as OSS-Fuzz reads them.
-options() {
-  local f=$root/fuzz/$1.options
-  [ -f "$f" ] || return 0
-  awk '/^\[/ { s = $0; next }
-       s == "[libfuzzer]" && /=/ { k = $0; sub(/=.*/, "", k); v = $0; sub(/^[^=]*=/, "", v);
-         gsub(/[ \t]/, "", k); gsub(/^[ \t]+|[ \t]+$/, "", v); print "-" k "=" v }' "$f"
-}
-
-# build OUT [env...]: fuzz/build.sh for the selected targets into OUT.
-build() {
-  local out=$1; shift
-  env "$@" OUT="$out" FUZZ_TARGETS="${targets[*]}" JOBS="$JOBS" bash "$root/fuzz/build.sh" \
-    > "$BUILD/logs/build-$(basename "$out").log" 2>&1 || {
-    tail -n 40 "$BUILD/logs/build-$(basename "$out").log"
-    say "FAIL: fuzz/build.sh for $(basename "$out")"
-    exit 1
-  }
-}
-
 # stats LOG: "exec/s units cov ft" from libFuzzer's -print_final_stats and last status line.
 stats() {
   awk '/stat::average_exec_per_sec:/ { e = $2 } /stat::number_of_executed_units:/ { u = $2 }
@@ -84,15 +56,12 @@ stats() {
        END { printf "%s %s %s %s\n", e ? e : "?", u ? u : "?", c ? c : "?", f ? f : "?" }' "$1"
 }
 
-mkdir -p "$BUILD/logs"
 lf=$BUILD/libfuzzer
-san="-O2 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all"
 
 if [ "$mode" = --speed ]; then
   say "building (sanitizers, and plain -O2) for ${targets[*]}"
-  build "$lf" CC=clang CXX=clang++ CFLAGS="$san -fsanitize=fuzzer-no-link" \
-    LIB_FUZZING_ENGINE=-fsanitize=fuzzer
-  build "$BUILD/plain" CC=clang CXX=clang++ CFLAGS="-O2 -g -fsanitize=fuzzer-no-link" \
+  libfuzzer_build "$lf"
+  fuzz_build "$BUILD/plain" CC=clang CXX=clang++ CFLAGS="-O2 -g -fsanitize=fuzzer-no-link" \
     LIB_FUZZING_ENGINE=-fsanitize=fuzzer
   printf '%-12s %14s %14s\n' target 'asan+ubsan/s' 'plain -O2/s'
   for t in "${targets[@]}"; do
@@ -111,8 +80,7 @@ if [ "$mode" = --speed ]; then
 fi
 
 say "step 1: libFuzzer build (clang, ASan+UBSan) of ${targets[*]}"
-build "$lf" CC=clang CXX=clang++ CFLAGS="$san -fsanitize=fuzzer-no-link" \
-  LIB_FUZZING_ENGINE=-fsanitize=fuzzer
+libfuzzer_build "$lf"
 
 say "step 2: corpus replay (regression)"
 for t in "${targets[@]}"; do
@@ -182,7 +150,7 @@ if [ "$AFL_TIME" -gt 0 ] && printf '%s\n' "${targets[@]}" | grep -qx gguf_parse;
   afl=$BUILD/afl
   saved=("${targets[@]}")
   targets=(gguf_parse)
-  build "$afl" CC=afl-clang-fast CXX=afl-clang-fast++ CFLAGS="-O2 -g" AFL_USE_ASAN=1 \
+  fuzz_build "$afl" CC=afl-clang-fast CXX=afl-clang-fast++ CFLAGS="-O2 -g" AFL_USE_ASAN=1 \
     AFL_USE_UBSAN=1 AFL_QUIET=1 LIB_FUZZING_ENGINE=/usr/lib/afl/libAFLDriver.a
   targets=("${saved[@]}")
   rm -rf "$afl/findings"
