@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_run.h"
 #include "ggufref.h"
 #include "llama_builder.h"
 #include "model.h"
@@ -455,15 +456,11 @@ static void test_model_allocation_failures(void **state) {
 /* Open and bind ../shared/material/<rel>, or skip() with the reason. OUT: *g, *m, *in. */
 static void bind_material(const char *rel, ggufref_gguf **g, ggufref_model **m,
                           ggufref_model_info *in) {
-    const char *dir = getenv("GGUFREF_SHARED_DIR");
     char path[1024];
-    snprintf(path, sizeof path, "%s/material/%s", dir ? dir : "../shared", rel);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
+    if (!material_path(rel, path, sizeof path)) {
         print_message("skipped: %s is absent\n", path);
         skip();
     }
-    fclose(f);
     ggufref_error err;
     assert_int_equal(ggufref_gguf_open_file(path, g, &err), GGUFREF_OK);
     assert_int_equal(ggufref_model_load(*g, m, &err), GGUFREF_OK);
