@@ -18,15 +18,16 @@
  *
  * Same memory. The weights (61 MB in F32) are streamed from DRAM once per token, so where
  * they sit decides the speed: on 4 KiB pages two identically made copies (malloc + memcpy)
- * run up to ~15% apart (TLB and page-walk cost of their physical pages; the 13% that an
+ * run up to ~16% apart (TLB and page-walk cost of their physical pages; the 13% that an
  * earlier version of this benchmark saw between the export layer's copy and its own), and a
- * copy 16 bytes off a 64-byte boundary pays for split 32-byte loads. So every path here runs
- * on the very same buffers:
+ * copy 16 bytes past a 64-byte boundary pays for split 32-byte loads (R-RT-014). So every
+ * path here runs on the very same buffers:
  *   - glibc serves every allocation from its heap and never gives memory back (mallopt
  *     M_MMAP_MAX 0, M_TRIM_THRESHOLD max): freed memory stays mapped to the same pages;
  *   - a round has two phases. The handle phase loads the model into the handle (its own
- *     gr_malloc'd copy, as the runtime always does), runs bare (borrowing the handle's model
- *     and context: the same weight, KV and scratch memory) and handle, and frees the model.
+ *     gr_malloc'd copy, as the runtime always does), runs bare (borrowing the handle's model,
+ *     context, sampler scratch and logits copy: the same weight, KV, scratch and sampling
+ *     memory) and handle, and frees the model.
  *     The export phase loads the model into the export layer, which makes the same
  *     allocations in the same order and so gets the same addresses, runs export, frees it.
  *     Phases alternate in order per round, so do bare and handle inside the handle phase.
@@ -36,7 +37,8 @@
  * Times are thread CPU time (CLOCK_THREAD_CPUTIME_ID): the machine is shared, and time spent
  * descheduled is not the runtime's. Reported: median [min..max] over rounds of each path, the
  * overhead from the medians, and the median [min..max] of the per-round ratio (path / bare of
- * the same round).
+ * the same round); for the decode loops also the floor, the sum over steps of each step's
+ * fastest round (interference only adds time, and a step lasts milliseconds).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -50,7 +52,7 @@
 #endif
 
 #include "ggufref.h"
-#include "runtime.h" /* the bare loop borrows the handle's model and context */
+#include "runtime.h" /* the bare loop borrows the handle's model, context and sampler */
 
 #define PROMPT "Once upon a time, there was a little girl named Lily"
 #define MAX_TOKENS 512
@@ -89,8 +91,8 @@ static void sampling(ggufref_sampling *s, int32_t max_tokens) {
     s->stop_at_eos = false;
 }
 
-/* The caller's own loop: its sampler, logits copy, tokens and RNG; model and context are
- * borrowed from the handle for the handle phase (bare_attach). */
+/* The caller's own loop: its tokens and RNG. Model, context, sampler scratch and logits copy
+ * are the handle's (bare_attach): the same weight, KV, scratch and sampling memory. */
 typedef struct bare {
     ggufref_model *model;
     ggufref_context *ctx;
@@ -106,6 +108,8 @@ typedef struct bare {
 static void bare_attach(bare *b, ggufref_runtime *rt) {
     b->model = rt->model->model;
     b->ctx = rt->model->ctx;
+    b->sampler = rt->model->sampler;
+    b->logits = rt->model->logits;
 }
 
 /* One step: forward the tokens not yet run (from pos), sample, append. OUT: *seen = the
@@ -176,22 +180,28 @@ typedef struct bench {
     int32_t ref[MAX_TOKENS];  /* the bare loop's tokens: every path must make them */
     size_t n_ref;
     double t[N_PATHS][MAX_ROUNDS]; /* seconds per path and round */
+    double floor[EXPORT + 1][MAX_TOKENS]; /* decode loops: fastest time of each step */
     const void *logits_at;    /* where the context's logits were first seen */
     const void *weights_at;   /* where the handle's copy of the model bytes was first seen */
     bool same_memory;         /* every round: export logits and handle weights where they were */
 } bench;
 
-/* The timed part of a decode loop: N-1 tokens of `path`. Seconds. */
+/* The timed part of a decode loop: N-1 tokens of `path`, each timed (B->floor keeps each
+ * step's fastest time). Seconds. */
 TIMED static double timed_steps(bench *B, int path) {
     int st = 0;
-    double t = cpu_now();
+    double total = 0;
     for (int32_t i = 1; i < B->n_tokens; i++) {
+        double t = cpu_now();
         if (path == BARE) bare_step(&B->b, B->b.n - 1, NULL);
         else if (path == HANDLE) st = ggufref_runtime_generate_next_token(B->rt, NULL, NULL);
         else st = ggufref_export_generate_next_token(NULL, NULL);
+        t = cpu_now() - t;
         if (st != 0) die("next token", st);
+        if (t < B->floor[path][i]) B->floor[path][i] = t;
+        total += t;
     }
-    return cpu_now() - t;
+    return total;
 }
 
 /* One decode loop of `path`: the prompt and first token untimed, then timed_steps. Seconds.
@@ -324,6 +334,18 @@ static void report(const bench *B, int rounds, int path, int base) {
     printf("\n");
 }
 
+/* Print the floor of a decode loop: the sum over steps of each step's fastest round
+ * (interference only ever adds time), and its overhead against the bare loop's floor. */
+static void report_floor(const bench *B, int path) {
+    double sum[EXPORT + 1] = {0};
+    for (int p = BARE; p <= EXPORT; p++) {
+        for (int32_t i = 1; i < B->n_tokens; i++) sum[p] += B->floor[p][i];
+    }
+    printf("  %-32s %7.3f ms/token", path_names[path], sum[path] * 1e3 / (B->n_tokens - 1));
+    if (path != BARE) printf("  %+6.2f%%", (sum[path] / sum[BARE] - 1) * 100);
+    printf("\n");
+}
+
 /* Read the whole file. OUT: *len. */
 static uint8_t *read_all(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
@@ -348,8 +370,11 @@ int main(int argc, char **argv) {
         return 2;
     }
     static bench B = {.same_memory = true};
+    for (int p = BARE; p <= EXPORT; p++) {
+        for (int i = 0; i < MAX_TOKENS; i++) B.floor[p][i] = 1e30;
+    }
     B.n_tokens = 128;
-    int rounds = 7;
+    int rounds = 11;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--tokens") == 0) B.n_tokens = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--rounds") == 0) rounds = atoi(argv[i + 1]);
@@ -375,14 +400,10 @@ int main(int argc, char **argv) {
     if ((st = ggufref_runtime_init(B.rt)) != 0) die("init", st);
     if ((st = ggufref_export_init_runtime()) != 0) die("export init", st);
 
-    /* The bare loop's own scratch, and the reference tokens (also a warm-up), made before the
-     * rounds so that nothing the rounds allocate outlives its phase. */
+    /* The reference tokens (also a warm-up). */
     if ((st = ggufref_runtime_load_model(B.rt, B.bytes, B.len)) != 0) die("runtime load", st);
     bare_attach(&B.b, B.rt);
     ggufref_model_get_info(B.b.model, &B.b.info);
-    if ((st = ggufref_sampler_create(B.b.info.n_vocab, &B.b.sampler)) != 0) die("sampler", st);
-    B.b.logits = malloc(B.b.info.n_vocab * sizeof *B.b.logits);
-    if (B.b.logits == NULL) die("logits", GGUFREF_ERR_OUT_OF_MEMORY);
     bare_begin(&B.b, NULL);
     if (B.n_tokens < 2 || B.b.n + (size_t)B.n_tokens > B.b.info.n_ctx_train ||
         B.b.n + (size_t)B.n_tokens > MAX_TOKENS) {
@@ -424,6 +445,8 @@ int main(int argc, char **argv) {
     report(&B, rounds, BARE, BARE);
     report(&B, rounds, HANDLE, BARE);
     report(&B, rounds, EXPORT, BARE);
+    printf(" decode loop, floor: sum over the steps of each step's fastest round\n");
+    for (int p = BARE; p <= EXPORT; p++) report_floor(&B, p);
     printf(" whole request (tokenize, prompt, N tokens)\n");
     report(&B, rounds, BARE_REQ, BARE_REQ);
     report(&B, rounds, HANDLE_REQ, BARE_REQ);
@@ -431,8 +454,6 @@ int main(int argc, char **argv) {
     printf("  one uncontended export call (lock + state + unlock): %.1f ns = %.5f%% of a token\n",
            per_call * 1e9, per_call / per_token * 100.0);
 
-    ggufref_sampler_free(B.b.sampler);
-    free(B.b.logits);
     ggufref_runtime_destroy(B.rt);
     free((void *)B.bytes);
     return B.same_memory ? 0 : 3;
