@@ -5,6 +5,8 @@
 #   2. ASan+UBSan build (gcc) + all ctest suites
 #   H. acceptance harness: golden traces regenerate byte-identical, the suite against the
 #      reference (release and ASan, fault-injection CLI), then the broken-variant self-test
+#   W. the reference built for wasm32-wasi (tools/build-wasm.sh) under the Node host
+#      harness/impls/wasm/host.mjs: the whole suite against it, exact tier (about 1.5 minutes)
 #   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
 #   F. fuzz: every corpus replayed, then libFuzzer (ASan+UBSan) on every target and a 30 s
 #      AFL++ smoke on gguf_parse (tools/fuzz.sh; about 3.5 minutes on 2 cores)
@@ -56,6 +58,17 @@ GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
   harness build/release/harness-report harness --impl "build/release/ggufref-fi serve --fault-injection"
 GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/asan ASAN_OPTIONS=detect_leaks=1 \
   harness build/asan/harness-report harness --impl "build/asan/ggufref-fi serve --fault-injection"
+
+stage "acceptance harness vs WebAssembly: wasm32-wasi build under the Node host, exact tier"
+# The seed's shape (harness/README.md): the reference as a wasm module, a Node Worker owning it.
+if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then
+  tools/build-wasm.sh build/wasm/ggufref.wasm
+  GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+    harness build/wasm/harness-report harness --tier exact \
+    --impl "node --no-warnings harness/impls/wasm/host.mjs build/wasm/ggufref.wasm"
+else
+  echo "wasm: SKIPPED: needs Node.js >= 20 (node:wasi preview1); found: $(node --version 2>&1 || true)"
+fi
 
 stage "acceptance harness self-test: the suite fails every broken variant of the reference"
 GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
