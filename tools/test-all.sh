@@ -63,6 +63,9 @@ stage "acceptance harness vs WebAssembly: wasm32-wasi build under the Node host,
 # The seed's shape (harness/README.md): the reference as a wasm module, a Node Worker owning it.
 if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then
   tools/build-wasm.sh build/wasm/ggufref.wasm
+  # R-EXP-009: the module's single-threaded lock refuses re-entrant exports, lets cancel through
+  node --no-warnings harness/impls/wasm/lockcheck.mjs build/wasm/ggufref.wasm \
+    golden/models/tiny-f32-mha-untied.gguf
   GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
     harness build/wasm/harness-report harness --tier exact \
     --impl "node --no-warnings harness/impls/wasm/host.mjs build/wasm/ggufref.wasm"

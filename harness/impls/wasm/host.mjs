@@ -382,7 +382,7 @@ class Server {
     if (this.x.gr_wasm_result() !== 0) return;
     const b = this.bytes(this.x.gr_wasm_out_ptr(), this.x.gr_wasm_out_len());
     ev.text_hex = hex(b);
-    ev.text = utf8Lossy.decode(b).replace(/\0/g, '\ufffd');
+    ev.text = utf8Sanitize(b);
   }
 }
 
@@ -675,6 +675,42 @@ function lineKind(item) {
     else if (cmd === 'generate' || cmd === 'generate-next-token') item.kind = LINE_STREAM;
   }
   return item.kind;
+}
+
+// Length of the valid UTF-8 sequence at b[i..] (1..4), or 0 (overlong, surrogate, > U+10FFFF).
+function utf8Seq(b, i) {
+  const c = b[i];
+  if (c < 0x80) return 1;
+  let n;
+  let min;
+  let cp;
+  if (c >= 0xc2 && c <= 0xdf) [n, min, cp] = [2, 0x80, c & 0x1f];
+  else if (c >= 0xe0 && c <= 0xef) [n, min, cp] = [3, 0x800, c & 0x0f];
+  else if (c >= 0xf0 && c <= 0xf4) [n, min, cp] = [4, 0x10000, c & 0x07];
+  else return 0;
+  if (b.length - i < n) return 0;
+  for (let k = 1; k < n; k++) {
+    if ((b[i + k] & 0xc0) !== 0x80) return 0;
+    cp = (cp << 6) | (b[i + k] & 0x3f);
+  }
+  return cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? 0 : n;
+}
+
+// The result bytes as text, as the reference writes them: each invalid byte and each NUL
+// becomes U+FFFD (one per byte, not per maximal subpart as TextDecoder does).
+function utf8Sanitize(b) {
+  let out = '';
+  for (let i = 0; i < b.length;) {
+    const n = b[i] === 0 ? 0 : utf8Seq(b, i);
+    if (n === 0) {
+      out += '\ufffd';
+      i++;
+    } else {
+      out += utf8Lossy.decode(b.subarray(i, i + n));
+      i += n;
+    }
+  }
+  return out;
 }
 
 function oneLine(s) {
