@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "ggufref.h"
+#include "cli_run.h"   /* read_whole_file */
 #include "rt_support.h"
 #include "runtime.h" /* R-RT-014: where the owned model bytes sit */
 
@@ -670,6 +671,34 @@ static void test_load_owned_bytes_on_a_cache_line(void **state) {
     }
 }
 
+/* R-RT-015: the owned bytes of a model of at least 2 MiB start on a 2 MiB boundary, loaded from
+ * memory and from a file; the bytes are the model's (alignment only, never timing). The model:
+ * the stories15M Q4_K fixture the build makes (10.9 MB). */
+static void test_load_owned_bytes_of_a_large_model_on_a_huge_page(void **state) {
+    (void)state;
+    const char *dir = getenv("GGUFREF_BUILD_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/fixtures/stories15m-q4_k.gguf", dir != NULL ? dir : ".");
+    size_t len = 0;
+    char *model = read_whole_file(path, &len);
+    if (model == NULL) {
+        print_message("SKIP: fixture %s is missing (built with the project)\n", path);
+        skip();
+    }
+    assert_true(len >= ((size_t)2 << 20));
+    for (int k = 0; k < 2; k++) {
+        ggufref_runtime *rt = new_runtime();
+        ggufref_status st = k ? ggufref_runtime_load_model_file(rt, path)
+                              : ggufref_runtime_load_model(rt, model, len);
+        assert_int_equal(st, GGUFREF_OK);
+        assert_int_equal((uintptr_t)rt->model->bytes % ((uintptr_t)2 << 20), 0);
+        assert_int_equal(rt->model->size, len);
+        assert_memory_equal(rt->model->bytes, model, len);
+        ggufref_runtime_destroy(rt);
+    }
+    free(model);
+}
+
 /* R-RT-001: runtimes are independent. */
 static void test_runtimes_are_independent(void **state) {
     (void)state;
@@ -979,6 +1008,7 @@ int main(void) {
         cmocka_unit_test(test_free_releases_everything),
         cmocka_unit_test(test_load_file_errors),
         cmocka_unit_test(test_load_owned_bytes_on_a_cache_line),
+        cmocka_unit_test(test_load_owned_bytes_of_a_large_model_on_a_huge_page),
         cmocka_unit_test(test_runtimes_are_independent),
         cmocka_unit_test(test_diagnostics_schema_every_state),
         cmocka_unit_test(test_diagnostics_escapes_messages),
