@@ -121,6 +121,17 @@ static cJSON *expect_result(fixture *f, const char *state) {
     return ev;
 }
 
+/* Feed `script` (JSON Lines) to the server through a pipe and its own reader loop
+ * (gr_server_run: read-ahead, cancel between tokens); the server must end with status 0. */
+static void run_script(fixture *f, const char *script) {
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], script, strlen(script)), (ssize_t)strlen(script));
+    close(fds[1]);
+    assert_int_equal(gr_server_run(f->server, fds[0]), 0);
+    close(fds[0]);
+}
+
 static char *fixture_model(const char *name) {
     const char *src = getenv("GGUFREF_SOURCE_DIR");
     char *path = malloc(4096);
@@ -259,12 +270,7 @@ static void test_protocol_ids_echoed_as_values(void **state) {
              "{\"id\":\"c2\",\"cmd\":\"cancel\",\"target\":7e0}\n",
              path);
     free(path);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    assert_int_equal(write(fds[1], script, strlen(script)), (ssize_t)strlen(script));
-    close(fds[1]);
-    assert_int_equal(gr_server_run(f->server, fds[0]), 0);
-    close(fds[0]);
+    run_script(f, script);
     cJSON_Delete(expect_result(f, "READY"));
     cJSON_Delete(expect_result(f, "READY"));
     expect_id_text(f, "7");
@@ -429,12 +435,7 @@ static void test_protocol_cancel_through_the_reader(void **state) {
              "{\"id\":9,\"cmd\":\"diagnostics\"}",   /* no final newline (R-PROTO-001) */
              path);
     free(path);
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    assert_int_equal(write(fds[1], script, strlen(script)), (ssize_t)strlen(script));
-    close(fds[1]);
-    assert_int_equal(gr_server_run(f->server, fds[0]), 0);
-    close(fds[0]);
+    run_script(f, script);
     cJSON_Delete(expect_result(f, "READY"));
     cJSON_Delete(expect_result(f, "READY"));
     /* g: token 0, then the foreign cancel's result, then tokens 1..5 and g's result */

@@ -27,17 +27,6 @@ static char *dup_str(ggufref_str s) {
     return c;
 }
 
-/* Bytes of one element of a fixed-size array type; 0 for strings and arrays. */
-static size_t fixed_size(ggufref_value_type t) {
-    switch (t) {
-    case GGUFREF_TYPE_UINT8: case GGUFREF_TYPE_INT8: case GGUFREF_TYPE_BOOL: return 1;
-    case GGUFREF_TYPE_UINT16: case GGUFREF_TYPE_INT16: return 2;
-    case GGUFREF_TYPE_UINT32: case GGUFREF_TYPE_INT32: case GGUFREF_TYPE_FLOAT32: return 4;
-    case GGUFREF_TYPE_UINT64: case GGUFREF_TYPE_INT64: case GGUFREF_TYPE_FLOAT64: return 8;
-    default: return 0;
-    }
-}
-
 /* The value as a signed/unsigned pair via the typed getter of its own type; false if t is not
  * an integer type. OUT: *neg (value < 0), *mag (the value when !neg). */
 static bool typed_integer(const ggufref_gguf *g, uint64_t kv, ggufref_value_type t, bool *neg,
@@ -123,7 +112,7 @@ static void check_array(const ggufref_array *a, const uint8_t *data, size_t size
              "array bytes outside the file");
     ggufref_array_iter it;
     ggufref_array_iter_init(&it, a);
-    size_t esize = fixed_size(a->elem_type);
+    size_t esize = ggufref_value_type_size(a->elem_type);
     if (a->elem_type == GGUFREF_TYPE_STRING) {
         ggufref_str s;
         float f;
