@@ -16,6 +16,8 @@
  */
 #include "cli.h"
 #include "ggufref.h"
+#include "sampler.h" /* reference/src: gr_top_logits */
+#include "text.h"    /* reference/src: gr_json_string */
 
 #include <errno.h>
 #include <stdio.h>
@@ -139,48 +141,7 @@ static int parse_generate(int argc, char **argv, gen_args *a) {
 
 /* ---- output ---------------------------------------------------------------------------- */
 
-/* Length of the well-formed UTF-8 sequence at p[0..n), 0 if none starts there. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n) {
-    unsigned char b = p[0], lo = 0x80, hi = 0xBF;
-    size_t len;
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) len = 2;
-    else if (b >= 0xE0 && b <= 0xEF) len = 3;
-    else if (b >= 0xF0 && b <= 0xF4) len = 4;
-    else return 0;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;
-    if (n < len || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    }
-    return len;
-}
-
-/* The bytes as a JSON string: escapes for '"', '\\' and controls, U+FFFD for ill-formed bytes. */
-static void print_json_string(const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s;
-    putchar('"');
-    for (size_t i = 0; i < n;) {
-        size_t len = utf8_seq_len(p + i, n - i);
-        if (len == 0) {
-            fputs("\\ufffd", stdout);
-            i++;
-        } else if (len == 1 && (p[i] < 0x20 || p[i] == '"' || p[i] == '\\')) {
-            if (p[i] == '"' || p[i] == '\\') printf("\\%c", p[i]);
-            else if (p[i] == '\n') fputs("\\n", stdout);
-            else if (p[i] == '\t') fputs("\\t", stdout);
-            else printf("\\u%04x", p[i]);
-            i++;
-        } else {
-            fwrite(p + i, 1, len, stdout);
-            i += len;
-        }
-    }
-    putchar('"');
-}
+static void write_file(void *f, const char *p, size_t n) { fwrite(p, 1, n, f); }
 
 typedef struct top_logit {
     int32_t id;
@@ -189,24 +150,16 @@ typedef struct top_logit {
 
 /* The TOP_N largest logits, value descending then id ascending. OUT: top; returns the count. */
 static size_t top_logits(const float *x, uint32_t n, top_logit *top) {
-    size_t k = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (x[i] != x[i]) continue;
-        if (k == TOP_N && !(x[i] > top[k - 1].v)) continue; /* ties keep the lower id */
-        size_t j = k < TOP_N ? k++ : k - 1;
-        while (j > 0 && x[i] > top[j - 1].v) {
-            top[j] = top[j - 1];
-            j--;
-        }
-        top[j] = (top_logit){(int32_t)i, x[i]};
-    }
+    int32_t ids[TOP_N];
+    size_t k = gr_top_logits(x, n, TOP_N, ids);
+    for (size_t i = 0; i < k; i++) top[i] = (top_logit){ids[i], x[ids[i]]};
     return k;
 }
 
 static void print_json_record(uint32_t pos, int32_t id, ggufref_str piece, const top_logit *top,
                               size_t n_top) {
     printf("{\"pos\":%u,\"id\":%d,\"piece\":", (unsigned)pos, (int)id);
-    print_json_string(piece.ptr, piece.len);
+    gr_json_string(write_file, stdout, piece.ptr, piece.len, 0); /* U+FFFD for bad bytes */
     fputs(",\"piece_hex\":\"", stdout);
     for (size_t i = 0; i < piece.len; i++) printf("%02x", (unsigned char)piece.ptr[i]);
     fputs("\",\"top\":[", stdout);

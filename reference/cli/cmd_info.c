@@ -13,6 +13,7 @@
  */
 #include "cli.h"
 #include "ggufref.h"
+#include "text.h" /* reference/src: the one UTF-8 decoder and JSON escaper */
 
 #include <inttypes.h>
 #include <math.h>
@@ -26,54 +27,12 @@
 /* Strings                                                                                */
 /* ------------------------------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p[0..n), or 0 if it is not one (overlongs,
- * surrogates and code points past U+10FFFF are invalid). */
-static size_t utf8_len(const unsigned char *p, size_t n) {
-    unsigned char c = p[0];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    if (len == 0 || len > n) return 0;
-    uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1Fu) : len == 3 ? (c & 0x0Fu) : (c & 0x07u);
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (p[i] & 0x3Fu);
-    }
-    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < min_cp[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
+static void write_file(void *f, const char *p, size_t n) { fwrite(p, 1, n, f); }
 
-/* A JSON string: quotes, backslashes and control characters escaped; invalid UTF-8 bytes
- * become U+FFFD, so the document is always valid UTF-8. */
+/* A JSON string: quotes, backslashes and control characters (DEL too) escaped; ill-formed
+ * UTF-8 bytes become U+FFFD, so the document is always valid UTF-8. */
 static void json_str(FILE *f, const char *s, size_t n) {
-    const unsigned char *p = (const unsigned char *)s;
-    fputc('"', f);
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = p[i];
-        if (c == '"' || c == '\\') {
-            fprintf(f, "\\%c", c);
-        } else if (c == '\n') {
-            fputs("\\n", f);
-        } else if (c == '\t') {
-            fputs("\\t", f);
-        } else if (c < 0x20 || c == 0x7F) {
-            fprintf(f, "\\u%04x", c);
-        } else if (c >= 0x80) {
-            size_t len = utf8_len(p + i, n - i);
-            if (len == 0) {
-                fputs("\\ufffd", f);
-                i++;
-                continue;
-            }
-            fwrite(p + i, 1, len, f);
-            i += len;
-            continue;
-        } else {
-            fputc(c, f);
-        }
-        i++;
-    }
-    fputc('"', f);
+    gr_json_string(write_file, f, s, n, GR_JSON_DEL);
 }
 
 /* A string for people: in quotes, non-printable bytes as \xNN (UTF-8 kept), at most
@@ -83,7 +42,7 @@ static void text_str(FILE *f, const char *s, size_t n) {
     fputc('"', f);
     size_t i = 0;
     while (i < n && i < TEXT_STR_MAX) {
-        size_t len = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 1;
+        size_t len = p[i] >= 0x80 ? gr_utf8_len(p + i, n - i) : 1;
         if (p[i] >= 0x20 && p[i] != 0x7F && len > 0) {
             if (p[i] == '"' || p[i] == '\\') fputc('\\', f);
             fwrite(p + i, 1, len, f);
@@ -104,7 +63,7 @@ static const char *text_name(char *buf, size_t cap, ggufref_str s) {
     size_t o = 0;
     size_t i = 0;
     while (i < s.len && o + 8 < cap) {
-        size_t len = p[i] >= 0x80 ? utf8_len(p + i, s.len - i) : 1;
+        size_t len = p[i] >= 0x80 ? gr_utf8_len(p + i, s.len - i) : 1;
         if (p[i] >= 0x20 && p[i] != 0x7F && len > 0) {
             memcpy(buf + o, p + i, len);
             o += len;

@@ -6,6 +6,9 @@
  */
 #include "runtime.h"
 
+#include "hash.h"
+#include "text.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,52 +42,12 @@ static void jw_fmt(gr_jw *w, const char *fmt, ...) {
     if (n > 0) jw_bytes(w, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if the bytes there are not one. */
-static size_t utf8_len(const uint8_t *p, size_t n) {
-    uint8_t c = p[0];
-    size_t len;
-    uint8_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;      /* no overlong forms */
-        if (c == 0xED) hi = 0x9F;      /* no surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;      /* <= U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < len || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++) {
-        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
-    }
-    return len;
-}
+static void jw_write(void *w, const char *p, size_t n) { jw_bytes(w, p, n); }
 
-/* A JSON string of n bytes (R-RT-030 escaping). */
+/* A JSON string of n bytes (R-RT-030 escaping: CR as \r, DEL and each byte of ill-formed UTF-8
+ * as \u00XX). */
 static void jw_str(gr_jw *w, const char *s, size_t n) {
-    const uint8_t *p = (const uint8_t *)s;
-    jw_raw(w, "\"");
-    for (size_t i = 0; i < n;) {
-        uint8_t c = p[i];
-        size_t len = utf8_len(p + i, n - i);
-        if (c == '"') jw_raw(w, "\\\"");
-        else if (c == '\\') jw_raw(w, "\\\\");
-        else if (c == '\n') jw_raw(w, "\\n");
-        else if (c == '\r') jw_raw(w, "\\r");
-        else if (c == '\t') jw_raw(w, "\\t");
-        else if (c < 0x20 || c == 0x7F || len == 0) jw_fmt(w, "\\u%04x", (unsigned)c);
-        else {
-            jw_bytes(w, s + i, len);
-            i += len;
-            continue;
-        }
-        i++;
-    }
-    jw_raw(w, "\"");
+    gr_json_string(jw_write, w, s, n, GR_JSON_CR_SHORT | GR_JSON_DEL | GR_JSON_BAD_BYTE);
 }
 
 /* The shortest %.{1..9}g that reads back as f (R-RT-030); null if f is not finite. */
@@ -254,31 +217,6 @@ ggufref_status gr_diagnostics_write(ggufref_runtime *rt) {
 /* ------------------------------------------------------------------------------------- */
 /* The state digest (R-RT-040)                                                            */
 /* ------------------------------------------------------------------------------------- */
-
-uint64_t gr_fnv1a(uint64_t h, const void *data, size_t n) {
-    const uint8_t *p = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
-
-uint64_t gr_hash_bytes(const uint8_t *data, size_t n) {
-    uint64_t h = GR_FNV_OFFSET;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w = 0;
-        for (int k = 7; k >= 0; k--) w = (w << 8) | data[i + (size_t)k];
-        h ^= w;
-        h *= 0x100000001b3ull;
-    }
-    uint64_t w = 0;
-    for (size_t k = n; k > i; k--) w = (w << 8) | data[k - 1];
-    h ^= w ^ (uint64_t)n; /* the length tells a zero tail from no tail */
-    h *= 0x100000001b3ull;
-    return h;
-}
 
 /* Fold v in as 8 little-endian bytes (so the digest does not depend on the host). */
 static uint64_t fold_u64(uint64_t h, uint64_t v) {

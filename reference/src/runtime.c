@@ -19,6 +19,7 @@
 #include "runtime.h"
 
 #include "fault.h"
+#include "hash.h"
 
 #include <assert.h>
 #include <stdio.h>

@@ -26,7 +26,7 @@ typedef struct gr_bundle {
     uint8_t *block;           /* owned allocation holding bytes (what gr_free takes) */
     uint8_t *bytes;           /* copy of the model file, on a 64-byte boundary in block */
     size_t size;
-    uint64_t bytes_hash;      /* gr_hash_bytes of bytes, computed at load (R-RT-040) */
+    uint64_t bytes_hash;      /* gr_hash_bytes (hash.h) of bytes, computed at load (R-RT-040) */
     ggufref_gguf *gguf;       /* borrows bytes */
     ggufref_model *model;     /* borrows gguf */
     ggufref_context *ctx;
@@ -78,13 +78,6 @@ struct ggufref_runtime {
     atomic_bool cancel;       /* set by cancel from any thread (R-RT-025) */
     atomic_bool poisoned;     /* mirrors state == POISONED for the lock-free cancel */
 };
-
-/* FNV-1a 64 (R-RT-040). */
-#define GR_FNV_OFFSET 0xcbf29ce484222325ull
-uint64_t gr_fnv1a(uint64_t h, const void *data, size_t n);
-/* FNV-1a 64 over the bytes as little-endian 64-bit words (the tail zero-padded): 8x faster
- * than byte-wise FNV, for hashing whole model files at load (R-RT-040). */
-uint64_t gr_hash_bytes(const uint8_t *data, size_t n);
 
 /* Set a runtime to the values ggufref_runtime_create gives it (no allocation). */
 void gr_runtime_init_fields(ggufref_runtime *rt);

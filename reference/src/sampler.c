@@ -17,6 +17,8 @@
  * ggufref_sample never allocates: the candidate buffer and the penalty's seen-marks are sized
  * for the vocabulary once, in ggufref_sampler_create.
  */
+#include "sampler.h"
+
 #include "internal.h"
 #include "mathx.h"
 
@@ -197,6 +199,21 @@ static void select_first_k(gr_cand *c, size_t n, size_t k) {
             heap_sift_down(c, k, 0);
         }
     }
+}
+
+size_t gr_top_logits(const float *x, size_t n, size_t k, int32_t *ids) {
+    size_t m = 0; /* ids[0..m): the best so far, in order */
+    for (size_t i = 0; i < n && k > 0; i++) {
+        if (x[i] != x[i]) continue;
+        if (m == k && !(x[i] > x[ids[m - 1]])) continue; /* ties keep the lower id */
+        size_t j = m < k ? m++ : m - 1;
+        while (j > 0 && x[i] > x[ids[j - 1]]) {
+            ids[j] = ids[j - 1];
+            j--;
+        }
+        ids[j] = (int32_t)i;
+    }
+    return m;
 }
 
 /* llama2.c sample_mult: first id whose running CDF exceeds the coin; the last id if rounding

@@ -30,6 +30,9 @@
  */
 #include "tokenizer.h"
 
+#include "hash.h"
+#include "text.h"
+
 #include <string.h>
 
 /* tokenizer.ggml.token_type values (llama.cpp's llama_token_type). */
@@ -67,15 +70,8 @@ struct gr_tokenizer {
 /* Hash table of matchable pieces                                                         */
 /* ------------------------------------------------------------------------------------- */
 
-/* FNV-1a, 64 bit. */
-static uint64_t hash_bytes(const char *p, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
+/* The table's hash of a piece (FNV-1a 64). */
+static uint64_t hash_bytes(const char *p, size_t n) { return gr_fnv1a(GR_FNV_OFFSET, p, n); }
 
 static bool str_eq(ggufref_str a, const char *p, size_t n) {
     return a.len == n && (n == 0 || memcmp(a.ptr, p, n) == 0);
@@ -490,28 +486,6 @@ static void try_add_bigram(gr_encoder *e, uint32_t left, uint32_t right) {
     heap_push(e, (gr_bigram){e->tok->score[id], left, right, size});
 }
 
-/* Length of the well-formed UTF-8 sequence (RFC 3629) starting at p[0..n), or 0 if the first
- * byte does not start one (R-TOK-011). */
-static size_t utf8_len(const uint8_t *p, size_t n) {
-    uint8_t b = p[0];
-    size_t len;
-    uint8_t lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (b < 0x80) return 1;
-    if (b >= 0xC2 && b <= 0xDF) len = 2;
-    else if (b >= 0xE0 && b <= 0xEF) len = 3;
-    else if (b >= 0xF0 && b <= 0xF4) len = 4;
-    else return 0;
-    if (b == 0xE0) lo = 0xA0;      /* no overlong 3-byte forms */
-    if (b == 0xED) hi = 0x9F;      /* no surrogates */
-    if (b == 0xF0) lo = 0x90;      /* no overlong 4-byte forms */
-    if (b == 0xF4) hi = 0x8F;      /* nothing above U+10FFFF */
-    if (n < len || p[1] < lo || p[1] > hi) return 0;
-    for (size_t i = 2; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80) return 0;
-    }
-    return len;
-}
-
 /* Normalise (R-TOK-010): optional U+2581 prefix, each ' ' as U+2581. OUT: dst; returns bytes. */
 static size_t normalise(const char *text, size_t len, bool prefix, char *dst) {
     size_t n = 0;
@@ -560,8 +534,8 @@ static ggufref_status encode_normalised(gr_encoder *e, uint32_t n_text, int32_t 
     const uint8_t *u = (const uint8_t *)e->text;
     uint32_t n_sym = 0;
     for (uint32_t pos = 0; pos < n_text;) {
-        size_t len = utf8_len(u + pos, n_text - pos);
-        if (len == 0) len = 1; /* an ill-formed byte is a symbol of its own */
+        size_t len = gr_utf8_len(u + pos, n_text - pos);
+        if (len == 0) len = 1; /* an ill-formed byte is a symbol of its own (R-TOK-011) */
         e->sym[n_sym] = (gr_symbol){pos, (uint32_t)len, n_sym - 1, n_sym + 1};
         pos += (uint32_t)len;
         n_sym++;
@@ -592,7 +566,7 @@ static ggufref_status encode_normalised(gr_encoder *e, uint32_t n_text, int32_t 
 static size_t count_symbols(const char *text, size_t len, bool prefix) {
     size_t n = prefix ? 1 : 0;
     for (size_t pos = 0; pos < len; n++) {
-        size_t l = utf8_len((const uint8_t *)text + pos, len - pos);
+        size_t l = gr_utf8_len((const uint8_t *)text + pos, len - pos);
         pos += l == 0 ? 1 : l;
     }
     return n;
