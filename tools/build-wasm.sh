@@ -25,5 +25,5 @@ mkdir -p "$(dirname "$out")"
 "$cc" --target=wasm32-wasi --sysroot="$sysroot" -std=c11 -O2 -ffp-contract=off \
   -Wall -Wextra -Wpedantic -Werror -Ireference/include -Ireference/src \
   -D_WASI_EMULATED_MMAN -mexec-model=reactor -Wl,-z,stack-size=8388608 \
-  reference/src/*.c harness/impls/wasm/wasm_exports.c -lwasi-emulated-mman -o "$out"
+  reference/src/*.c reference/wasm/wasm_exports.c -lwasi-emulated-mman -o "$out"
 echo "build-wasm: $out ($(wc -c <"$out") bytes)"

@@ -1,6 +1,6 @@
 /*
  * wasm_exports.c — the WebAssembly face of the reference (the seed's `wasm_exports`), for the
- * Node host harness/impls/wasm/host.mjs, which plays the browser Worker's role.
+ * hosts of harness/impls/wasm (Node) and harness/impls/browser (a browser page's Worker).
  *
  * Compiled with every reference/src C file to wasm32-wasi (tools/build-wasm.sh). The host only passes
  * scalars and offsets into this module's memory:
