@@ -1,15 +1,16 @@
 /*
  * dump_gguf_catalog.c — writes every file of the malformed-GGUF catalog (and the valid reader
- * fixtures) of conformance/torture_gguf.c into a directory, for the gguf_parse seed corpus.
+ * fixtures) of conformance/catalog/gguf_catalog.c into a directory, for the gguf_parse seed
+ * corpus.
  *
  *   fuzz-dump-gguf-catalog OUTDIR      (one file per row: catalog-<name>, fixture-<name>)
  *
- * The catalog stays owned by torture_gguf.c: this tool compiles that file with its main
- * renamed, so every row added there becomes a seed at the next fuzz/tools/update-seeds.sh.
+ * Every row added to the catalog becomes a seed at the next fuzz/tools/update-seeds.sh.
  */
-#define main torture_gguf_main
-#include "../../conformance/torture_gguf.c"
-#undef main
+#include "gguf_catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 
 static void dump(const char *dir, const char *prefix, const char *name, void (*build)(gb_buf *)) {
     gb_buf b;
@@ -29,8 +30,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
         return 2;
     }
-    init_pattern();
-    for (size_t i = 0; i < CATALOG_SIZE; i++) dump(argv[1], "catalog", catalog[i].name, catalog[i].build);
-    for (size_t i = 0; i < N_FIXTURES; i++) dump(argv[1], "fixture", fixtures[i].name, fixtures[i].build);
+    for (size_t i = 0; i < gcat_n_cases; i++) {
+        dump(argv[1], "catalog", gcat_cases[i].name, gcat_cases[i].build);
+    }
+    for (size_t i = 0; i < gcat_n_fixtures; i++) {
+        dump(argv[1], "fixture", gcat_fixtures[i].name, gcat_fixtures[i].build);
+    }
     return 0;
 }

@@ -5,8 +5,9 @@
 #
 # Builds fuzz-gen-seeds (fuzz/tools/gen_seeds.c: micro models from the golden generator,
 # hand-built reader files from the conformance GGUF builder, tokenizer/sampler/ops/protocol
-# inputs) and the catalog dumps (every row of the malformed-GGUF catalog of torture_gguf.c and
-# of the binding catalog of torture_model.c), then copies every file into fuzz/corpus/<target>/ named by its sha1 (existing files are
+# inputs) and the catalog dumps (every row of the malformed-GGUF catalog and of the binding
+# catalog, conformance/catalog/), then copies every file into fuzz/corpus/<target>/ named by
+# its sha1 (existing files are
 # kept: the corpus only grows), and refreshes fuzz/fixtures/ (the models the targets embed).
 # Commit the new files.
 set -euo pipefail
