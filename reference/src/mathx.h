@@ -20,7 +20,7 @@
 float gr_expf(float x);
 
 /* x[i] = gr_expf(x[i]) for i < n, bit for bit (R-NUM-030), several lanes at a time
- * (implemented in quant.c beside the other vector kernels). */
+ * (AVX2 where the machine has it). */
 void gr_expf_inplace(float *x, size_t n);
 
 /* ---- RoPE (engineer B, SPEC R-NUM-030..032) ---- */

@@ -1,0 +1,54 @@
+/*
+ * kernels.h — the dot-product kernels of the forward pass (kernels.c, SPEC R-NUM-010..012):
+ * lane-blocked dot products and sums, and matrix-vector products over weights in any
+ * decodable tensor type, decoded on the fly (quant.h). Not installed, not public.
+ *
+ * Every result is bit-identical on every path (portable C, AVX2) and for any number of
+ * threads (R-NUM-044).
+ */
+#ifndef GGUFREF_KERNELS_H
+#define GGUFREF_KERNELS_H
+
+#include "internal.h"
+
+/* The lane count of every reduction (SPEC R-NUM-010). */
+#define GR_LANES 16u
+
+/* A matrix of weights in the file's layout: n_out rows of n_in elements each, row r at
+ * data + r * row_bytes (ggml: ne[0] = n_in is contiguous, ne[1] = n_out). A vector is one row. */
+typedef struct gr_weight {
+    uint32_t type;          /* ggufref_tensor_type, can_decode */
+    const uint8_t *data;    /* view into the mapping (or an owned f32 copy for norms) */
+    size_t n_in;            /* elements per row (ne[0]) */
+    size_t n_out;           /* rows (ne[1]; 1 for vectors) */
+    size_t row_bytes;       /* n_in / block_size * type_size */
+} gr_weight;
+
+/* Lane-blocked dot product of n floats (R-NUM-010). */
+float gr_dot_f32(const float *a, const float *b, size_t n);
+/* out[r] = dot(q, k + r * stride, n) for r < n_rows (R-NUM-010): the attention scores of one
+ * head against n_rows cached keys. */
+void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, size_t n, float *out);
+/* o[i] = 0, then o[i] = o[i] + w[r] * v[r * stride + i] for r = 0 .. n_rows-1 in order, for
+ * i < n (R-NUM-024: element-wise, so any vector width gives the same bits). OUT: o. */
+void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, size_t n_rows,
+                      size_t n);
+/* Lane-blocked sum of n floats (R-NUM-011). */
+float gr_sum_f32(const float *a, size_t n);
+/* Dot product of row `row` (n elements of `type`, n a multiple of the block size) with x,
+ * equal bit for bit to gr_dot_f32(decode(row), x, n) (R-NUM-012). */
+float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n);
+/* The same computed by the portable C kernels only (no SIMD): tests compare the two. */
+float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, size_t n);
+/* y[r] = gr_row_dot(row r of w, x) for r < w->n_out. OUT: y (n_out floats). */
+void gr_matvec(const gr_weight *w, const float *x, float *y);
+/* Batched: for b < n_batch, y[b * y_stride + r] = row r of w . x[b * x_stride ...]; every
+ * value bit-identical to gr_matvec of that one vector (weights read once per batch). */
+void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
+               size_t y_stride, float *row_scratch /* n_in floats */);
+/* Decode row `index` of w into out (w->n_in floats). */
+void gr_weight_row(const gr_weight *w, size_t index, float *out);
+/* Name of the SIMD path gr_row_dot takes on this machine ("avx2" or "portable"). */
+const char *gr_kernel_path(void);
+
+#endif
