@@ -22,7 +22,7 @@
 #include "cli_run.h"
 #include "gguf_builder.h"
 #include "ggufref.h"
-#include "tokenizer.h"
+#include "model.h" /* gr_model_tokenizer; includes tokenizer.h */
 
 /* ---- shared material --------------------------------------------------------------------- */
 

@@ -446,3 +446,26 @@ void ggufref_model_get_info(const ggufref_model *model, ggufref_model_info *out)
 }
 
 const gr_tokenizer *gr_model_tokenizer(const ggufref_model *model) { return model->tok; }
+
+/* ------------------------------------------------------------------------------------- */
+/* The model's tokenizer (SPEC chapter 5; the tokenizer itself is tokenizer.c)            */
+/* ------------------------------------------------------------------------------------- */
+
+ggufref_status ggufref_tokenize(const ggufref_model *model, const char *text, size_t len,
+                                bool add_bos, int32_t *out, size_t cap, size_t *n_out) {
+    if (model == NULL) {
+        if (n_out != NULL) *n_out = 0;
+        return GGUFREF_ERR_INVALID_ARGUMENT;
+    }
+    return gr_tokenizer_encode(model->tok, text, len, add_bos, out, cap, n_out);
+}
+
+ggufref_str ggufref_token_to_piece(const ggufref_model *model, int32_t prev, int32_t token) {
+    if (model == NULL) return (ggufref_str){"", 0};
+    return gr_tokenizer_piece(model->tok, prev, token);
+}
+
+ggufref_str ggufref_token_text(const ggufref_model *model, int32_t token) {
+    if (model == NULL) return (ggufref_str){"", 0};
+    return gr_tokenizer_text(model->tok, token);
+}

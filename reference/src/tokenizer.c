@@ -27,6 +27,9 @@
  *
  * Decode: every token has a precomputed piece (its text with U+2581 as ' ', one raw byte for a
  * byte token, nothing for BOS/EOS/UNK and control tokens), so ggufref_token_to_piece is a view.
+ *
+ * This file reads the GGUF only; the model binding (model.c) owns a tokenizer and serves the
+ * public ggufref_tokenize, ggufref_token_to_piece and ggufref_token_text with it.
  */
 #include "tokenizer.h"
 
@@ -636,27 +639,4 @@ ggufref_str gr_tokenizer_text(const gr_tokenizer *tok, int32_t token) {
     ggufref_str s = {"", 0};
     if (tok == NULL || token < 0 || (uint32_t)token >= tok->n_vocab) return s;
     return tok->text[token];
-}
-
-/* ------------------------------------------------------------------------------------- */
-/* Public API: the model's tokenizer                                                      */
-/* ------------------------------------------------------------------------------------- */
-
-ggufref_status ggufref_tokenize(const ggufref_model *model, const char *text, size_t len,
-                                bool add_bos, int32_t *out, size_t cap, size_t *n_out) {
-    if (model == NULL) {
-        if (n_out != NULL) *n_out = 0;
-        return GGUFREF_ERR_INVALID_ARGUMENT;
-    }
-    return gr_tokenizer_encode(gr_model_tokenizer(model), text, len, add_bos, out, cap, n_out);
-}
-
-ggufref_str ggufref_token_to_piece(const ggufref_model *model, int32_t prev, int32_t token) {
-    if (model == NULL) return (ggufref_str){"", 0};
-    return gr_tokenizer_piece(gr_model_tokenizer(model), prev, token);
-}
-
-ggufref_str ggufref_token_text(const ggufref_model *model, int32_t token) {
-    if (model == NULL) return (ggufref_str){"", 0};
-    return gr_tokenizer_text(gr_model_tokenizer(model), token);
 }

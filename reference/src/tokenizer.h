@@ -1,8 +1,8 @@
 /*
- * tokenizer.h — internal contract between the model binding (model.c) and the SentencePiece
- * tokenizer (tokenizer.c). The public encode/decode functions (ggufref_tokenize,
- * ggufref_token_to_piece, ggufref_token_text) live in tokenizer.c and reach the tokenizer
- * through gr_model_tokenizer().
+ * tokenizer.h — the SentencePiece tokenizer (tokenizer.c) as the model binding (model.c) uses
+ * it. The tokenizer reads the GGUF's tokenizer.ggml.* metadata and calls nothing above it; the
+ * public encode/decode functions (ggufref_tokenize, ggufref_token_to_piece, ggufref_token_text)
+ * live in model.c, which owns the model's tokenizer.
  */
 #ifndef GGUFREF_TOKENIZER_H
 #define GGUFREF_TOKENIZER_H
@@ -24,14 +24,11 @@ int32_t gr_tokenizer_eos(const gr_tokenizer *tok); /* -1 if none */
 int32_t gr_tokenizer_unk(const gr_tokenizer *tok); /* -1 if none */
 bool gr_tokenizer_add_bos(const gr_tokenizer *tok);
 
-/* The tokenizer itself, for model.c's public wrappers and for tests (tokenizer.c):
- * ggufref_tokenize, ggufref_token_to_piece and ggufref_token_text on a gr_tokenizer. */
+/* ggufref_tokenize, ggufref_token_to_piece and ggufref_token_text on a gr_tokenizer (model.c's
+ * public functions call these; tests call them directly). */
 ggufref_status gr_tokenizer_encode(const gr_tokenizer *tok, const char *text, size_t len,
                                    bool add_bos, int32_t *out, size_t cap, size_t *n_out);
 ggufref_str gr_tokenizer_piece(const gr_tokenizer *tok, int32_t prev, int32_t token);
 ggufref_str gr_tokenizer_text(const gr_tokenizer *tok, int32_t token);
-
-/* Implemented in model.c: the tokenizer of a loaded model (never NULL). */
-const gr_tokenizer *gr_model_tokenizer(const ggufref_model *model);
 
 #endif
