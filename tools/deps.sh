@@ -15,3 +15,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# node-llama-cpp for the llama.cpp stage (harness/impls/llamacpp): exact versions from its
+# package-lock.json, the prebuilt linux-x64 CPU binaries only (--omit=optional leaves out the
+# CUDA/Vulkan packages; --ignore-scripts and NODE_LLAMA_CPP_SKIP_DOWNLOAD: no build from source).
+# `npm install --no-save` rather than `npm ci`: npm ci refuses the lock file because node-llama-cpp
+# lists optional per-platform packages (mac-*, win-*, linux-riscv64 @3.22.1) that the registry
+# here does not serve, so they are not in the lock; install --no-save still takes every version
+# from the lock and never rewrites it.
+if command -v npm >/dev/null && [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+  lcpp="$(cd "$(dirname "$0")/.." && pwd)/harness/impls/llamacpp"
+  if ! cmp -s "$lcpp/package-lock.json" "$lcpp/node_modules/.ggufref-installed-lock" 2>/dev/null; then
+    echo "deps: npm install in harness/impls/llamacpp (node-llama-cpp, prebuilt CPU build)"
+    (cd "$lcpp" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --omit=optional --ignore-scripts \
+       --no-audit --no-fund --loglevel=error >/dev/null &&
+     cp package-lock.json node_modules/.ggufref-installed-lock)
+  fi
+fi
