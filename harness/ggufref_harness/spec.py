@@ -26,11 +26,73 @@ STATUS = {
     20: "CONTEXT_OVERFLOW",
     21: "CANCELLED",
     22: "BAD_VALUE",
+    23: "DEADLINE_EXCEEDED",
 }
 CODE = {name: code for code, name in STATUS.items()}
 
 # R-PROTO-020: capabilities an implementation may advertise in its boot result.
 CAPABILITIES = ("step", "cancel", "logits", "fault-injection")
+
+# R-LEVEL-001: the conformance levels, in report order; R-LEVEL-002: what boot's `levels` claims.
+LEVELS = ("core", "strict-errors", "sampler-llama2c", "fault-injection")
+DEFAULT_LEVEL = "core"
+
+
+def boot_problems(res):
+    """What is wrong with a boot result's fields (R-PROTO-020, R-LEVEL-002): a list of
+    strings, empty when every field has its type. Never raises, whatever `res` is."""
+    if not isinstance(res, dict):
+        return ["the boot result is not an object"]
+    out = []
+    for k in ("name", "version"):
+        if not isinstance(res.get(k), str) or not res.get(k):
+            out.append("R-PROTO-020: `%s` is %s, not a non-empty string" % (
+                k, _shown(res.get(k))))
+    if res.get("protocol") != PROTOCOL_VERSION or isinstance(res.get("protocol"), bool):
+        out.append("R-PROTO-020: `protocol` is %s, not %d" % (_shown(res.get("protocol")),
+                                                             PROTOCOL_VERSION))
+    caps = res.get("capabilities")
+    if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
+        out.append("R-PROTO-020: `capabilities` is %s, not an array of strings" %
+                   _shown(caps))
+    if "levels" in res:
+        lv = res["levels"]
+        if not isinstance(lv, list) or not all(isinstance(x, str) for x in lv):
+            out.append("R-LEVEL-002: `levels` is %s, not an array of strings" % _shown(lv))
+        else:
+            unknown = [x for x in lv if x not in LEVELS]
+            if unknown:
+                out.append("R-LEVEL-002: unknown levels %s" % ", ".join(map(repr, unknown)))
+    return out
+
+
+def caps_of(res):
+    """The capabilities a boot result advertises, as a set; empty when the field is missing
+    or malformed (a malformed boot advertises nothing, R-PROTO-020)."""
+    caps = res.get("capabilities") if isinstance(res, dict) else None
+    if not isinstance(caps, list) or not all(isinstance(c, str) for c in caps):
+        return set()
+    return set(caps)
+
+
+def levels_of(res):
+    """The levels a boot result claims (R-LEVEL-002): `core` always; the others only when
+    listed in a well-formed `levels` array."""
+    out = {DEFAULT_LEVEL}
+    lv = res.get("levels") if isinstance(res, dict) else None
+    if isinstance(lv, list) and all(isinstance(x, str) for x in lv):
+        out.update(x for x in lv if x in LEVELS)
+    return out
+
+
+def _shown(v):
+    import json
+    try:
+        s = json.dumps(v)
+    except (TypeError, ValueError):
+        s = repr(v)
+    return s if len(s) <= 60 else s[:60] + "..."
+
 
 # R-PROTO-009: the longest command line every implementation accepts (bytes, newline excluded).
 MAX_LINE = 1 << 20

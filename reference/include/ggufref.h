@@ -25,7 +25,8 @@
  *   1. status codes and errors      5. model binding + tokenizer
  *   2. named limits                 6. context + forward pass
  *   3. GGUF reader                  7. sampling + RNG
- *   4. tensor types + decoders      8. runtime (handle API), 9. exports (global), 10. faults
+ *   4. tensor types + decoders      8. runtime (handle API), 9. exports (global), 10. faults,
+ *                                   11. pool (shared model, sessions)
  *
  * Conventions: every function that can fail returns ggufref_status; outputs are pointer
  * parameters marked OUT; sizes and offsets are size_t/uint64_t; the library never prints,
@@ -74,6 +75,7 @@ typedef enum ggufref_status {
     GGUFREF_ERR_CONTEXT_OVERFLOW = 20,   /* request does not fit the context */
     GGUFREF_ERR_CANCELLED = 21,          /* generation stopped by ggufref_runtime_cancel */
     GGUFREF_ERR_BAD_VALUE = 22,          /* a value out of its domain (bool not 0/1, ...) */
+    GGUFREF_ERR_DEADLINE_EXCEEDED = 23,  /* a deadline passed: pool acquire, request time */
     GGUFREF_STATUS_COUNT
 } ggufref_status;
 
@@ -328,6 +330,9 @@ typedef struct ggufref_context ggufref_context;
 ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx,
                                       ggufref_context **out);
 void ggufref_context_free(ggufref_context *ctx);
+/* Bytes ggufref_context_create(model, n_ctx) would allocate (KV cache + scratch), without
+ * allocating (R-POOL-020). Same argument rules as create. OUT: *out. */
+ggufref_status ggufref_context_bytes(const ggufref_model *model, uint32_t n_ctx, size_t *out);
 uint32_t ggufref_context_n_ctx(const ggufref_context *ctx);
 
 /* Run token at position pos (0-based; all positions < pos must have been run). OUT: *logits
@@ -569,6 +574,121 @@ const char *ggufref_fault_panic_point_name(size_t i); /* NULL if i >= count */
 /* Test-only recovery of the export layer: destroys the global runtime and clears the poison
  * (back to UNINITIALIZED). No concurrent exports may run. A no-op in release builds. */
 void ggufref_fault_export_reset(void);
+
+/* ===================================================================================== */
+/* 11. Pool: one shared model, a bounded pool of sessions (SPEC chapter 12, R-POOL-*)      */
+/* ===================================================================================== */
+/*
+ * Seeds 003/004's pooled runtime on top of the handle API (reference/src/pool.c):
+ *
+ *   ggufref_shared_model   loaded once, immutable, reference-counted (the compiled module)
+ *   ggufref_session        one controller: a runtime attached to the shared model, with its own
+ *                          KV cache, scratch, RNG, tokens and sampling settings; single-threaded
+ *   ggufref_pool           at most max_sessions sessions checked out (the semaphore's permits);
+ *                          idle sessions are kept for reuse and hold no permit; waiters are
+ *                          served first come, first served; a released session is scrubbed so
+ *                          the next user sees nothing of the previous request; a poisoned
+ *                          session (a trap) is dropped, never reused.
+ *
+ * Threading: the pool and shared model functions are thread-safe; a session is used by one
+ * thread at a time (its holder), except ggufref_session_cancel, which any thread may call.
+ * Deadlines are absolute CLOCK_MONOTONIC nanoseconds chosen by the caller (the library never
+ * reads the clock): 0 = do not wait, UINT64_MAX = wait as long as it takes.
+ */
+typedef struct ggufref_shared_model ggufref_shared_model;
+
+/* Copy (bytes, len) into owned memory, parse, validate and bind it once (R-POOL-001). The
+ * caller holds the one reference. Statuses and messages as ggufref_runtime_load_model. */
+ggufref_status ggufref_shared_model_open(const void *bytes, size_t len, ggufref_shared_model **out,
+                                         ggufref_error *err);
+/* As above, reading `path` (a regular file) through the I/O hook. */
+ggufref_status ggufref_shared_model_open_file(const char *path, ggufref_shared_model **out,
+                                              ggufref_error *err);
+void ggufref_shared_model_retain(ggufref_shared_model *m);   /* NULL is a no-op */
+void ggufref_shared_model_release(ggufref_shared_model *m);  /* frees on the last reference */
+uint64_t ggufref_shared_model_refs(const ggufref_shared_model *m);  /* references held now */
+uint64_t ggufref_shared_model_size(const ggufref_shared_model *m);  /* owned model bytes */
+const ggufref_model *ggufref_shared_model_model(const ggufref_shared_model *m);
+
+/* (lazy) load_model without a copy (R-POOL-002): the runtime takes a reference to m and builds
+ * its own context of n_ctx positions (0 = the model's; more is INVALID_ARGUMENT), sampler and
+ * token vectors. The same rows of conformance/transitions.tsv as load_model. */
+ggufref_status ggufref_runtime_load_shared(ggufref_runtime *rt, ggufref_shared_model *m,
+                                           uint32_t n_ctx);
+/* Bytes load_shared(m, n_ctx) allocates: the accounting of the pool's memory ceiling
+ * (R-POOL-020). INVALID_ARGUMENT for NULLs or an n_ctx the model refuses. OUT: *out. */
+ggufref_status ggufref_runtime_session_bytes(const ggufref_shared_model *m, uint32_t n_ctx,
+                                             uint64_t *out);
+
+/* Ceilings (R-POOL-020..024). 0 means "no ceiling" for every field but max_sessions. */
+typedef struct ggufref_pool_limits {
+    uint32_t max_sessions;  /* sessions checked out at once, and kept; >= 1 */
+    uint64_t max_memory;    /* bytes: the shared model + every live session's bytes */
+    uint64_t max_exec_ns;   /* wall-clock nanoseconds per generate (needs the pool's clock) */
+    uint64_t max_steps;     /* forward positions per generate: prompt tokens + generated */
+    uint32_t max_context;   /* positions of each session's context (n_ctx) */
+} ggufref_pool_limits;
+
+/* max_sessions 1, every ceiling 0 (none). */
+void ggufref_pool_limits_default(ggufref_pool_limits *out);
+/* Seed 004: server ceilings combined with a model's settings: field by field the lower one
+ * wins, and a ceiling of 0 (none) loses to any set value (R-POOL-024). OUT: *out. */
+void ggufref_pool_limits_combine(const ggufref_pool_limits *server,
+                                 const ggufref_pool_limits *model, ggufref_pool_limits *out);
+
+typedef struct ggufref_pool ggufref_pool;
+typedef struct ggufref_session ggufref_session;
+
+/* A pool over m (retained until destroy). INVALID_ARGUMENT for max_sessions 0 or a
+ * max_context the model refuses; LIMIT_EXCEEDED when max_memory cannot hold the model and one
+ * session; OUT_OF_MEMORY. No session is created yet. OUT: *out. */
+ggufref_status ggufref_pool_create(ggufref_shared_model *m, const ggufref_pool_limits *limits,
+                                   ggufref_pool **out, ggufref_error *err);
+/* Destroys the idle sessions and the pool, releasing m. INVALID_STATE (nothing changes) while
+ * sessions are checked out. NULL is OK. */
+ggufref_status ggufref_pool_destroy(ggufref_pool *pool);
+/* The clock that max_exec_ns measures with (monotonic ns); without one, max_exec_ns is not
+ * enforced. Set before sessions are acquired. */
+void ggufref_pool_set_clock(ggufref_pool *pool, ggufref_clock_fn clock, void *user);
+
+/* Check a session out (R-POOL-010): takes a permit first (FIFO among waiters, until
+ * deadline_ns: DEADLINE_EXCEEDED), then reuses an idle session or creates one (memory ceiling:
+ * LIMIT_EXCEEDED before anything is allocated; OUT_OF_MEMORY). On failure the permit goes to
+ * the next waiter and *out = NULL. OUT: *out, READY, as fresh (R-POOL-011). */
+ggufref_status ggufref_pool_acquire(ggufref_pool *pool, uint64_t deadline_ns,
+                                    ggufref_session **out);
+/* Check a session in (R-POOL-011): scrubbed and kept for reuse; dropped instead (R-POOL-012)
+ * when its runtime is POISONED or no longer holds the pool's model. Returns OK or, for a
+ * session not checked out of this pool, INVALID_ARGUMENT. */
+ggufref_status ggufref_pool_release(ggufref_pool *pool, ggufref_session *session);
+/* Check a session in and destroy it, never to be reused (after a trap, R-POOL-012). */
+ggufref_status ggufref_pool_drop(ggufref_pool *pool, ggufref_session *session);
+
+/* The session's runtime, for every chapter 7 operation (its holder only). */
+ggufref_runtime *ggufref_session_runtime(ggufref_session *session);
+/* ggufref_runtime_generate under the pool's per-request ceilings (R-POOL-021, R-POOL-022):
+ * LIMIT_EXCEEDED when max_steps stops it (before anything changes if the prompt alone needs
+ * max_steps positions), DEADLINE_EXCEEDED when max_exec_ns does; a stopped request keeps its
+ * tokens and ends in CONTINUATION_READY, as a cancelled one. */
+ggufref_status ggufref_session_generate(ggufref_session *session, const char *prompt, size_t len,
+                                        ggufref_token_callback cb, void *user);
+/* Any thread, any time while the pool lives: cancels the session's running request (R-POOL-013). */
+ggufref_status ggufref_session_cancel(ggufref_pool *pool, ggufref_session *session);
+/* Index of the session's slot in [0, max_sessions): stable for the pool's life. */
+uint32_t ggufref_session_slot(const ggufref_session *session);
+
+typedef struct ggufref_pool_stats {
+    uint32_t max_sessions;
+    uint32_t checked_out;   /* sessions held by callers (= permits taken) */
+    uint32_t idle;          /* sessions kept for reuse (hold no permit) */
+    uint32_t waiting;       /* acquirers queued for a permit */
+    uint64_t created;       /* sessions made */
+    uint64_t reused;        /* acquires served by an idle session */
+    uint64_t dropped;       /* sessions destroyed by drop or a poisoned release */
+    uint64_t timeouts;      /* acquires that ended DEADLINE_EXCEEDED */
+    uint64_t memory;        /* accounted bytes: the model + live sessions (R-POOL-020) */
+} ggufref_pool_stats;
+void ggufref_pool_get_stats(ggufref_pool *pool, ggufref_pool_stats *out); /* OUT */
 
 #ifdef __cplusplus
 }

@@ -161,6 +161,21 @@ static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t si
     return gr_mul_size(*total, sizeof(float), &(size_t){0});
 }
 
+/* R-POOL-020: the bytes ggufref_context_create(model, n_ctx) allocates, computed without
+ * allocating. Same argument rules. */
+ggufref_status ggufref_context_bytes(const ggufref_model *model, uint32_t n_ctx, size_t *out) {
+    if (out == NULL || model == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    *out = 0;
+    if (!model->has_weights) return GGUFREF_ERR_MODEL_NOT_LOADED;
+    const ggufref_model_info *in = &model->info;
+    if (n_ctx == 0) n_ctx = in->n_ctx_train;
+    if (n_ctx > in->n_ctx_train) return GGUFREF_ERR_INVALID_ARGUMENT;
+    size_t sizes[B_COUNT], total;
+    if (!buffer_sizes(in, n_ctx, sizes, &total)) return GGUFREF_ERR_OUT_OF_MEMORY;
+    *out = total * sizeof(float) + sizeof(ggufref_context);
+    return GGUFREF_OK;
+}
+
 ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx,
                                       ggufref_context **out) {
     if (out == NULL || model == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;

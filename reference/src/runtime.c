@@ -34,21 +34,6 @@
 #define GR_BYTES_ALIGN 64u        /* the owned model bytes start on a cache line (R-RT-014) */
 #define GR_BYTES_HUGE ((size_t)2 << 20) /* models this large start on a 2 MiB page (R-RT-015) */
 
-static const char *const state_names[GGUFREF_STATE_COUNT] = {
-    [GGUFREF_STATE_UNINITIALIZED] = "UNINITIALIZED",
-    [GGUFREF_STATE_INITIALIZED] = "INITIALIZED",
-    [GGUFREF_STATE_READY] = "READY",
-    [GGUFREF_STATE_CONTINUATION_READY] = "CONTINUATION_READY",
-    [GGUFREF_STATE_RECOVERABLE_ERROR] = "RECOVERABLE_ERROR",
-    [GGUFREF_STATE_FREED] = "FREED",
-    [GGUFREF_STATE_POISONED] = "POISONED",
-};
-
-const char *ggufref_state_name(ggufref_state state) {
-    if ((unsigned)state >= GGUFREF_STATE_COUNT) return "UNKNOWN";
-    return state_names[state];
-}
-
 /* ------------------------------------------------------------------------------------- */
 /* Errors and the common prologue                                                         */
 /* ------------------------------------------------------------------------------------- */
@@ -139,9 +124,7 @@ static void bundle_free(gr_bundle *b) {
     gr_free(b->logits);
     ggufref_sampler_free(b->sampler);
     ggufref_context_free(b->ctx);
-    ggufref_model_free(b->model);
-    ggufref_gguf_close(b->gguf);
-    gr_free(b->block);
+    ggufref_shared_model_release(b->shared);
     gr_free(b);
 }
 
@@ -239,34 +222,113 @@ static uint8_t *bytes_alloc(size_t n, uint8_t **block) {
     return start;
 }
 
-/* Build everything a model needs, from owned bytes (inside block, from bytes_alloc; ownership
- * passes to the bundle, also on failure). OUT: *out. On failure err is filled and nothing is
- * left allocated. */
-static ggufref_status bundle_build(uint8_t *block, uint8_t *bytes, size_t size, gr_bundle **out,
+/* ------------------------------------------------------------------------------------- */
+/* The shared model (R-POOL-001): the immutable half of a loaded model                    */
+/* ------------------------------------------------------------------------------------- */
+
+/* Parse and bind owned bytes (inside block, from bytes_alloc; ownership passes to the shared
+ * model, also on failure). OUT: *out with one reference. On failure err is filled and nothing
+ * is left allocated. */
+static ggufref_status shared_build(uint8_t *block, uint8_t *bytes, size_t size,
+                                   ggufref_shared_model **out, ggufref_error *err) {
+    *out = NULL;
+    err->status = GGUFREF_OK;
+    ggufref_shared_model *m = gr_calloc(1, sizeof *m);
+    if (m == NULL) {
+        gr_free(block);
+        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "out of memory for the model");
+    }
+    atomic_init(&m->refs, 1);
+    m->block = block;
+    m->bytes = bytes;
+    m->size = size;
+    ggufref_status st = ggufref_gguf_open_memory(bytes, size, &m->gguf, err);
+    if (st != GGUFREF_OK) {
+        ensure_err(err, st, "GGUF parse");
+        goto fail;
+    }
+    st = ggufref_model_load(m->gguf, &m->model, err);
+    if (st != GGUFREF_OK) {
+        ensure_err(err, st, "model binding");
+        goto fail;
+    }
+    m->bytes_hash = gr_hash_bytes(bytes, size);
+    *out = m;
+    return GGUFREF_OK;
+fail:
+    ggufref_shared_model_release(m);
+    return st;
+}
+
+void ggufref_shared_model_retain(ggufref_shared_model *m) {
+    if (m != NULL) atomic_fetch_add(&m->refs, 1);
+}
+
+void ggufref_shared_model_release(ggufref_shared_model *m) {
+    if (m == NULL || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    ggufref_model_free(m->model);
+    ggufref_gguf_close(m->gguf);
+    gr_free(m->block);
+    gr_free(m);
+}
+
+uint64_t ggufref_shared_model_refs(const ggufref_shared_model *m) {
+    return m == NULL ? 0 : (uint64_t)atomic_load(&((ggufref_shared_model *)m)->refs);
+}
+
+uint64_t ggufref_shared_model_size(const ggufref_shared_model *m) {
+    return m == NULL ? 0 : m->size;
+}
+
+const ggufref_model *ggufref_shared_model_model(const ggufref_shared_model *m) {
+    return m == NULL ? NULL : m->model;
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* The session half: context, sampler, vectors                                            */
+/* ------------------------------------------------------------------------------------- */
+
+/* Bytes bundle_build allocates besides the shared model (R-POOL-020): the bundle, context,
+ * sampler (two n_vocab vectors of 8 and 4 bytes), logits copy and two token vectors. */
+ggufref_status ggufref_runtime_session_bytes(const ggufref_shared_model *m, uint32_t n_ctx,
+                                             uint64_t *out) {
+    if (out != NULL) *out = 0;
+    if (m == NULL || out == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    size_t ctx_bytes;
+    ggufref_status st = ggufref_context_bytes(m->model, n_ctx, &ctx_bytes);
+    if (st != GGUFREF_OK) return st;
+    ggufref_model_info in;
+    ggufref_model_get_info(m->model, &in);
+    uint64_t positions = n_ctx == 0 ? in.n_ctx_train : n_ctx;
+    *out = (uint64_t)ctx_bytes + sizeof(gr_bundle) + 64u /* the sampler struct */ +
+           (uint64_t)in.n_vocab * (8u + 4u + 4u) + positions * 2u * sizeof(int32_t);
+    return GGUFREF_OK;
+}
+
+/* Build a bundle over m (taking a new reference) with a context of n_ctx positions (0: the
+ * model's). OUT: *out. On failure err is filled and nothing is left allocated or retained. */
+static ggufref_status bundle_build(ggufref_shared_model *m, uint32_t n_ctx, gr_bundle **out,
                                    ggufref_error *err) {
     *out = NULL;
     err->status = GGUFREF_OK;
     gr_bundle *b = gr_calloc(1, sizeof *b);
     if (b == NULL) {
-        gr_free(block);
         return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "out of memory for the model");
     }
-    b->block = block;
-    b->bytes = bytes;
-    b->size = size;
-    ggufref_status st = ggufref_gguf_open_memory(bytes, size, &b->gguf, err);
-    if (st != GGUFREF_OK) {
-        ensure_err(err, st, "GGUF parse");
-        goto fail;
-    }
-    st = ggufref_model_load(b->gguf, &b->model, err);
-    if (st != GGUFREF_OK) {
-        ensure_err(err, st, "model binding");
-        goto fail;
-    }
+    ggufref_shared_model_retain(m);
+    b->shared = m;
+    b->bytes = m->bytes;
+    b->size = m->size;
+    b->bytes_hash = m->bytes_hash;
+    b->gguf = m->gguf;
+    b->model = m->model;
     ggufref_model_get_info(b->model, &b->info);
-    st = ggufref_context_create(b->model, 0, &b->ctx);
+    ggufref_status st = ggufref_context_create(b->model, n_ctx, &b->ctx);
     if (st != GGUFREF_OK) {
+        if (st == GGUFREF_ERR_INVALID_ARGUMENT) {
+            gr_fail(err, st, UINT64_MAX, "n_ctx %u is beyond the model's context_length %u",
+                    (unsigned)n_ctx, (unsigned)b->info.n_ctx_train);
+        }
         ensure_err(err, st, "context creation (KV cache, scratch)");
         goto fail;
     }
@@ -286,7 +348,6 @@ static ggufref_status bundle_build(uint8_t *block, uint8_t *bytes, size_t size, 
         goto fail;
     }
     b->max_piece = longest_piece(b->model, b->info.n_vocab);
-    b->bytes_hash = gr_hash_bytes(bytes, size);
     *out = b;
     return GGUFREF_OK;
 fail:
@@ -294,13 +355,13 @@ fail:
     return st;
 }
 
-/* Load owned bytes into rt (after enter()). Transactional: nothing of rt changes until the
- * bundle is complete; the old bundle is freed after the new one is installed (R-RT-011). */
-static ggufref_status install(ggufref_runtime *rt, uint8_t *block, uint8_t *bytes, size_t size,
-                              uint64_t t0) {
+/* Install a bundle over m into rt (after enter()). Transactional: nothing of rt changes until
+ * the bundle is complete; the old bundle is freed after the new one is installed (R-RT-011). */
+static ggufref_status install_shared(ggufref_runtime *rt, ggufref_shared_model *m,
+                                     uint32_t n_ctx, uint64_t t0) {
     ggufref_error err;
     gr_bundle *b;
-    if (bundle_build(block, bytes, size, &b, &err) != GGUFREF_OK) return op_fail(rt, &err);
+    if (bundle_build(m, n_ctx, &b, &err) != GGUFREF_OK) return op_fail(rt, &err);
     if (gr_panic_point(GR_PANIC_LOAD_AFTER_BUILD)) {
         bundle_free(b);
         return poison(rt, GR_PANIC_LOAD_AFTER_BUILD);
@@ -317,6 +378,25 @@ static ggufref_status install(ggufref_runtime *rt, uint8_t *block, uint8_t *byte
     rt->state = GGUFREF_STATE_READY;
     bundle_free(old);
     return GGUFREF_OK;
+}
+
+/* Load owned bytes into rt (after enter()) through a private shared model. */
+static ggufref_status install(ggufref_runtime *rt, uint8_t *block, uint8_t *bytes, size_t size,
+                              uint64_t t0) {
+    ggufref_error err;
+    ggufref_shared_model *m;
+    if (shared_build(block, bytes, size, &m, &err) != GGUFREF_OK) return op_fail(rt, &err);
+    ggufref_status st = install_shared(rt, m, 0, t0);
+    ggufref_shared_model_release(m); /* the bundle holds its own reference, if installed */
+    return st;
+}
+
+ggufref_status ggufref_runtime_load_shared(ggufref_runtime *rt, ggufref_shared_model *m,
+                                           uint32_t n_ctx) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    if (m == NULL) return op_failf(rt, GGUFREF_ERR_INVALID_ARGUMENT, "shared model is NULL");
+    return install_shared(rt, m, n_ctx, now_ns(rt));
 }
 
 ggufref_status ggufref_runtime_load_model(ggufref_runtime *rt, const void *bytes, size_t len) {
@@ -390,6 +470,65 @@ ggufref_status ggufref_runtime_load_model_file(ggufref_runtime *rt, const char *
     size_t size;
     if (read_file(path, &block, &bytes, &size, &err) != GGUFREF_OK) return op_fail(rt, &err);
     return install(rt, block, bytes, size, t0);
+}
+
+ggufref_status ggufref_shared_model_open(const void *bytes, size_t len, ggufref_shared_model **out,
+                                         ggufref_error *err) {
+    ggufref_error local;
+    if (err == NULL) err = &local;
+    if (out == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "out is NULL");
+    *out = NULL;
+    if (bytes == NULL && len > 0) {
+        return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX,
+                       "model bytes are NULL (len %zu)", len);
+    }
+    uint8_t *block;
+    uint8_t *copy = bytes_alloc(len, &block);
+    if (copy == NULL) {
+        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "cannot copy %zu model bytes",
+                       len);
+    }
+    if (len > 0) memcpy(copy, bytes, len);
+    return shared_build(block, copy, len, out, err);
+}
+
+ggufref_status ggufref_shared_model_open_file(const char *path, ggufref_shared_model **out,
+                                              ggufref_error *err) {
+    ggufref_error local;
+    if (err == NULL) err = &local;
+    if (out == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "out is NULL");
+    *out = NULL;
+    err->status = GGUFREF_OK;
+    uint8_t *block, *bytes;
+    size_t size;
+    ggufref_status st = read_file(path, &block, &bytes, &size, err);
+    if (st != GGUFREF_OK) return st;
+    return shared_build(block, bytes, size, out, err);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Scrub for reuse by a pool (R-POOL-011)                                                 */
+/* ------------------------------------------------------------------------------------- */
+
+void gr_runtime_scrub(ggufref_runtime *rt) {
+    gr_bundle *b = rt->model;
+    assert(b != NULL);
+    clear_request(rt);
+    memset(b->tokens, 0, (size_t)b->n_ctx * sizeof *b->tokens);
+    memset(b->spare, 0, (size_t)b->n_ctx * sizeof *b->spare);
+    memset(b->logits, 0, (size_t)b->info.n_vocab * sizeof *b->logits);
+    if (rt->result != NULL) memset(rt->result, 0, rt->result_cap);
+    if (rt->diag != NULL) memset(rt->diag, 0, rt->diag_cap);
+    rt->diag_len = 0;
+    ggufref_sampling_default(&rt->sampling);
+    ggufref_rng_seed(&rt->rng, rt->sampling.seed);
+    rt->models_loaded = 1; /* as a fresh session: one load_shared */
+    rt->requests = 0;
+    rt->tokens_generated = 0;
+    rt->load_ns = rt->prefill_ns = rt->decode_ns = 0;
+    rt->last_error = (ggufref_error){.status = GGUFREF_OK, .offset = UINT64_MAX};
+    atomic_store(&rt->cancel, false);
+    rt->state = GGUFREF_STATE_READY;
 }
 
 /* ------------------------------------------------------------------------------------- */

@@ -6,7 +6,9 @@
  *
  *   ggufref_runtime
  *   ├── gr_bundle *model        everything load_model builds, installed as one pointer (R-RT-010)
- *   │   ├── bytes               owned copy of the file; gguf, model and tokenizer borrow it
+ *   │   ├── shared              one reference to the immutable model (R-POOL-001): owned copy
+ *   │   │                       of the file, gguf, model and tokenizer (private to this runtime
+ *   │   │                       after load_model, shared by a pool's sessions after load_shared)
  *   │   ├── gguf → model        parsed GGUF, model binding + tokenizer
  *   │   ├── ctx                 KV cache, forward scratch, logits (ggufref_context)
  *   │   ├── sampler, logits     sampler scratch and a mutable copy of the logits (n_vocab)
@@ -22,13 +24,25 @@
 
 #include <stdatomic.h>
 
-typedef struct gr_bundle {
+/* The immutable half of a loaded model (R-POOL-001): owned bytes, GGUF and model binding,
+ * reference-counted. load_model makes a private one; the pool shares one between sessions. */
+struct ggufref_shared_model {
+    atomic_uint_fast64_t refs;
     uint8_t *block;           /* owned allocation holding bytes (what gr_free takes) */
     uint8_t *bytes;           /* copy of the model file, on a 64-byte boundary in block */
     size_t size;
     uint64_t bytes_hash;      /* gr_hash_bytes (hash.h) of bytes, computed at load (R-RT-040) */
     ggufref_gguf *gguf;       /* borrows bytes */
     ggufref_model *model;     /* borrows gguf */
+};
+
+typedef struct gr_bundle {
+    ggufref_shared_model *shared; /* one reference; the five fields below alias it */
+    const uint8_t *bytes;
+    size_t size;
+    uint64_t bytes_hash;
+    const ggufref_gguf *gguf;
+    const ggufref_model *model;
     ggufref_context *ctx;
     ggufref_sampler *sampler;
     float *logits;            /* (n_vocab) mutable copy of the context's logits for sampling */
@@ -78,6 +92,12 @@ struct ggufref_runtime {
     atomic_bool cancel;       /* set by cancel from any thread (R-RT-025) */
     atomic_bool poisoned;     /* mirrors state == POISONED for the lock-free cancel */
 };
+
+/* Make a session look brand new for the next holder of a pooled runtime (R-POOL-011):
+ * forget the request, zero the result, token, logits and diagnostics bytes, restore default
+ * sampling and RNG, clear last_error, the counters and the cancel flag; state READY. Keeps the
+ * model, the context's capacity and every allocation. Needs a model (asserted). */
+void gr_runtime_scrub(ggufref_runtime *rt);
 
 /* Set a runtime to the values ggufref_runtime_create gives it (no allocation). */
 void gr_runtime_init_fields(ggufref_runtime *rt);

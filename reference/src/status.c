@@ -1,4 +1,5 @@
-/* status.c — status names and error formatting (SPEC chapter 1). */
+/* status.c — status names (SPEC chapter 1), runtime state names (R-RT-002) and error
+ * formatting. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -28,6 +29,7 @@ static const char *const status_names[GGUFREF_STATUS_COUNT] = {
     [GGUFREF_ERR_CONTEXT_OVERFLOW] = "CONTEXT_OVERFLOW",
     [GGUFREF_ERR_CANCELLED] = "CANCELLED",
     [GGUFREF_ERR_BAD_VALUE] = "BAD_VALUE",
+    [GGUFREF_ERR_DEADLINE_EXCEEDED] = "DEADLINE_EXCEEDED",
 };
 
 const char *ggufref_status_name(ggufref_status status) {
@@ -35,6 +37,22 @@ const char *ggufref_status_name(ggufref_status status) {
         return "UNKNOWN";
     }
     return status_names[status];
+}
+
+/* The runtime states of R-RT-002, in enum order. */
+static const char *const state_names[GGUFREF_STATE_COUNT] = {
+    [GGUFREF_STATE_UNINITIALIZED] = "UNINITIALIZED",
+    [GGUFREF_STATE_INITIALIZED] = "INITIALIZED",
+    [GGUFREF_STATE_READY] = "READY",
+    [GGUFREF_STATE_CONTINUATION_READY] = "CONTINUATION_READY",
+    [GGUFREF_STATE_RECOVERABLE_ERROR] = "RECOVERABLE_ERROR",
+    [GGUFREF_STATE_FREED] = "FREED",
+    [GGUFREF_STATE_POISONED] = "POISONED",
+};
+
+const char *ggufref_state_name(ggufref_state state) {
+    if ((unsigned)state >= GGUFREF_STATE_COUNT) return "UNKNOWN";
+    return state_names[state];
 }
 
 ggufref_status gr_fail(ggufref_error *err, ggufref_status status, uint64_t offset,
