@@ -77,13 +77,13 @@ stage "acceptance harness self-test: the suite fails every broken variant of the
 GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
   harness build/release/harness-selftest harness/selftest
 
-stage "ThreadSanitizer build + torture_concurrency (export layer under 8 threads)"
+stage "ThreadSanitizer build + torture_concurrency (export layer under 8 threads) + torture_pool (8 threads, 3 sessions)"
 # Only the concurrency suite: the rest is single-threaded. TSAN_CC=clang if gcc's TSan fails.
 CC=${TSAN_CC:-${CC:-cc}} cmake -S "$root" -B build/tsan -G Ninja -DGGUFREF_SHARED_DIR="$shared" \
   -DGGUFREF_TSAN=ON >/dev/null
-cmake --build build/tsan -j "$jobs" --target torture_concurrency
+cmake --build build/tsan -j "$jobs" --target torture_concurrency torture_pool
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  ctest --test-dir build/tsan --output-on-failure -R '^torture_concurrency$'
+  ctest --test-dir build/tsan --output-on-failure -R '^(torture_concurrency|torture_pool)$'
 
 stage "determinism: logits bit-identical across gcc/clang, -O0..-O3, sanitizers, kernel paths"; tools/determinism.sh build/determinism
 
