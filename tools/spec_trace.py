@@ -13,8 +13,8 @@ What it reads
               targets, golden fixture checks, the pytest harness, trace files, test scripts.
   other text  every other source and document (reference/, bench/, READMEs, ...): their
               references must name defined IDs too, but do not count as tests.
-  code        reference/include/ggufref.h (status and state enums), reference/src/status.c and
-              runtime.c (the names), harness/ggufref_harness/spec.py (the harness's status
+  code        reference/include/ggufref.h (status and state enums), reference/src/status.c
+              (the status and state names), harness/ggufref_harness/spec.py (the harness's status
               table and command lists) and conformance/transitions.tsv (the state machine).
 
 It fails (exit status 1, every problem listed) when
@@ -24,7 +24,7 @@ It fails (exit status 1, every problem listed) when
   - a defined ID is cited by no test (with --strict-ranges, cited only through a range such
     as `R-TYPE-010..024`, which is otherwise listed as a warning);
   - the status table, the enum, status.c and the harness's table disagree; the states of
-    R-RT-002, the enum, runtime.c and transitions.tsv disagree; section 7.1 and
+    R-RT-002, the enum, status.c and transitions.tsv disagree; section 7.1 and
     transitions.tsv disagree; the chapter list and the headings disagree, or the text refers
     to a chapter that does not exist; the panic points of R-FAULT-003 and fault.h, or the
     commands of chapter 9, protocol.c and the harness's COMMANDS and FAULT_COMMANDS
@@ -393,7 +393,7 @@ def check_statuses(root, spec, problems):
 
 
 def check_states(root, spec, problems):
-    """R-RT-002's states vs the ggufref_state enum, runtime.c's names and transitions.tsv."""
+    """R-RT-002's states vs the ggufref_state enum, status.c's names and transitions.tsv."""
     cat = "state names"
     if "R-RT-002" not in spec.defs:
         problems.add(cat, "R-RT-002 (the states) is not defined")
@@ -401,15 +401,15 @@ def check_states(root, spec, problems):
     listed = re.findall(r"`([A-Z_]+)` \(", spec.rule_text("R-RT-002"))
     enum = parse_c_enum(read_text(os.path.join(root, "reference/include/ggufref.h")),
                         "ggufref_state")
-    names = parse_c_names(read_text(os.path.join(root, "reference/src/runtime.c")),
+    names = parse_c_names(read_text(os.path.join(root, "reference/src/status.c")),
                           "state_names")
     if not enum or names is None:
-        problems.add(cat, "ggufref_state enum or runtime.c state_names not found")
+        problems.add(cat, "ggufref_state enum or status.c state_names not found")
         return
     enum_table = {v: c[len("GGUFREF_STATE_"):] for c, v in enum.items()}
     compare_tables(problems, cat, [
         ("SPEC R-RT-002", dict(enumerate(listed))), ("ggufref.h", enum_table),
-        ("runtime.c", {enum[c]: n for c, n in names.items() if c in enum})])
+        ("status.c", {enum[c]: n for c, n in names.items() if c in enum})])
     tsv_states = set()
     for row in read_tsv(root):
         tsv_states.update((row[0], row[4]))

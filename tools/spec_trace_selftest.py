@@ -129,8 +129,8 @@ def cases(spec):
         ("harness status table differs", lambda t: edit(
             t, "harness/ggufref_harness/spec.py", '22: "BAD_VALUE"', '22: "BAD_VALUES"'),
          "status table"),
-        ("state renamed in runtime.c", lambda t: edit(
-            t, "reference/src/runtime.c", '"FREED"', '"RELEASED"'), "state names"),
+        ("state renamed in status.c", lambda t: edit(
+            t, "reference/src/status.c", '"FREED"', '"RELEASED"'), "state names"),
         ("transitions.tsv row changed", lambda t: edit(
             t, "conformance/transitions.tsv", "FREED\tgenerate\t-\tMODEL_NOT_LOADED\tFREED",
             "FREED\tgenerate\t-\tINVALID_STATE\tFREED"), "transition table"),
