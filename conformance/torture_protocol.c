@@ -1,5 +1,5 @@
 /*
- * torture_protocol.c — the wire protocol server (reference/cli/protocol.c, SPEC chapter 9)
+ * torture_protocol.c — the wire protocol server (reference/serve/, SPEC chapter 9)
  * driven as a library: gr_server_handle_line (the fuzz target's entry point) and gr_server_run
  * over a pipe (the read-ahead path that honours cancel between tokens).
  *
@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "ggufref.h"
-#include "../reference/cli/protocol.h"
+#include "serve.h"
 
 #ifdef GGUFREF_HAVE_CJSON
 #include <cjson/cJSON.h>
@@ -466,6 +466,27 @@ static void test_protocol_cancel_through_the_reader(void **state) {
     assert_true(no_more_events(f));
 }
 
+/* R-PROTO-004: the server passes the library's message through as the library wrote it (no
+ * flattening of CR/LF: a library that breaks R-STATUS-003 must be visible to the suite), in the
+ * error event and in diagnostics' last_error. A path with a LF is the probe. */
+static void test_protocol_library_messages_passed_through(void **state) {
+    fixture *f = *state;
+    send_line(f, "{\"id\":1,\"cmd\":\"load-model\",\"path\":\"/nonexistent/a\\nb\\r.gguf\"}");
+    cJSON *ev = next_event(f);
+    ggufref_error err;
+    assert_int_equal(ggufref_export_last_error(&err), GGUFREF_OK);
+    char want[GGUFREF_ERROR_MESSAGE_MAX + 64];
+    snprintf(want, sizeof want, "load-model: %s", err.message);
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "error");
+    assert_string_equal(str_of(e, "message"), want);
+    cJSON_Delete(ev);
+    send_line(f, "{\"id\":2,\"cmd\":\"diagnostics\"}");
+    ev = expect_result(f, "RECOVERABLE_ERROR");
+    e = cJSON_GetObjectItemCaseSensitive(ev, "last_error");
+    assert_string_equal(str_of(e, "message"), err.message);
+    cJSON_Delete(ev);
+}
+
 /* R-PROTO-060: fault commands; a failed allocation is a structured OUT_OF_MEMORY */
 static void test_protocol_fault_commands(void **state) {
     fixture *f = *state;
@@ -526,6 +547,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_protocol_runtime_errors_carry_state, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_cancel_through_the_reader, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_library_messages_passed_through, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_fault_commands, setup, teardown),
         cmocka_unit_test(test_protocol_break_variants),

@@ -32,7 +32,7 @@ src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${FUZZ_TARGETS:=}"
 project_flags="-std=c11 -ffp-contract=off -fno-fast-math -Wall -Wextra -Wpedantic
   -DGGUFREF_FAULT_INJECTION=1 -I$src/reference/include -I$src/reference/src -I$src/fuzz
-  -I$src/reference/cli -I$WORK/include"
+  -I$src/reference/serve -I$WORK/include"
 
 mkdir -p "$OUT" "$WORK/lib" "$WORK/fuzz"
 rm -f "$WORK"/lib/*.o "$WORK"/fuzz/*.o
@@ -61,7 +61,7 @@ done < "$src/fuzz/fixtures.txt"
 sh "$src/fuzz/embed.sh" "$WORK/fuzz/fixtures.c" "${embed_args[@]+"${embed_args[@]}"}"
 compile "$WORK/fuzz/fixtures.c" "$WORK/fuzz/fixtures.o"
 
-# The protocol target also needs the CLI's wire protocol server and cJSON: compiled from
+# The protocol target also needs the wire protocol server (reference/serve/) and cJSON: from
 # CJSON_SRC (static, instrumented), else the system's libcjson.
 : "${CJSON_SRC:=${SRC:-/nonexistent}/cJSON}"
 have_cjson=0
@@ -77,9 +77,14 @@ elif echo '#include <cjson/cJSON.h>' | $CC -E -x c - > /dev/null 2>&1; then
   have_cjson=1
 fi
 if [ "$have_cjson" = 1 ]; then
-  # shellcheck disable=SC2086
-  $CC $CFLAGS $project_flags -DGGUFREF_HAVE_CJSON=1 \
-    -c "$src/reference/cli/protocol.c" -o "$WORK/fuzz/protocol_server.o"
+  serve_objs=()
+  for f in "$src"/reference/serve/*.c; do
+    [ "$(basename "$f")" = stub.c ] && continue
+    o=$WORK/fuzz/serve_$(basename "${f%.c}").o
+    # shellcheck disable=SC2086
+    $CC $CFLAGS $project_flags -DGGUFREF_HAVE_CJSON=1 -c "$f" -o "$o"
+    serve_objs+=("$o")
+  done
 fi
 
 # The targets (every fuzz/*.c but replay_main.c, or FUZZ_TARGETS), their dictionaries,
@@ -101,7 +106,7 @@ for t in "${targets[@]}"; do
 done | xargs -0 -n 2 -P "$JOBS" bash -c 'compile "$1" "$2"' _
 for t in "${targets[@]}"; do
   extra=()
-  [ "$t" = protocol ] && extra=("$WORK/fuzz/protocol_server.o" "${cjson_link[@]}")
+  [ "$t" = protocol ] && extra=("${serve_objs[@]}" "${cjson_link[@]}")
   # shellcheck disable=SC2086
   $CXX $CFLAGS "$WORK/fuzz/$t.o" "${extra[@]+"${extra[@]}"}" "$WORK/fuzz/fixtures.o" \
     "$WORK/libggufref_fuzz.a" $LIB_FUZZING_ENGINE -lm -lpthread -o "$OUT/$t"

@@ -1,6 +1,6 @@
 /*
  * protocol.c — fuzz target: bytes to the wire protocol's command loop (SPEC chapter 9,
- * R-PROTO-*), through the library-callable server of reference/cli/protocol.h.
+ * R-PROTO-*), through the library-callable server of reference/serve/serve.h.
  *
  * The input is a JSON Lines stream: split at '\n', each line goes to gr_server_handle_line of a
  * server created with the fault-injection commands on (at most FZ_MAX_LINES lines). Events are
@@ -30,7 +30,7 @@
 
 #include "fixtures.h"
 #include "fuzz.h"
-#include "protocol.h"
+#include "serve.h"
 
 #include <cjson/cJSON.h>
 #include <unistd.h>

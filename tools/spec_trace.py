@@ -27,7 +27,7 @@ It fails (exit status 1, every problem listed) when
     R-RT-002, the enum, status.c and transitions.tsv disagree; section 7.1 and
     transitions.tsv disagree; the chapter list and the headings disagree, or the text refers
     to a chapter that does not exist; the panic points of R-FAULT-003 and fault.h, or the
-    commands of chapter 9, protocol.c and the harness's COMMANDS and FAULT_COMMANDS
+    commands of chapter 9, serve/server.c and the harness's COMMANDS and FAULT_COMMANDS
     (spec.py), disagree; a path SPEC names does not exist.
 Wildcards (`R-TOK-*`) name a chapter, not a rule: they are checked for a known prefix only.
 Exit status 2: a file it needs is missing or unreadable.
@@ -486,7 +486,7 @@ def check_transition_matrix(root, spec, problems):
 
 def check_names(root, spec, problems):
     """Lists the SPEC spells out that code also spells out: the panic points of R-FAULT-003
-    (reference/src/fault.h), the protocol commands of chapter 9 (reference/cli/protocol.c), and
+    (reference/src/fault.h), the protocol commands of chapter 9 (reference/serve/server.c), and
     every repository path the text names in backticks."""
     cat = "names (SPEC vs code)"
     if "R-FAULT-003" in spec.defs:
@@ -507,12 +507,12 @@ def check_names(root, spec, problems):
     if "R-PROTO-060" in spec.defs:
         fault = set(re.findall(r"`(fault-[a-z]+)(?: \{[^}`]*\})?`",
                                spec.rule_text("R-PROTO-060"))) - {"fault-injection"}
-    served = set(re.findall(r'\{"([a-z]+(?:-[a-z]+)*)", cmd_[a-z_]+',
-                            read_text(os.path.join(root, "reference/cli/protocol.c"))))
+    served = set(re.findall(r'\{"([a-z]+(?:-[a-z]+)*)", (?:gr_)?cmd_[a-z_]+',
+                            read_text(os.path.join(root, "reference/serve/server.c"))))
     for name in sorted((commands | fault) - served):
-        problems.add(cat, "command %s (chapter 9) is not served by protocol.c" % name)
+        problems.add(cat, "command %s (chapter 9) is not served by serve/server.c" % name)
     for name in sorted(served - commands - fault):
-        problems.add(cat, "protocol.c serves %s, which chapter 9 does not define" % name)
+        problems.add(cat, "serve/server.c serves %s, which chapter 9 does not define" % name)
     spec_py = os.path.join(root, "harness/ggufref_harness/spec.py")
     if os.path.exists(spec_py):
         harness = harness_constants(read_text(spec_py), ("COMMANDS", "FAULT_COMMANDS"))

@@ -21,7 +21,7 @@ sys.path.insert(0, HERE)
 import spec_trace  # noqa: E402
 
 COPIED = ("SPEC.md", "reference/include/ggufref.h", "reference/src/status.c",
-          "reference/src/runtime.c", "reference/src/fault.h", "reference/cli/protocol.c",
+          "reference/src/runtime.c", "reference/src/fault.h", "reference/serve/server.c",
           "harness/ggufref_harness/spec.py", "conformance/transitions.tsv")
 ID = "R-" + "%s-%03d"  # built here so that this file cites nothing itself
 
@@ -139,8 +139,8 @@ def cases(spec):
             "| `reset_context` | oom-init: OOM → U<br>NOT_LOADED → U"), "transition table"),
         ("panic point renamed in fault.h", lambda t: edit(
             t, "reference/src/fault.h", '"export.locked"', '"export.held"'), "panic point"),
-        ("protocol command renamed in protocol.c", lambda t: edit(
-            t, "reference/cli/protocol.c", '{"fault-io", cmd_', '{"fault-inout", cmd_'),
+        ("protocol command renamed in serve/server.c", lambda t: edit(
+            t, "reference/serve/server.c", '{"fault-io", gr_cmd_', '{"fault-inout", gr_cmd_'),
          "command fault-io"),
         ("harness lists a fault command chapter 9 does not define", lambda t: edit(
             t, "harness/ggufref_harness/spec.py", '"fault-status": {}', '"fault-poison": {}'),

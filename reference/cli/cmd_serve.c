@@ -1,7 +1,8 @@
 /* cmd_serve.c — `ggufref serve`: speak the wire protocol (SPEC chapter 9) on stdin/stdout.
- * The protocol itself lives in protocol.c (library-callable for the fuzz target). */
+ * The protocol itself is the server of reference/serve/ (serve.h), shared with the conformance
+ * suite and the fuzz target. */
 #include "cli.h"
-#include "protocol.h"
+#include "serve.h"
 
 #include <stdio.h>
 #include <string.h>

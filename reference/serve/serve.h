@@ -1,23 +1,29 @@
 /*
- * protocol.h — the wire protocol server behind `ggufref serve` (SPEC chapter 9, R-PROTO-*).
+ * serve.h — the wire protocol server behind `ggufref serve` (SPEC chapter 9, R-PROTO-*).
  *
  * JSON Lines: one command object per input line, one event object per output line. The server
  * drives the process-global export layer (ggufref.h section 9), exactly as a Worker drives the
- * WASM exports of seed 002. It is callable as a library so that the fuzz target can feed lines
- * without a process:
+ * WASM exports of seed 002. It is callable as a library so that the CLI, the conformance suite
+ * and the fuzz target share it:
  *
- *     gr_server *s = gr_server_create(stdout, &config);
+ *     gr_server *s = gr_server_create(stdout, &config, &why);
  *     gr_server_handle_line(s, line, len);   // writes the events of that command to `out`
  *     gr_server_destroy(s);
  *
  * gr_server_run adds the input side: it reads lines from a file descriptor, and while a
  * generate streams it reads ahead between tokens so that `cancel` can stop it (R-PROTO-041).
  *
- * Without cJSON at build time (GGUFREF_HAVE_CJSON undefined) gr_server_create returns NULL
- * and cmd_serve reports that serve is unavailable.
+ * Files (reference/serve/, each calls only the ones below it):
+ *   server.c     create/destroy, the run loop, framing checks and dispatch, the command table
+ *   cmd_*.c      one handler per command, grouped: session, generate, fault
+ *   fields.c     the typed field getters of a command (R-PROTO-008)
+ *   reader.c     the line reader (R-PROTO-001, R-PROTO-009) and the queue of received lines
+ *   events.c     event objects, ids, error events, logits encoding (R-PROTO-030, R-PROTO-031)
+ *   breaks.c     the deliberately broken variants of the harness self-test (fault builds)
+ *   stub.c       the whole server when cJSON is absent (CMake picks it instead of the above)
  */
-#ifndef GGUFREF_PROTOCOL_H
-#define GGUFREF_PROTOCOL_H
+#ifndef GGUFREF_SERVE_H
+#define GGUFREF_SERVE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,7 +37,7 @@
 typedef struct gr_server gr_server;
 
 typedef struct gr_server_config {
-    /* Offer the fault-injection commands (R-PROTO-060). Only honoured when the CLI is linked
+    /* Offer the fault-injection commands (R-PROTO-060). Only honoured when the server is linked
      * with the fault-injection library; gr_server_create fails otherwise. */
     bool fault_injection;
     /* A deliberately broken behaviour for the harness self-test (harness/selftest), or NULL.
@@ -40,8 +46,8 @@ typedef struct gr_server_config {
 } gr_server_config;
 
 /* A new server writing events to `out`. NULL if cJSON is absent, if fault injection or a break
- * is asked of a build without it, or if the break name is unknown; then *why (if not NULL)
- * points at a static one-line reason. */
+ * is asked of a build without it, if the break name is unknown, or if memory runs out; then
+ * *why (if not NULL) points at a static one-line reason. */
 gr_server *gr_server_create(FILE *out, const gr_server_config *config, const char **why);
 void gr_server_destroy(gr_server *server); /* NULL is a no-op */
 

@@ -1,0 +1,188 @@
+/*
+ * serve_internal.h — what the files of reference/serve/ share (not for the CLI or the tests:
+ * they use serve.h). The layers, each file calling only the ones below it:
+ *
+ *   server.c ─► cmd_session.c, cmd_generate.c, cmd_fault.c ─► fields.c ─► events.c
+ *       │                     │                                              │
+ *       └──► reader.c         └──► breaks.c                                 cJSON, ggufref.h
+ *
+ * The one upward edge is a function pointer: the server gives the generate handlers its
+ * `between_tokens` hook (read ahead, handle cancels: R-PROTO-041) through gr_server.
+ */
+#ifndef GGUFREF_SERVE_INTERNAL_H
+#define GGUFREF_SERVE_INTERNAL_H
+
+#include "serve.h"
+
+#include "ggufref.h"
+
+#include <cjson/cJSON.h>
+#include <stdarg.h>
+#include <stdint.h>
+
+/* ---- breaks.c: the harness self-test's broken variants ------------------------------------ */
+
+enum gr_break {
+    BRK_NONE = 0,
+    BRK_STATUS_NUMBER,      /* MODEL_NOT_LOADED reported as 12 INVALID_STATE */
+    BRK_RESET_KEEPS_TOKENS, /* reset-context answers OK but does nothing */
+    BRK_IGNORE_CANCEL,      /* cancel answers cancelled:true but never sets the flag */
+    BRK_EXTRA_COIN,         /* the RNG is one draw ahead: one extra coin per request */
+    BRK_LOAD_NOT_TRANSACTIONAL, /* load-model frees the resident model before loading */
+    BRK_POSITION_SHIFT,     /* each token reports the logits of the token before it */
+    BRK_OVERSIZE_EXIT,      /* an oversized line ends the server */
+    BRK_MALFORMED_SILENT,   /* a malformed line gets no answer */
+    BRK_COUNT
+};
+
+/* The variant named `name`, or BRK_NONE if this build has none of that name. */
+int gr_break_parse(const char *name);
+/* BRK_EXTRA_COIN: the seed whose stream is the real one advanced by one draw. */
+uint64_t gr_break_seed_one_draw_ahead(uint64_t seed);
+
+/* BRK_POSITION_SHIFT: the logits of the token before, per request. */
+typedef struct gr_shift {
+    float *buf[2];   /* [n] each: the previous token's logits in buf[cur] */
+    uint32_t n;
+    int cur;
+    bool valid;      /* buf[cur] belongs to the open request */
+} gr_shift;
+/* The logits to report for a token whose real logits are x[0..n): the previous token's of the
+ * request (its own for the first). The pointer stays valid until the next call. NULL when
+ * out of memory. */
+const float *gr_break_shift(gr_shift *sh, const float *x, uint32_t n);
+void gr_break_shift_free(gr_shift *sh);
+
+/* ---- reader.c: lines and the queue --------------------------------------------------------- */
+
+/* What a queued line is (parsed once, remembered). */
+enum { LINE_UNKNOWN = -1, LINE_OTHER = 0, LINE_CANCEL = 1, LINE_STREAM = 2 };
+
+typedef struct gr_line {
+    char *text;      /* NUL-terminated copy; NULL for an oversized line */
+    size_t len;
+    int kind;        /* LINE_*: LINE_UNKNOWN until gr_line_kind looked */
+} gr_line;
+
+typedef struct gr_queue {
+    gr_line *items;  /* pending lines, items[head..head+count) */
+    size_t head, count, cap;
+} gr_queue;
+
+typedef struct gr_reader {
+    int fd;
+    char *buf;          /* bytes of the line being read */
+    size_t len, cap;
+    bool discarding;    /* inside a line past the limit: drop bytes until its newline */
+    bool eof;
+} gr_reader;
+
+void gr_queue_push(gr_queue *q, char *text, size_t len);
+gr_line *gr_queue_at(gr_queue *q, size_t i);
+gr_line gr_queue_take(gr_queue *q, size_t i); /* removes the i-th pending line */
+void gr_queue_free(gr_queue *q);
+/* Read what is available into q; block until something arrives when `block`. At end of input
+ * a last line without newline is queued as if it had one (R-PROTO-001). */
+void gr_reader_fill(gr_reader *rd, gr_queue *q, bool block);
+int gr_line_kind(gr_line *l);
+
+/* ---- the server ------------------------------------------------------------------------------ */
+
+struct gr_server {
+    FILE *out;
+    bool fault_injection;
+    int brk;
+    gr_reader *reader;       /* NULL when lines are fed by gr_server_handle_line only */
+    gr_queue queue;
+    void (*between_tokens)(gr_server *s); /* server.c: read ahead, handle cancels */
+
+    /* the command being streamed (generate / generate-next-token) */
+    bool streaming;
+    cJSON *stream_id;
+    size_t stream_index;     /* index of the next token event */
+    int stream_top;          /* top logits per token event (0 = none) */
+    bool stream_full;        /* also the full logits vector */
+    gr_shift shift;          /* BRK_POSITION_SHIFT */
+    int32_t *gen;            /* tokens produced by the streaming command */
+    size_t n_gen, gen_cap;
+
+    char *model_path;        /* the file of the resident model (last accepted load) */
+    ggufref_sampling sampling;
+    char *panic_point;       /* copy of the armed panic point name */
+    bool stop;               /* BRK_OVERSIZE_EXIT fired */
+};
+
+/* ---- events.c: helpers, event objects, errors, logits -------------------------------------- */
+
+void *gr_xmalloc(size_t n);
+void *gr_xrealloc(void *p, size_t n);
+char *gr_xstrdup(const char *s);
+/* A NUL-terminated, valid UTF-8 copy of bytes: every invalid byte and every NUL becomes
+ * U+FFFD; with one_line, CR and LF become spaces. Caller frees. */
+char *gr_utf8_sanitize(const char *s, size_t len, bool one_line);
+char *gr_hex_bytes(const void *data, size_t len); /* lowercase hex; caller frees */
+
+void gr_emit(gr_server *s, cJSON *ev); /* writes and deletes ev */
+cJSON *gr_json_int(int64_t v);
+cJSON *gr_json_float(float f);
+bool gr_id_valid(const cJSON *v);
+bool gr_id_equal(const cJSON *a, const cJSON *b);
+cJSON *gr_event_new(const cJSON *id, const char *kind);
+cJSON *gr_result_new(const cJSON *id, bool with_state);
+void gr_add_string_sanitized(cJSON *obj, const char *key, const char *s, size_t len,
+                             bool one_line);
+void gr_emit_error_msg(gr_server *s, const cJSON *id, ggufref_status status, bool with_state,
+                       const char *message);
+void gr_emit_error(gr_server *s, const cJSON *id, ggufref_status status, bool with_state,
+                   const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+void gr_emit_runtime_error(gr_server *s, const cJSON *id, int status, const char *op);
+
+/* R-PROTO-030, R-PROTO-031: top (k pairs), digest and, with full, logits_hex of x[0..n). */
+void gr_add_logits(cJSON *ev, const float *x, uint32_t n, int k, bool full);
+cJSON *gr_int_array(const int32_t *v, size_t n);
+cJSON *gr_sampling_json(const ggufref_sampling *p);
+/* The runtime's tokens (prompt then generated). Caller frees *out. */
+bool gr_runtime_tokens(int32_t **out, size_t *n, size_t *n_prompt);
+/* The result bytes of the current request as text_hex and (informational) text. */
+void gr_add_result_text(cJSON *ev);
+
+/* ---- fields.c: a command and its fields (R-PROTO-008) -------------------------------------- */
+
+typedef struct gr_req {
+    gr_server *s;
+    const cJSON *msg;
+    const cJSON *id;
+    const char *cmd;
+} gr_req;
+
+const cJSON *gr_field(const gr_req *r, const char *name);
+/* Each getter: false after emitting INVALID_ARGUMENT naming the field. Optional fields keep
+ * *out when absent; get_string's field is required. */
+bool gr_get_string(const gr_req *r, const char *name, const char **out);
+bool gr_get_int(const gr_req *r, const char *name, double lo, double hi, int64_t *out);
+bool gr_get_float(const gr_req *r, const char *name, float *out);
+bool gr_get_bool(const gr_req *r, const char *name, bool *out);
+bool gr_get_seed(const gr_req *r, uint64_t *out);
+
+/* ---- the handlers: cmd_session.c, cmd_generate.c, cmd_fault.c ------------------------------ */
+
+void gr_cmd_boot(gr_req *r);
+void gr_cmd_load_model(gr_req *r);
+void gr_cmd_configure_sampling(gr_req *r);
+void gr_cmd_reset_context(gr_req *r);
+void gr_cmd_free_model(gr_req *r);
+void gr_cmd_diagnostics(gr_req *r);
+void gr_cmd_generate(gr_req *r);
+void gr_cmd_generate_next_token(gr_req *r);
+void gr_cmd_cancel(gr_req *r);
+void gr_cmd_fault_alloc(gr_req *r);
+void gr_cmd_fault_io(gr_req *r);
+void gr_cmd_fault_panic(gr_req *r);
+void gr_cmd_fault_status(gr_req *r);
+void gr_cmd_fault_reset(gr_req *r);
+
+#endif
