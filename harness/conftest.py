@@ -10,13 +10,14 @@ Markers:
                                          "not applicable" (a skip), not failed.
 """
 import os
+import re
 import sys
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from ggufref_harness import paths, report  # noqa: E402
+from ggufref_harness import paths, report, spec  # noqa: E402
 from ggufref_harness.wire import Server, WireViolation  # noqa: E402
 
 collect_ignore = ["selftest"]  # run explicitly: pytest harness/selftest
@@ -30,8 +31,9 @@ def pytest_addoption(parser):
                 help="command that starts the implementation's protocol server "
                      "(default: the reference, `<build>/ggufref serve`)")
     g.addoption("--tier", default="auto", choices=("auto", "exact", "tolerant"),
-                help="golden-trace comparison tier (auto: exact for the reference, "
-                     "tolerant for anything else)")
+                help="golden-trace comparison tier (auto: exact when --impl runs this "
+                     "checkout's own `ggufref serve` binary, tolerant for anything else; "
+                     "never taken from what the implementation says, R-LEVEL-010)")
     g.addoption("--report-dir", default=None,
                 help="folder for report.md/html/json and junit.xml "
                      "(default: <build>/harness-report)")
@@ -74,30 +76,47 @@ def impl_command(config):
 
 
 def boot_info(config):
-    """The implementation's boot result, from one throwaway process (cached)."""
+    """The implementation's boot result, from one throwaway process (cached). A result whose
+    fields have the wrong types (R-PROTO-020) is kept with its problems listed under
+    `problems`; it then advertises no capability (spec.caps_of). Never raises."""
     state = config._ggufref
     if state["boot"] is None:
         cmd = impl_command(config)
         try:
             with Server(cmd) as s:
-                state["boot"] = s.request("boot").expect_ok()
-        except (OSError, AssertionError) as e:
+                res = s.request("boot").expect_ok()
+            state["boot"] = dict(res)
+            probs = spec.boot_problems(res)
+            if probs:
+                state["boot"]["problems"] = probs
+        except Exception as e:  # noqa: BLE001 -- any failure to boot is a verdict, not a crash
             state["boot"] = {"error": "cannot boot `%s`: %s" % (cmd, str(e).split("\n")[0])}
-        state["collector"].boot = {k: v for k, v in state["boot"].items()
-                                   if k in ("name", "version", "capabilities", "protocol",
-                                            "error")}
+        b = state["boot"]
+        state["collector"].boot = {
+            "name": b.get("name") if isinstance(b.get("name"), str) else spec._shown(
+                b.get("name")),
+            "version": b.get("version") if isinstance(b.get("version"), str) else spec._shown(
+                b.get("version")),
+            "capabilities": sorted(spec.caps_of(b)),
+            "levels": sorted(spec.levels_of(b), key=spec.LEVELS.index),
+        }
+        for k in ("error", "problems"):
+            if k in b:
+                state["collector"].boot[k] = b[k]
     return state["boot"]
 
 
 def capabilities(config):
-    return set(boot_info(config).get("capabilities", []) or [])
+    return spec.caps_of(boot_info(config))
 
 
 def tier(config):
+    """The comparison tier: --tier, else exact for this checkout's own reference binary and
+    tolerant for anything else (R-LEVEL-010; not from boot's `name`)."""
     t = config.getoption("--tier")
     if t != "auto":
         return t
-    return "exact" if boot_info(config).get("name") == "ggufref" else "tolerant"
+    return "exact" if paths.is_reference_command(impl_command(config)) else "tolerant"
 
 
 @pytest.fixture(scope="session")
@@ -145,6 +164,8 @@ def booted(server):
 def pytest_collection_modifyitems(config, items):
     if not hasattr(config, "_ggufref"):
         return
+    # the self-tests (harness/selftest) judge the harness, not an implementation: no report
+    config._ggufref["acceptance"] = any(not _is_selftest(i) for i in items)
     xf = config._ggufref["collector"].expected_failures
     for item in items:
         reqs = _reqs(item)
@@ -169,6 +190,10 @@ def pytest_runtest_setup(item):
         pytest.skip(NA_PREFIX + "the implementation does not advertise " + ", ".join(missing))
 
 
+def _is_selftest(item):
+    return "selftest" in item.nodeid.replace("\\", "/").split("/")
+
+
 def _reqs(item):
     out = set()
     for m in item.iter_markers("req"):
@@ -187,7 +212,7 @@ def _caps(item):
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
-    if not hasattr(item.config, "_ggufref"):
+    if not hasattr(item.config, "_ggufref") or _is_selftest(item):
         return
     done = item.stash.setdefault(_recorded, [False])
     if done[0]:
@@ -212,16 +237,42 @@ def pytest_runtest_makereport(item, call):
         return
     done[0] = True
     reqs = _reqs(item) or {"(no requirement)"}
+    charged = None
+    if status in ("fail", "expected-failure") and call.excinfo is not None:
+        charged = charged_requirements(call.excinfo.value)
     item.config._ggufref["collector"].add(item.nodeid, status, reqs, _caps(item), msg,
-                                          getattr(rep, "duration", 0.0))
+                                          getattr(rep, "duration", 0.0), charged=charged,
+                                          level=_level(item))
 
 
 _recorded = pytest.StashKey()
+_REQ_ID = re.compile(r"R-[A-Z]+-[0-9A-Z]+")
+
+
+def charged_requirements(exc):
+    """The requirements a failure is charged to (R-LEVEL-004): the exception's `reqs` when it
+    carries them (tracefmt's divergences, wire violations), else the IDs that open its message
+    ("R-PROTO-003: ..."), else None: the test's whole `req` list."""
+    reqs = getattr(exc, "reqs", None)
+    if reqs:
+        return sorted(set(reqs))
+    text = str(exc).lstrip()
+    m = re.match(r"((?:R-[A-Z]+-[0-9A-Z]+[ ,/]*)+)[:(]", text)
+    if m:
+        return sorted(set(_REQ_ID.findall(m.group(1))))
+    return None
+
+
+def _level(item):
+    for m in item.iter_markers("level"):
+        return m.args[0]
+    return spec.DEFAULT_LEVEL
 
 
 def pytest_sessionfinish(session, exitstatus):
     cfg = session.config
-    if not hasattr(cfg, "_ggufref") or getattr(cfg.option, "collectonly", False):
+    if not hasattr(cfg, "_ggufref") or getattr(cfg.option, "collectonly", False) or \
+            not cfg._ggufref.get("acceptance", True):
         return
     col = cfg._ggufref["collector"]
     if not col.boot:

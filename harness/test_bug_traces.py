@@ -27,5 +27,7 @@ def test_bug_trace(path, impl, compare_tier):
     res = tracefmt.replay(trace, impl, tier=tier)
     if res.status == "not-applicable":
         pytest.skip("not applicable: " + res.reason)
-    assert res, "%s: %s\n%s" % (os.path.basename(path), trace.header.get("description", ""),
-                                res.render())
+    if not res:
+        raise tracefmt.TraceFailure("%s: %s\n%s" % (
+            os.path.basename(path), trace.header.get("description", ""), res.render()),
+            res.reqs or ["R-TRACE-060"])

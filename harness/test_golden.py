@@ -41,4 +41,6 @@ def test_golden_trace(name, impl, compare_tier, quick):
     res = tracefmt.replay(trace, impl, tier=compare_tier)
     if res.status == "not-applicable":
         pytest.skip("not applicable: " + res.reason)
-    assert res, "%s (%s tier)\n%s" % (name, compare_tier, res.render())
+    if not res:
+        raise tracefmt.TraceFailure("%s (%s tier)\n%s" % (name, compare_tier, res.render()),
+                                    res.reqs or ["R-TRACE-020"])

@@ -209,7 +209,7 @@ def test_blank_lines_and_crlf(server):
 @req("R-PROTO-001", "R-PROTO-002")
 def test_last_line_without_newline_and_clean_exit(impl):
     s = Server(impl)
-    s.proc.stdin.write(b'{"id":"last","cmd":"boot"}')
+    s.send_raw(b'{"id":"last","cmd":"boot"}', newline=False)
     s.proc.stdin.close()
     ev = s.next_event()
     assert ev["id"] == "last" and ev["event"] == "result"

@@ -44,6 +44,30 @@ def reference_command(fault_injection=False):
     return shlex.quote(os.path.join(d, "ggufref")) + " serve"
 
 
+def is_reference_command(command):
+    """Whether a --impl command starts this repository's own reference server: its program is
+    a `ggufref` or `ggufref-fi` binary of a build folder of this checkout (or of
+    $GGUFREF_BUILD_DIR) run as `serve`. The exact tier's default rests on this, on what the
+    user ran, never on what the implementation says about itself (R-LEVEL-010)."""
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return False
+    if len(argv) < 2 or argv[1] != "serve":
+        return False
+    prog = os.path.realpath(argv[0])
+    if os.path.basename(prog) not in ("ggufref", "ggufref-fi") or not os.path.isfile(prog):
+        return False
+    folders = [os.path.join(ROOT, "build")]
+    if os.environ.get("GGUFREF_BUILD_DIR"):
+        folders.append(os.environ["GGUFREF_BUILD_DIR"])
+    for f in folders:
+        f = os.path.realpath(f)
+        if prog.startswith(f + os.sep):
+            return True
+    return False
+
+
 def model_path(name):
     """Absolute path of a fixture model in golden/models/ (name with or without .gguf)."""
     if not name.endswith(".gguf"):

@@ -47,21 +47,35 @@ class Collector:
         self.expected_failures = {}
         self.started = datetime.datetime.now()
 
-    def add(self, nodeid, outcome, reqs, caps, message="", duration=0.0):
+    def add(self, nodeid, outcome, reqs, caps, message="", duration=0.0, charged=None,
+            level="core"):
+        """One test's record. `charged`: the requirements its failure is charged to (the
+        check that failed, R-LEVEL-004); None charges every requirement the test names."""
         self.tests.append({"test": nodeid, "status": outcome, "requirements": sorted(reqs),
+                           "charged": sorted(charged) if charged else None, "level": level,
                            "capabilities": sorted(caps), "message": message[:2000],
                            "duration": round(duration, 3)})
 
     # ---- aggregation --------------------------------------------------------------------
     def by_requirement(self):
+        """Per requirement: the strongest status among its tests. A failure counts against
+        the requirements it is charged to only; for the test's other requirements it is a
+        test that did not get to check them ("not run")."""
         out = {}
         for t in self.tests:
-            for r in t["requirements"] or ["(none)"]:
+            charged = t.get("charged")
+            names = list(t["requirements"] or ["(none)"])
+            if charged:
+                names += [r for r in charged if r not in names]
+            for r in names:
                 e = out.setdefault(r, {"status": "not-run", "tests": [], "failed": []})
                 e["tests"].append(t["test"])
-                if _RANK[t["status"]] > _RANK[e["status"]]:
-                    e["status"] = t["status"]
-                if t["status"] == "fail":
+                st = t["status"]
+                if st in ("fail", "expected-failure") and charged and r not in charged:
+                    st = "not-run"
+                if _RANK[st] > _RANK[e["status"]]:
+                    e["status"] = st
+                if st == "fail":
                     e["failed"].append(t["test"])
         return dict(sorted(out.items()))
 

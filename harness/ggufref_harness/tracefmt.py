@@ -447,6 +447,7 @@ class ReplayResult:
         self.status = status          # "pass", "fail", "not-applicable"
         self.divergence = divergence
         self.reason = reason
+        self.reqs = None              # a failure's requirements (charge())
 
     def __bool__(self):
         return self.status != "fail"
@@ -501,10 +502,96 @@ def send_step(server, step, root, no_logits=False):
     server.send_raw(data)
 
 
+class TraceFailure(AssertionError):
+    """A replay that failed, charged to the requirements whose check failed (R-LEVEL-004)."""
+
+    def __init__(self, message, reqs):
+        super().__init__(message)
+        self.reqs = sorted(set(reqs))
+
+
+_REQ_RE = __import__("re").compile(r"R-[A-Z]+-[0-9A-Z]+")
+
+
+def charge(trace, div, sampled=False, prompt_differs=False):
+    """The requirements a divergence is charged to (R-LEVEL-004): the rule a wire violation
+    names; else the requirement behind the first field that differs (a logit: R-PROTO-030; a
+    token: the tokenizer's rules when the prompt's tokens differ too, the sampler's when the
+    step samples, else the generation step R-RT-023; a status or state: the transition table,
+    R-RT-002); else the trace header's own list."""
+    head = [r for r in trace.header.get("requirements", []) if isinstance(r, str)]
+    first = div.problems[0] if div.problems else ""
+    m = _REQ_RE.match(first.strip())
+    if m:
+        return [m.group(0)]
+    import re
+    path = re.sub(r"^event \d+: ", "", first).split(":")[0]
+    path = re.sub(r"\[\d+\]", "", path)
+    leaf = path.split(".")[0]
+    if leaf == "top":
+        return ["R-PROTO-030"]
+    if leaf == "digest":
+        return ["R-PROTO-031"]
+    if leaf in ("prompt_tokens", "n_prompt") or (
+            leaf in ("token", "piece", "tokens", "text_hex", "n_tokens") and prompt_differs):
+        return [r for r in head if r.startswith("R-TOK-")] or ["R-TOK-011"]
+    if leaf in ("token", "piece", "tokens", "text_hex", "n_tokens", "index"):
+        if sampled:
+            return [r for r in head if r.startswith(("R-SAMP-", "R-RNG-"))] or ["R-SAMP-030"]
+        return ["R-RT-023", "R-SAMP-013"]
+    if leaf in ("state", "event") or path in ("error.code", "error.name"):
+        return ["R-RT-002"]
+    if path == "error.message" or path.startswith("last_error.message"):
+        return ["R-PROTO-004"]
+    if leaf == "sampling":
+        return ["R-PROTO-022"]
+    if leaf == "id":
+        return ["R-PROTO-006"]
+    return head or ["R-TRACE-020"]
+
+
+def _sampling_after(step, sampled):
+    """Whether generates after `step` sample (temperature > 0), given whether they did."""
+    s = step.get("send")
+    for c in (s if isinstance(s, list) else [s]):
+        if isinstance(c, dict) and c.get("cmd") == "configure-sampling":
+            t = c.get("temperature", 0)
+            sampled = isinstance(t, (int, float)) and t > 0
+    return sampled
+
+
+def _prompt_differs(server, want_all, j, got, tier, tol):
+    """After a divergence at event j of a step: read the step's remaining events (briefly)
+    and tell whether its final event's `prompt_tokens` differ from the expected ones."""
+    final_want = want_all[-1] if want_all else None
+    if not isinstance(final_want, dict) or "prompt_tokens" not in final_want:
+        return False
+    final_got = got
+    try:
+        for _ in range(j + 1, len(want_all)):
+            final_got = server.next_event(timeout=2)
+            if final_got.get("event") in ("result", "error"):
+                break
+    except WireViolation:
+        return False
+    if not isinstance(final_got, dict) or "prompt_tokens" not in final_got:
+        return False
+    return final_got["prompt_tokens"] != final_want["prompt_tokens"]
+
+
 def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=None):
     """Run a trace against the implementation `impl` (a command string) and return a
-    ReplayResult. The first step must be `boot` (R-TRACE-013): if the implementation lacks a
-    capability the trace requires, the result is not-applicable."""
+    ReplayResult; a failure's `reqs` are the requirements it is charged to (charge()). The
+    first step must be `boot` (R-TRACE-013): if the implementation lacks a capability the
+    trace requires, the result is not-applicable. Without the `logits` capability the trace
+    is compared on tokens only, in every tier (R-TRACE-042)."""
+    res = _replay(trace, impl, tier, root, timeout, server_factory)
+    if res.status == "fail" and res.divergence is not None and res.reqs is None:
+        res.reqs = charge(trace, res.divergence)
+    return res
+
+
+def _replay(trace, impl, tier, root, timeout, server_factory):
     from .paths import ROOT
     root = root or ROOT
     check_models(trace, root)
@@ -513,10 +600,12 @@ def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=No
     tol = trace.tolerance()
     make = server_factory or (lambda: Server(impl, timeout=timeout or 20))
     no_logits = False
+    sampled = False
     with make() as server:
         before = []
         for i, step in enumerate(trace.steps):
             send_step(server, step, root, no_logits)
+            sampled = _sampling_after(step, sampled)
             want_all = step["expect"]
             if no_logits:
                 want_all = strip_logits(want_all)
@@ -528,21 +617,24 @@ def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=No
                                                            [str(e).split("\n")[0]], before))
                 problems = compare(want, got, tier, tol)
                 if problems:
-                    return ReplayResult("fail", Divergence(i, step, want, got,
-                                                           ["event %d: %s" % (j + 1, p)
-                                                            for p in problems], before))
+                    div = Divergence(i, step, want, got, ["event %d: %s" % (j + 1, p)
+                                                          for p in problems], before)
+                    differs = _prompt_differs(server, want_all, j, got, tier, tol)
+                    res = ReplayResult("fail", div)
+                    res.reqs = charge(trace, div, sampled, differs)
+                    if differs:
+                        div.problems.append("the prompt's tokens differ from the trace's")
+                    return res
                 if i == 0 and j == 0 and _step_cmd(step) == "boot" and got.get("event") == \
                         "result":
-                    caps = set(got.get("capabilities", []))
-                    # R-TRACE-042: without the logits capability, compare tokens only
-                    no_logits = "logits" not in caps and tier != "exact"
-                    missing = [c for c in trace.requires() if c not in caps]
+                    caps = spec.caps_of(got)
+                    # R-TRACE-042: without the logits capability, compare tokens only, in
+                    # every tier: the token checks never depend on the capability
+                    no_logits = "logits" not in caps
+                    missing = [c for c in trace.requires() if c not in caps and c != "logits"]
                     if missing:
                         return ReplayResult("not-applicable", reason="R-TRACE-013: needs "
                                             "capability %s" % ", ".join(missing))
-                    if "logits" not in caps and tier == "exact":
-                        return ReplayResult("not-applicable", reason="R-TRACE-042: the exact "
-                                            "tier compares logits: needs capability logits")
             before.append((i, step.get("send", step.get("send_raw"))))
         # R-TRACE-021: nothing more after the last step; the server exits cleanly at EOF.
         server.proc.stdin.close()
@@ -552,13 +644,17 @@ def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=No
             extra = None
         last = len(trace.steps) - 1
         if extra is not None:
-            return ReplayResult("fail", Divergence(last, trace.steps[-1], None, extra, [
+            res = ReplayResult("fail", Divergence(last, trace.steps[-1], None, extra, [
                 "R-TRACE-021: an event after the last step"], before))
+            res.reqs = ["R-TRACE-021", "R-PROTO-003"]
+            return res
         status = server.close()
         if status != 0:
             why = ("did not exit within %.0f s of its input closing" % server.exit_grace
                    if server.killed else "exited with status %r" % status)
-            return ReplayResult("fail", Divergence(last, trace.steps[-1], None, None, [
+            res = ReplayResult("fail", Divergence(last, trace.steps[-1], None, None, [
                 "R-TRACE-021: after the last step the implementation %s (R-PROTO-002: "
                 "it exits with status 0)" % why], before))
+            res.reqs = ["R-TRACE-021", "R-PROTO-002"]
+            return res
     return ReplayResult("pass")

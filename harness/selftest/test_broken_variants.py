@@ -25,8 +25,8 @@ VARIANTS = {
     "ignore-cancel": ["R-PROTO-041"],                   # generate ignores cancel
     "extra-coin": ["R-SAMP-030", "R-SAMP-020"],         # the sampler draws an extra coin
     "load-not-transactional": ["R-RT-010"],             # a failed load loses the old model
-    "position-shift": ["R-PROTO-030", "R-TRACE-031"],   # the previous token's logits reported
-    "oversize-exit": ["R-PROTO-009"],                   # an oversized line ends the server
+    "position-shift": ["R-PROTO-030"],                  # the previous token's logits reported
+    "oversize-exit": ["R-PROTO-002"],                   # an oversized line ends the server
     "malformed-silent": ["R-PROTO-005"],                # malformed lines get no answer
 }
 
@@ -36,8 +36,9 @@ FI = os.path.join(paths.build_dir() or "", "ggufref-fi")
 def _run(name, tmp):
     rdir = os.path.join(tmp, name)
     impl = "%s serve --break %s" % (shlex.quote(FI), name)
+    # the tolerant tier: the one third parties get (issue 10, "keep the teeth")
     cmd = [sys.executable, "-m", "pytest", paths.HARNESS, "-q", "--quick", "--impl", impl,
-           "--report-dir", rdir, "-p", "no:cacheprovider"]
+           "--tier", "tolerant", "--report-dir", rdir, "-p", "no:cacheprovider"]
     # the reference answers framing errors in microseconds: a short wait for silence
     env = dict(os.environ, GGUFREF_HARNESS_FRAMING_TIMEOUT="1")
     p = subprocess.run(cmd, capture_output=True, text=True, cwd=paths.ROOT, timeout=300,
@@ -70,6 +71,7 @@ def test_suite_catches_variant(results, name):
     missing = [r for r in VARIANTS[name] if r not in failed]
     assert not missing, "variant %s: the suite failed %s but not %s" % (name, failed, missing)
     print("variant %s caught: failed requirements %s" % (name, ", ".join(failed)))
+    assert failed, "variant %s: FAIL without a failed requirement" % name
 
 
 def test_unbroken_reference_passes(tmp_path):

@@ -310,12 +310,17 @@ def test_without_logits_the_tolerant_tier_compares_tokens_only():
     assert res.status == "fail" and "token" in res.render(), res.render()
 
 
-def test_without_logits_the_exact_tier_is_not_applicable():
-    """R-TRACE-042: the exact tier compares logits, so it needs the capability."""
+def test_without_logits_the_exact_tier_compares_tokens_too():
+    """R-TRACE-042, R-LEVEL-010: dropping `logits` from boot never makes a trace not
+    applicable: the exact tier compares the tokens, and a wrong token fails (issue 16 item 0:
+    a proxy that changed every prompt and dropped `logits` passed)."""
     t = tracefmt.loads(text(header(), BOOT, generate_step(2, logits=2)))
-    res = tracefmt.replay(t, fake(caps=""), tier="exact")
-    assert res.status == "not-applicable" and res.reason.startswith("R-TRACE-042:"), \
-        res.render()
+    assert tracefmt.replay(t, fake(caps=""), tier="exact").status == "pass"
+    bad = t.copy()
+    bad.steps[1]["expect"][0]["token"] = 9
+    res = tracefmt.replay(bad, fake(caps=""), tier="exact")
+    assert res.status == "fail" and "token" in res.render(), res.render()
+    assert res.reqs == ["R-RT-023", "R-SAMP-013"], res.reqs  # R-LEVEL-004: a greedy token
     assert tracefmt.replay(t, fake(caps="logits"), tier="exact").status == "pass"
 
 
@@ -328,6 +333,7 @@ def test_with_logits_the_logits_are_compared():
     for tier in ("exact", "tolerant"):
         res = tracefmt.replay(top, fake(caps="logits"), tier=tier)
         assert res.status == "fail" and "top" in res.render(), (tier, res.render())
+        assert res.reqs == ["R-PROTO-030"], res.reqs  # R-LEVEL-004: charged to the logits
     dig = t.copy()
     dig.steps[1]["expect"][1]["digest"] = "ffffffffffffffff"
     assert tracefmt.replay(dig, fake(caps="logits"), tier="exact").status == "fail"
