@@ -58,6 +58,26 @@ static void assert_clean_rejection(ggufref_status st, const ggufref_gguf *g,
 /* The catalog                                                                            */
 /* ===================================================================================== */
 
+/* R-GGUF-051: loading a row's file as a model (what the protocol's load-model does, and what
+ * the catalog's index promises every implementation) gives gcat_load_status: the reader's
+ * status, or UNSUPPORTED_MODEL for a file the reader accepts; a one-line message. */
+static void check_catalog_load(const gcat_case *c, const gb_buf *b) {
+    ggufref_runtime *rt = NULL;
+    assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
+    ggufref_status st = ggufref_runtime_load_model(rt, b->data, b->len);
+    ggufref_error err;
+    assert_int_equal(ggufref_runtime_last_error(rt, &err), GGUFREF_OK);
+    if (st != gcat_load_status(c)) {
+        print_message("%s: load-model expected %s, got %s: %s\n", c->name,
+                      ggufref_status_name(gcat_load_status(c)), ggufref_status_name(st),
+                      err.message);
+    }
+    assert_int_equal(st, gcat_load_status(c));
+    assert_true(strlen(err.message) > 0);
+    assert_null(strchr(err.message, '\n'));
+    ggufref_runtime_destroy(rt);
+}
+
 /* Build, open, and check one catalog row: the status, and for rejections a one-line message,
  * *out NULL, and the offset the build marked. */
 static void run_catalog_case(void **state) {
@@ -84,6 +104,7 @@ static void run_catalog_case(void **state) {
         if (b.mark != GB_NO_MARK) assert_int_equal(err.offset, b.mark);
     }
     free(copy);
+    check_catalog_load(c, &b);
     gb_free(&b);
 }
 

@@ -81,6 +81,24 @@ static void run_catalog_row(void **state) {
         assert_non_null(b.model);
     }
     unbind(&b);
+    /* R-GGUF-051: loaded as a model (the protocol's load-model), the same status and word */
+    gb_buf file;
+    mcat_build(bc, &file);
+    ggufref_runtime *rt = NULL;
+    assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
+    ggufref_status st = ggufref_runtime_load_model(rt, file.data, file.len);
+    ggufref_error err;
+    assert_int_equal(ggufref_runtime_last_error(rt, &err), GGUFREF_OK);
+    if (st != bc->expected) {
+        fail_msg("%s: load-model got %s (%s), expected %s", bc->name, ggufref_status_name(st),
+                 err.message, ggufref_status_name(bc->expected));
+    }
+    if (bc->message_word && strstr(err.message, bc->message_word) == NULL) {
+        fail_msg("%s: load-model message '%s' does not name '%s'", bc->name, err.message,
+                 bc->message_word);
+    }
+    ggufref_runtime_destroy(rt);
+    gb_free(&file);
 }
 
 /* ===================================================================================== */

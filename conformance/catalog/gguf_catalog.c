@@ -138,7 +138,7 @@ void gcat_tensor_info_at(gb_buf *b, const char *name, uint32_t n_dims, const uin
     gb_u32(b, n_dims);
     for (uint32_t j = 0; j < n_dims; j++) {
         if ((at == GCAT_AT_NE0 && j == 0) || (at == GCAT_AT_NE1 && j == 1) ||
-            (at == GCAT_AT_NE3 && j == 3)) {
+            (at == GCAT_AT_NE2 && j == 2) || (at == GCAT_AT_NE3 && j == 3)) {
             gb_mark(b);
         }
         gb_count(b, ne[j]);
@@ -890,6 +890,108 @@ static void c_order_count_before_kvs(gb_buf *b) {
     gb_zeros(b, 64);
 }
 
+/* --- Classes of defects other GGUF readers shipped (2024-2026 advisories, issue 10) ---------
+ * Each row gives the shape of a published defect in a file the reference must reject (or
+ * accept) per the rule cited in the table; the cve column names the advisory. */
+
+/* Deeply nested arrays: 100000 levels (1.2 MB). A reader that recurses per level runs out of
+ * stack (node-llama-cpp 3.22.1 crashed V8 on such a file; gguf-py raises RecursionError). */
+static void c_nested_depth_100000(gb_buf *b) { nested(b, 100000, 5); }
+
+/* String lengths that make position + length wrap past 2^64 (to just before the length). */
+static void c_string_len_wraps(gb_buf *b) {
+    one_kv_value(b, GGUFREF_TYPE_STRING);
+    gb_u64(b, UINT64_MAX - 7);
+    gb_bytes(b, "wrapped?", 8);
+}
+static void c_key_len_wraps(gb_buf *b) {
+    gb_header(b, 0, 1);
+    gb_mark(b);
+    gb_u64(b, UINT64_MAX - 15);
+    gb_zeros(b, 32);
+}
+static void c_tensor_name_len_wraps(gb_buf *b) {
+    header_one_kv(b, 1);
+    gb_mark(b);
+    gb_u64(b, UINT64_MAX - 3);
+    gb_zeros(b, 64);
+}
+/* a length that truncates to 0 in 32 bits (a reader keeping lengths in u32) */
+static void c_string_len_2pow32(gb_buf *b) {
+    one_kv_value(b, GGUFREF_TYPE_STRING);
+    gb_u64(b, 1ull << 32);
+    gb_zeros(b, 16);
+}
+static void c_v1_string_len_2pow32_minus_1(gb_buf *b) {
+    b->version = 1;
+    one_kv_value(b, GGUFREF_TYPE_STRING);
+    gb_u32(b, UINT32_MAX);
+    gb_zeros(b, 16);
+}
+
+/* Counts whose product with an entry size wraps, or that truncate to 1 in 32 bits. */
+static void c_n_kv_times_24_wraps(gb_buf *b) { counts_file(b, 0, 0x0AAAAAAAAAAAAAABull, true); }
+static void c_n_kv_2pow32_plus_1(gb_buf *b) { counts_file(b, 0, (1ull << 32) + 1, true); }
+static void c_n_tensors_times_8_wraps(gb_buf *b) { counts_file(b, 1ull << 61, 1, false); }
+static void c_n_tensors_2pow32_plus_1(gb_buf *b) { counts_file(b, (1ull << 32) + 1, 1, false); }
+
+/* Dimensions whose product overflows, or that are negative as ggml's int64 ne. */
+static void c_dims_product_wraps_to_2pow32(gb_buf *b) {
+    const uint64_t ne[2] = {1ull << 32, (1ull << 32) + 1}; /* 2^64 + 2^32 wraps to 2^32 */
+    one_tensor(b, "t", 2, ne, GGUFREF_T_F32, 0, GCAT_AT_NE1);
+}
+static void c_dims_product_2pow63_in_3_dims(gb_buf *b) {
+    const uint64_t ne[3] = {1ull << 21, 1ull << 21, 1ull << 21};
+    one_tensor(b, "t", 3, ne, GGUFREF_T_F32, 0, GCAT_AT_NE2);
+}
+static void c_dim_2pow64_minus_1(gb_buf *b) {
+    const uint64_t ne[1] = {UINT64_MAX}; /* -1 as int64 */
+    one_tensor(b, "t", 1, ne, GGUFREF_T_F32, 0, GCAT_AT_NE0);
+}
+
+/* Byte sizes: ne[0] * type size wraps before the division by the block size (Q4_0: ne[0] *
+ * 18 = 2^64 + 64), and two tensors of 2^63 bytes each, whose sizes sum to 2^64. Both are
+ * representable here (division first, R-GGUF-025): the file is just far too short for the
+ * data (R-GGUF-029, at the first tensor's data). */
+static void c_byte_size_q4_0_ne0_times_18_wraps(gb_buf *b) {
+    const uint64_t ne[1] = {5124095576030431008ull};
+    header_one_kv(b, 1);
+    gcat_tensor_info_at(b, "t", 1, ne, GGUFREF_T_Q4_0, 0, GCAT_AT_NONE);
+    gb_pad(b, 32);
+    gb_mark(b);
+    gb_zeros(b, 64);
+}
+/* A byte size of 2^64 - 4 (F32, 2^62 - 1 elements): representable, but the tensor's end in the
+ * file, data offset + offset + size, passes 2^64 (R-GGUF-030); padded to the alignment it wraps
+ * to 0 in a reader without overflow checks (llama.cpp's GGML_PAD). */
+static void c_byte_size_padding_wraps(gb_buf *b) {
+    const uint64_t ne[1] = {(1ull << 62) - 1};
+    header_one_kv(b, 1);
+    gcat_tensor_info_at(b, "t", 1, ne, GGUFREF_T_F32, 0, GCAT_AT_OFFSET);
+    gb_pad(b, 32);
+    gb_zeros(b, 64);
+}
+static void c_byte_sizes_sum_past_2pow64(gb_buf *b) {
+    const uint64_t ne[1] = {1ull << 61}; /* 2^63 bytes each */
+    header_one_kv(b, 2);
+    gcat_tensor_info_at(b, "a", 1, ne, GGUFREF_T_F32, 0, GCAT_AT_NONE);
+    gcat_tensor_info_at(b, "b", 1, ne, GGUFREF_T_F32, 1ull << 63, GCAT_AT_NONE);
+    gb_pad(b, 32);
+    gb_mark(b);
+    gb_zeros(b, 64);
+}
+/* Tensor "a" ends at 2^64 - 4; the next aligned offset is 2^64, which wraps to 0 in a reader
+ * that pads without an overflow check, so "b" at 0 would be in place. Here "a" already passes
+ * 2^64 (R-GGUF-030, at its offset field). */
+static void c_offset_expected_wraps(gb_buf *b) {
+    const uint64_t ne[1] = {(1ull << 62) - 1};
+    header_one_kv(b, 2);
+    gcat_tensor_info_at(b, "a", 1, ne, GGUFREF_T_F32, 0, GCAT_AT_OFFSET);
+    gcat_tensor_info_at(b, "b", 1, gcat_ne8, GGUFREF_T_F32, 0, GCAT_AT_NONE);
+    gb_pad(b, 32);
+    gb_zeros(b, 64);
+}
+
 /* ===================================================================================== */
 /* The catalog                                                                            */
 /* ===================================================================================== */
@@ -899,172 +1001,254 @@ static void c_order_count_before_kvs(gb_buf *b) {
 
 const gcat_case gcat_cases[] = {
     /* magic */
-    {"empty_file", c_empty_file, E(TRUNCATED), "R-GGUF-003"},
-    {"magic_partial", c_magic_partial, E(TRUNCATED), "R-GGUF-003"},
-    {"magic_one_wrong_byte", c_magic_one_wrong_byte, E(BAD_MAGIC), "R-GGUF-003"},
-    {"magic_bad", c_magic_bad, E(BAD_MAGIC), "R-GGUF-003"},
-    {"magic_lowercase", c_magic_lowercase, E(BAD_MAGIC), "R-GGUF-003"},
-    {"magic_byte_swapped", c_magic_byte_swapped, E(BYTE_SWAPPED), "R-GGUF-003"},
+    {"empty_file", c_empty_file, E(TRUNCATED), "R-GGUF-003", "magic", NULL},
+    {"magic_partial", c_magic_partial, E(TRUNCATED), "R-GGUF-003", "magic", NULL},
+    {"magic_one_wrong_byte", c_magic_one_wrong_byte, E(BAD_MAGIC), "R-GGUF-003", "magic", NULL},
+    {"magic_bad", c_magic_bad, E(BAD_MAGIC), "R-GGUF-003", "magic", NULL},
+    {"magic_lowercase", c_magic_lowercase, E(BAD_MAGIC), "R-GGUF-003", "magic", NULL},
+    {"magic_byte_swapped", c_magic_byte_swapped, E(BYTE_SWAPPED), "R-GGUF-003", "magic", NULL},
     /* version */
-    {"version_0", c_version_0, E(UNSUPPORTED_VERSION), "R-GGUF-004"},
-    {"version_4", c_version_4, E(UNSUPPORTED_VERSION), "R-GGUF-004"},
-    {"version_ffffffff", c_version_ffffffff, E(UNSUPPORTED_VERSION), "R-GGUF-004"},
-    {"version_0x04000000", c_version_0x04000000, E(UNSUPPORTED_VERSION), "R-GGUF-004"},
-    {"version_0x03000000_swapped", c_version_swapped_3, E(BYTE_SWAPPED), "R-GGUF-004"},
-    {"version_0x01000000_swapped", c_version_swapped_1, E(BYTE_SWAPPED), "R-GGUF-004"},
-    {"version_truncated", c_version_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"version_1_valid", c_version_1_valid, OK_, "R-GGUF-005"},
-    {"version_2_valid", c_version_2_valid, OK_, "R-GGUF-004"},
-    {"version_3_valid", c_version_3_valid, OK_, "R-GGUF-004"},
+    {"version_0", c_version_0, E(UNSUPPORTED_VERSION), "R-GGUF-004", "version", NULL},
+    {"version_4", c_version_4, E(UNSUPPORTED_VERSION), "R-GGUF-004", "version", NULL},
+    {"version_ffffffff", c_version_ffffffff, E(UNSUPPORTED_VERSION), "R-GGUF-004", "version", NULL},
+    {"version_0x04000000", c_version_0x04000000, E(UNSUPPORTED_VERSION), "R-GGUF-004",
+     "version", NULL},
+    {"version_0x03000000_swapped", c_version_swapped_3, E(BYTE_SWAPPED), "R-GGUF-004",
+     "version", NULL},
+    {"version_0x01000000_swapped", c_version_swapped_1, E(BYTE_SWAPPED), "R-GGUF-004",
+     "version", NULL},
+    {"version_truncated", c_version_truncated, E(TRUNCATED), "R-GGUF-002", "version", NULL},
+    {"version_1_valid", c_version_1_valid, OK_, "R-GGUF-005", "version", NULL},
+    {"version_2_valid", c_version_2_valid, OK_, "R-GGUF-004", "version", NULL},
+    {"version_3_valid", c_version_3_valid, OK_, "R-GGUF-004", "version", NULL},
     /* counts */
-    {"n_tensors_truncated", c_n_tensors_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"n_kv_truncated", c_n_kv_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"n_kv_2pow64_minus_1", c_n_kv_max, E(TRUNCATED), "R-GGUF-011"},
-    {"n_kv_2pow63", c_n_kv_2pow63, E(TRUNCATED), "R-GGUF-011"},
-    {"n_kv_product_wraps", c_n_kv_product_wraps, E(TRUNCATED), "R-GGUF-011"},
-    {"n_tensors_2pow64_minus_1", c_n_tensors_max, E(TRUNCATED), "R-GGUF-011"},
-    {"n_tensors_product_wraps", c_n_tensors_product_wraps, E(TRUNCATED), "R-GGUF-011"},
-    {"n_tensors_past_file", c_n_tensors_one_past_file, E(TRUNCATED), "R-GGUF-011"},
-    {"v1_n_kv_2pow32_minus_1", c_v1_n_kv_max, E(TRUNCATED), "R-GGUF-011"},
-    {"n_kv_one_more_than_present", c_n_kv_one_more_than_present, E(TRUNCATED), "R-GGUF-002"},
-    {"tensor_infos_missing", c_tensor_infos_missing, E(TRUNCATED), "R-GGUF-011"},
-    {"no_kv_no_tensor_valid", c_no_kv_no_tensor_valid, OK_, "R-GGUF-029"},
+    {"n_tensors_truncated", c_n_tensors_truncated, E(TRUNCATED), "R-GGUF-002", "counts", NULL},
+    {"n_kv_truncated", c_n_kv_truncated, E(TRUNCATED), "R-GGUF-002", "counts", NULL},
+    {"n_kv_2pow64_minus_1", c_n_kv_max, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "CVE-2024-23605"},
+    {"n_kv_2pow63", c_n_kv_2pow63, E(TRUNCATED), "R-GGUF-011", "count_overflow", "CVE-2024-23605"},
+    {"n_kv_product_wraps", c_n_kv_product_wraps, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "CVE-2024-23605"},
+    {"n_tensors_2pow64_minus_1", c_n_tensors_max, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "llama.cpp#15711"},
+    {"n_tensors_product_wraps", c_n_tensors_product_wraps, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "llama.cpp#15711"},
+    {"n_tensors_past_file", c_n_tensors_one_past_file, E(TRUNCATED), "R-GGUF-011", "counts", NULL},
+    {"v1_n_kv_2pow32_minus_1", c_v1_n_kv_max, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "CVE-2024-23605"},
+    {"n_kv_one_more_than_present", c_n_kv_one_more_than_present, E(TRUNCATED), "R-GGUF-002",
+     "counts", NULL},
+    {"tensor_infos_missing", c_tensor_infos_missing, E(TRUNCATED), "R-GGUF-011", "counts", NULL},
+    {"no_kv_no_tensor_valid", c_no_kv_no_tensor_valid, OK_, "R-GGUF-029", "counts", NULL},
     /* keys and strings */
-    {"key_empty", c_key_empty, E(BAD_STRING), "R-GGUF-010"},
-    {"key_len_2pow64_minus_1", c_key_len_max, E(BAD_STRING), "R-GGUF-010"},
-    {"key_len_past_limit", c_key_len_past_limit, E(BAD_STRING), "R-GGUF-010"},
-    {"key_at_limit_valid", c_key_at_limit_valid, OK_, "R-GGUF-010"},
-    {"key_longer_than_file", c_key_longer_than_file, E(TRUNCATED), "R-GGUF-010"},
-    {"key_len_truncated", c_key_len_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"v1_key_len_2pow32_minus_1", c_v1_key_len_max, E(BAD_STRING), "R-GGUF-010"},
-    {"string_len_2pow64_minus_1", c_string_len_max, E(BAD_STRING), "R-GGUF-010"},
-    {"string_past_limit", c_string_past_limit, E(BAD_STRING), "R-GGUF-010"},
-    {"string_longer_than_file", c_string_longer_than_file, E(TRUNCATED), "R-GGUF-010"},
-    {"v1_string_longer_than_file", c_v1_string_longer_than_file, E(TRUNCATED), "R-GGUF-005"},
-    {"string_empty_value_valid", c_string_empty_value_valid, OK_, "R-GGUF-010"},
+    {"key_empty", c_key_empty, E(BAD_STRING), "R-GGUF-010", "strings", NULL},
+    {"key_len_2pow64_minus_1", c_key_len_max, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"key_len_past_limit", c_key_len_past_limit, E(BAD_STRING), "R-GGUF-010", "strings", NULL},
+    {"key_at_limit_valid", c_key_at_limit_valid, OK_, "R-GGUF-010", "strings", NULL},
+    {"key_longer_than_file", c_key_longer_than_file, E(TRUNCATED), "R-GGUF-010", "strings", NULL},
+    {"key_len_truncated", c_key_len_truncated, E(TRUNCATED), "R-GGUF-002", "strings", NULL},
+    {"v1_key_len_2pow32_minus_1", c_v1_key_len_max, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"string_len_2pow64_minus_1", c_string_len_max, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"string_past_limit", c_string_past_limit, E(BAD_STRING), "R-GGUF-010", "strings", NULL},
+    {"string_longer_than_file", c_string_longer_than_file, E(TRUNCATED), "R-GGUF-010",
+     "strings", NULL},
+    {"v1_string_longer_than_file", c_v1_string_longer_than_file, E(TRUNCATED), "R-GGUF-005",
+     "strings", NULL},
+    {"string_empty_value_valid", c_string_empty_value_valid, OK_, "R-GGUF-010", "strings", NULL},
     /* value types */
-    {"value_type_13", c_value_type_13, E(BAD_VALUE_TYPE), "R-GGUF-012"},
-    {"value_type_2pow32_minus_1", c_value_type_max, E(BAD_VALUE_TYPE), "R-GGUF-012"},
-    {"value_type_truncated", c_value_type_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"value_u32_truncated", c_value_u32_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"value_f64_truncated", c_value_f64_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"value_f32_nan_valid", c_value_f32_nan_valid, OK_, "R-GGUF-015"},
+    {"value_type_13", c_value_type_13, E(BAD_VALUE_TYPE), "R-GGUF-012", "value_types", NULL},
+    {"value_type_2pow32_minus_1", c_value_type_max, E(BAD_VALUE_TYPE), "R-GGUF-012",
+     "value_types", NULL},
+    {"value_type_truncated", c_value_type_truncated, E(TRUNCATED), "R-GGUF-002",
+     "value_types", NULL},
+    {"value_u32_truncated", c_value_u32_truncated, E(TRUNCATED), "R-GGUF-002", "value_types", NULL},
+    {"value_f64_truncated", c_value_f64_truncated, E(TRUNCATED), "R-GGUF-002", "value_types", NULL},
+    {"value_f32_nan_valid", c_value_f32_nan_valid, OK_, "R-GGUF-015", "value_types", NULL},
     /* bools */
-    {"bool_2", c_bool_2, E(BAD_VALUE), "R-GGUF-014"},
-    {"bool_ff", c_bool_ff, E(BAD_VALUE), "R-GGUF-014"},
-    {"bool_array_element_7", c_bool_array_element, E(BAD_VALUE), "R-GGUF-014"},
+    {"bool_2", c_bool_2, E(BAD_VALUE), "R-GGUF-014", "bools", NULL},
+    {"bool_ff", c_bool_ff, E(BAD_VALUE), "R-GGUF-014", "bools", NULL},
+    {"bool_array_element_7", c_bool_array_element, E(BAD_VALUE), "R-GGUF-014", "bools", NULL},
     /* arrays */
-    {"array_elem_type_13", c_array_elem_type_13, E(BAD_VALUE_TYPE), "R-GGUF-012"},
-    {"array_count_2pow64_minus_1", c_array_count_max_u32, E(TRUNCATED), "R-GGUF-011"},
-    {"array_count_times_size_wraps", c_array_count_times_size_wraps, E(TRUNCATED),
-     "R-GGUF-011"},
-    {"array_count_past_file", c_array_count_past_file, E(TRUNCATED), "R-GGUF-011"},
-    {"array_elements_truncated", c_array_elements_truncated, E(TRUNCATED), "R-GGUF-011"},
-    {"array_strings_count_2pow63", c_array_strings_count_2pow63, E(TRUNCATED), "R-GGUF-011"},
-    {"array_string_longer_than_file", c_array_string_longer_than_file, E(TRUNCATED),
-     "R-GGUF-010"},
-    {"array_string_len_2pow64_minus_1", c_array_string_len_max, E(BAD_STRING), "R-GGUF-010"},
-    {"v1_array_count_2pow32_minus_1", c_v1_array_count_max, E(TRUNCATED), "R-GGUF-011"},
+    {"array_elem_type_13", c_array_elem_type_13, E(BAD_VALUE_TYPE), "R-GGUF-012", "arrays", NULL},
+    {"array_count_2pow64_minus_1", c_array_count_max_u32, E(TRUNCATED), "R-GGUF-011",
+     "arrays", NULL},
+    {"array_count_times_size_wraps", c_array_count_times_size_wraps, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", NULL},
+    {"array_count_past_file", c_array_count_past_file, E(TRUNCATED), "R-GGUF-011", "arrays", NULL},
+    {"array_elements_truncated", c_array_elements_truncated, E(TRUNCATED), "R-GGUF-011",
+     "arrays", NULL},
+    {"array_strings_count_2pow63", c_array_strings_count_2pow63, E(TRUNCATED), "R-GGUF-011",
+     "arrays", NULL},
+    {"array_string_longer_than_file", c_array_string_longer_than_file, E(TRUNCATED), "R-GGUF-010",
+     "arrays", NULL},
+    {"array_string_len_2pow64_minus_1", c_array_string_len_max, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"v1_array_count_2pow32_minus_1", c_v1_array_count_max, E(TRUNCATED), "R-GGUF-011",
+     "arrays", NULL},
     /* nested arrays */
-    {"nested_depth_4_valid", c_nested_depth_4_valid, OK_, "R-GGUF-013"},
-    {"nested_depth_5", c_nested_depth_5, E(LIMIT_EXCEEDED), "R-GGUF-013"},
-    {"nested_depth_100", c_nested_depth_100, E(LIMIT_EXCEEDED), "R-GGUF-013"},
-    {"nested_inner_elem_type_99", c_nested_inner_elem_type_bad, E(BAD_VALUE_TYPE), "R-GGUF-012"},
-    {"nested_inner_count_huge", c_nested_inner_count_huge, E(TRUNCATED), "R-GGUF-011"},
-    {"nested_outer_count_past_file", c_nested_outer_count_past_file, E(TRUNCATED),
-     "R-GGUF-011"},
-    {"nested_bool_3", c_nested_bool_bad, E(BAD_VALUE), "R-GGUF-014"},
+    {"nested_depth_4_valid", c_nested_depth_4_valid, OK_, "R-GGUF-013", "nested_arrays", NULL},
+    {"nested_depth_5", c_nested_depth_5, E(LIMIT_EXCEEDED), "R-GGUF-013", "nested_arrays", NULL},
+    {"nested_depth_100", c_nested_depth_100, E(LIMIT_EXCEEDED), "R-GGUF-013",
+     "nested_arrays", "node-llama-cpp 3.22.1 V8 crash"},
+    {"nested_inner_elem_type_99", c_nested_inner_elem_type_bad, E(BAD_VALUE_TYPE), "R-GGUF-012",
+     "nested_arrays", NULL},
+    {"nested_inner_count_huge", c_nested_inner_count_huge, E(TRUNCATED), "R-GGUF-011",
+     "nested_arrays", NULL},
+    {"nested_outer_count_past_file", c_nested_outer_count_past_file, E(TRUNCATED), "R-GGUF-011",
+     "nested_arrays", NULL},
+    {"nested_bool_3", c_nested_bool_bad, E(BAD_VALUE), "R-GGUF-014", "nested_arrays", NULL},
     /* duplicate keys */
-    {"duplicate_key", c_duplicate_key, E(DUPLICATE_NAME), "R-GGUF-016"},
-    {"duplicate_key_other_type", c_duplicate_key_other_type, E(DUPLICATE_NAME), "R-GGUF-016"},
-    {"duplicate_alignment_32_64", c_duplicate_alignment, E(DUPLICATE_NAME), "R-GGUF-016"},
-    {"duplicate_key_among_2000", c_duplicate_key_among_many, E(DUPLICATE_NAME), "R-GGUF-016"},
-    {"keys_prefix_of_each_other_valid", c_keys_prefix_of_each_other_valid, OK_, "R-GGUF-016"},
+    {"duplicate_key", c_duplicate_key, E(DUPLICATE_NAME), "R-GGUF-016", "duplicate_keys", NULL},
+    {"duplicate_key_other_type", c_duplicate_key_other_type, E(DUPLICATE_NAME), "R-GGUF-016",
+     "duplicate_keys", NULL},
+    {"duplicate_alignment_32_64", c_duplicate_alignment, E(DUPLICATE_NAME), "R-GGUF-016",
+     "duplicate_keys", NULL},
+    {"duplicate_key_among_2000", c_duplicate_key_among_many, E(DUPLICATE_NAME), "R-GGUF-016",
+     "duplicate_keys", NULL},
+    {"keys_prefix_of_each_other_valid", c_keys_prefix_of_each_other_valid, OK_, "R-GGUF-016",
+     "duplicate_keys", NULL},
     /* alignment */
-    {"alignment_u64", c_alignment_u64, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_i32", c_alignment_i32, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_string", c_alignment_string, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_array", c_alignment_array, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_0", c_alignment_0, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_13", c_alignment_13, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_2pow31", c_alignment_2pow31, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_4", c_alignment_4, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_1", c_alignment_1, E(BAD_ALIGNMENT), "R-GGUF-020"},
-    {"alignment_8_valid", c_alignment_8_valid, OK_, "R-GGUF-020"},
-    {"alignment_64_valid", c_alignment_64_valid, OK_, "R-GGUF-020"},
-    {"alignment_2pow30_no_tensors_valid", c_alignment_2pow30_no_tensors_valid, OK_,
-     "R-GGUF-020"},
-    {"alignment_64_applies_to_offsets", c_alignment_64_applies_to_offsets, E(BAD_TENSOR_DATA),
-     "R-GGUF-028"},
+    {"alignment_u64", c_alignment_u64, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_i32", c_alignment_i32, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_string", c_alignment_string, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_array", c_alignment_array, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_0", c_alignment_0, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_13", c_alignment_13, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_2pow31", c_alignment_2pow31, E(BAD_ALIGNMENT), "R-GGUF-020",
+     "alignment", "llama.cpp#24997"},
+    {"alignment_4", c_alignment_4, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_1", c_alignment_1, E(BAD_ALIGNMENT), "R-GGUF-020", "alignment", NULL},
+    {"alignment_8_valid", c_alignment_8_valid, OK_, "R-GGUF-020", "alignment", NULL},
+    {"alignment_64_valid", c_alignment_64_valid, OK_, "R-GGUF-020", "alignment", NULL},
+    {"alignment_2pow30_no_tensors_valid", c_alignment_2pow30_no_tensors_valid, OK_, "R-GGUF-020",
+     "alignment", NULL},
+    {"alignment_64_applies_to_offsets", c_alignment_64_applies_to_offsets,
+     E(BAD_TENSOR_DATA), "R-GGUF-028", "alignment", NULL},
     /* tensor names */
-    {"tensor_name_64_bytes", c_tensor_name_64, E(BAD_STRING), "R-GGUF-010"},
-    {"tensor_name_63_bytes_valid", c_tensor_name_63_valid, OK_, "R-GGUF-010"},
-    {"tensor_name_empty", c_tensor_name_empty, E(BAD_STRING), "R-GGUF-010"},
-    {"tensor_name_len_2pow64_minus_1", c_tensor_name_len_max, E(BAD_STRING), "R-GGUF-010"},
-    {"tensor_name_truncated", c_tensor_name_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"tensor_name_duplicate", c_tensor_name_duplicate, E(DUPLICATE_NAME), "R-GGUF-026"},
-    {"tensor_name_duplicate_among_3000", c_tensor_name_duplicate_among_3000, E(DUPLICATE_NAME),
-     "R-GGUF-026"},
+    {"tensor_name_64_bytes", c_tensor_name_64, E(BAD_STRING), "R-GGUF-010", "tensor_names", NULL},
+    {"tensor_name_63_bytes_valid", c_tensor_name_63_valid, OK_, "R-GGUF-010", "tensor_names", NULL},
+    {"tensor_name_empty", c_tensor_name_empty, E(BAD_STRING), "R-GGUF-010", "tensor_names", NULL},
+    {"tensor_name_len_2pow64_minus_1", c_tensor_name_len_max, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"tensor_name_truncated", c_tensor_name_truncated, E(TRUNCATED), "R-GGUF-002",
+     "tensor_names", NULL},
+    {"tensor_name_duplicate", c_tensor_name_duplicate, E(DUPLICATE_NAME), "R-GGUF-026",
+     "tensor_names", NULL},
+    {"tensor_name_duplicate_among_3000", c_tensor_name_duplicate_among_3000,
+     E(DUPLICATE_NAME), "R-GGUF-026", "tensor_names", NULL},
     /* dims */
-    {"n_dims_0", c_n_dims_0, E(BAD_TENSOR_INFO), "R-GGUF-021"},
-    {"n_dims_5", c_n_dims_5, E(BAD_TENSOR_INFO), "R-GGUF-021"},
-    {"n_dims_2pow32_minus_1", c_n_dims_max, E(BAD_TENSOR_INFO), "R-GGUF-021"},
-    {"dim_zero", c_dim_zero, E(BAD_TENSOR_INFO), "R-GGUF-022"},
-    {"v1_dim_zero", c_v1_dim_zero, E(BAD_TENSOR_INFO), "R-GGUF-022"},
-    {"dim_2pow63", c_dim_past_int64, E(BAD_TENSOR_INFO), "R-GGUF-022"},
-    {"dims_product_past_int64", c_dims_product_past_int64, E(BAD_TENSOR_INFO), "R-GGUF-022"},
-    {"dims_product_wraps_2pow64", c_dims_product_wraps_2pow64, E(BAD_TENSOR_INFO),
-     "R-GGUF-022"},
-    {"byte_size_past_size_max", c_byte_size_past_size_max, E(BAD_TENSOR_INFO), "R-GGUF-025"},
-    {"byte_size_3x2pow61_f32_past_size_max", c_byte_size_3x2pow61_f32, E(BAD_TENSOR_INFO),
-     "R-GGUF-025"},
-    {"byte_size_q8_k_max_larger_than_file", c_byte_size_q8_k_max_representable, E(TRUNCATED),
-     "R-GGUF-029"},
-    {"byte_size_larger_than_file", c_byte_size_huge_but_valid_header, E(TRUNCATED),
-     "R-GGUF-029"},
-    {"dims_truncated", c_dims_truncated, E(TRUNCATED), "R-GGUF-002"},
+    {"n_dims_0", c_n_dims_0, E(BAD_TENSOR_INFO), "R-GGUF-021", "dims", NULL},
+    {"n_dims_5", c_n_dims_5, E(BAD_TENSOR_INFO), "R-GGUF-021", "dims", NULL},
+    {"n_dims_2pow32_minus_1", c_n_dims_max, E(BAD_TENSOR_INFO), "R-GGUF-021",
+     "huge_n_dims", "node-llama-cpp 3.22.1 hang"},
+    {"dim_zero", c_dim_zero, E(BAD_TENSOR_INFO), "R-GGUF-022", "dims", NULL},
+    {"v1_dim_zero", c_v1_dim_zero, E(BAD_TENSOR_INFO), "R-GGUF-022", "dims", NULL},
+    {"dim_2pow63", c_dim_past_int64, E(BAD_TENSOR_INFO), "R-GGUF-022",
+     "ne_product_overflow", "CVE-2024-21802"},
+    {"dims_product_past_int64", c_dims_product_past_int64, E(BAD_TENSOR_INFO), "R-GGUF-022",
+     "ne_product_overflow", "CVE-2024-21802"},
+    {"dims_product_wraps_2pow64", c_dims_product_wraps_2pow64, E(BAD_TENSOR_INFO), "R-GGUF-022",
+     "ne_product_overflow", "CVE-2024-21802"},
+    {"byte_size_past_size_max", c_byte_size_past_size_max, E(BAD_TENSOR_INFO), "R-GGUF-025",
+     "nbytes_overflow", "CVE-2026-33298"},
+    {"byte_size_3x2pow61_f32_past_size_max", c_byte_size_3x2pow61_f32,
+     E(BAD_TENSOR_INFO), "R-GGUF-025", "nbytes_overflow", "CVE-2026-33298"},
+    {"byte_size_q8_k_max_larger_than_file", c_byte_size_q8_k_max_representable,
+     E(TRUNCATED), "R-GGUF-029", "dims", NULL},
+    {"byte_size_larger_than_file", c_byte_size_huge_but_valid_header, E(TRUNCATED), "R-GGUF-029",
+     "data", "CVE-2026-7482"},
+    {"dims_truncated", c_dims_truncated, E(TRUNCATED), "R-GGUF-002", "dims", NULL},
     /* types */
-    {"type_removed_4", c_type_removed_4, E(BAD_TENSOR_INFO), "R-GGUF-023"},
-    {"type_removed_5", c_type_removed_5, E(BAD_TENSOR_INFO), "R-GGUF-023"},
-    {"type_unknown_16", c_type_unknown_16, E(BAD_TENSOR_INFO), "R-GGUF-023"},
-    {"type_unknown_31", c_type_unknown_31, E(BAD_TENSOR_INFO), "R-GGUF-023"},
-    {"type_unknown_2pow32_minus_1", c_type_unknown_max, E(BAD_TENSOR_INFO), "R-GGUF-023"},
-    {"type_q8_1_sized_valid", c_type_q8_1_sized_valid, OK_, "R-GGUF-023"},
-    {"ne0_not_block_multiple_q4_0", c_ne0_not_block_multiple_q4_0, E(BAD_TENSOR_INFO),
-     "R-GGUF-024"},
-    {"ne0_not_block_multiple_q6_k", c_ne0_not_block_multiple_q6_k, E(BAD_TENSOR_INFO),
-     "R-GGUF-024"},
+    {"type_removed_4", c_type_removed_4, E(BAD_TENSOR_INFO), "R-GGUF-023", "tensor_types", NULL},
+    {"type_removed_5", c_type_removed_5, E(BAD_TENSOR_INFO), "R-GGUF-023", "tensor_types", NULL},
+    {"type_unknown_16", c_type_unknown_16, E(BAD_TENSOR_INFO), "R-GGUF-023", "tensor_types", NULL},
+    {"type_unknown_31", c_type_unknown_31, E(BAD_TENSOR_INFO), "R-GGUF-023", "tensor_types", NULL},
+    {"type_unknown_2pow32_minus_1", c_type_unknown_max, E(BAD_TENSOR_INFO), "R-GGUF-023",
+     "tensor_types", NULL},
+    {"type_q8_1_sized_valid", c_type_q8_1_sized_valid, OK_, "R-GGUF-023", "tensor_types", NULL},
+    {"ne0_not_block_multiple_q4_0", c_ne0_not_block_multiple_q4_0, E(BAD_TENSOR_INFO), "R-GGUF-024",
+     "tensor_types", NULL},
+    {"ne0_not_block_multiple_q6_k", c_ne0_not_block_multiple_q6_k, E(BAD_TENSOR_INFO), "R-GGUF-024",
+     "tensor_types", NULL},
     /* offsets and data */
-    {"offset_unaligned", c_offset_unaligned, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_first_unaligned", c_offset_first_unaligned, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_overlap", c_offset_overlap, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_gap", c_offset_gap, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_first_not_zero", c_offset_first_not_zero, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_reversed_order", c_offset_reversed_order, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_past_end", c_offset_past_end, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_sum_past_2pow64", c_offset_sum_past_2pow64, E(BAD_TENSOR_DATA), "R-GGUF-028"},
-    {"offset_truncated", c_offset_truncated, E(TRUNCATED), "R-GGUF-002"},
-    {"data_short_by_one", c_data_short_by_one, E(TRUNCATED), "R-GGUF-029"},
-    {"v1_data_short_by_one", c_v1_data_short_by_one, E(TRUNCATED), "R-GGUF-029"},
-    {"data_missing", c_data_missing, E(TRUNCATED), "R-GGUF-029"},
-    {"data_ends_in_padding", c_data_ends_in_padding, E(TRUNCATED), "R-GGUF-029"},
-    {"data_trailing_bytes_valid", c_data_trailing_bytes_valid, OK_, "R-GGUF-029"},
-    {"data_last_tensor_unpadded_valid", c_data_last_unpadded_valid, OK_, "R-GGUF-029"},
-    {"vocab_only_ends_before_data_offset_valid", c_vocab_only_valid, OK_, "R-GGUF-029"},
-    {"padding_not_zero_valid", c_padding_not_zero_valid, OK_, "R-GGUF-027"},
+    {"offset_unaligned", c_offset_unaligned, E(BAD_TENSOR_DATA), "R-GGUF-028", "data", NULL},
+    {"offset_first_unaligned", c_offset_first_unaligned, E(BAD_TENSOR_DATA), "R-GGUF-028",
+     "data", NULL},
+    {"offset_overlap", c_offset_overlap, E(BAD_TENSOR_DATA), "R-GGUF-028", "data", NULL},
+    {"offset_gap", c_offset_gap, E(BAD_TENSOR_DATA), "R-GGUF-028", "data", NULL},
+    {"offset_first_not_zero", c_offset_first_not_zero, E(BAD_TENSOR_DATA), "R-GGUF-028",
+     "data", NULL},
+    {"offset_reversed_order", c_offset_reversed_order, E(BAD_TENSOR_DATA), "R-GGUF-028",
+     "data", NULL},
+    {"offset_past_end", c_offset_past_end, E(BAD_TENSOR_DATA), "R-GGUF-028", "data", NULL},
+    {"offset_sum_past_2pow64", c_offset_sum_past_2pow64, E(BAD_TENSOR_DATA), "R-GGUF-028",
+     "offset_overflow", NULL},
+    {"offset_truncated", c_offset_truncated, E(TRUNCATED), "R-GGUF-002", "data", NULL},
+    {"data_short_by_one", c_data_short_by_one, E(TRUNCATED), "R-GGUF-029", "data", "CVE-2026-7482"},
+    {"v1_data_short_by_one", c_v1_data_short_by_one, E(TRUNCATED), "R-GGUF-029", "data", NULL},
+    {"data_missing", c_data_missing, E(TRUNCATED), "R-GGUF-029", "data", NULL},
+    {"data_ends_in_padding", c_data_ends_in_padding, E(TRUNCATED), "R-GGUF-029", "data", NULL},
+    {"data_trailing_bytes_valid", c_data_trailing_bytes_valid, OK_, "R-GGUF-029", "data", NULL},
+    {"data_last_tensor_unpadded_valid", c_data_last_unpadded_valid, OK_, "R-GGUF-029",
+     "data", NULL},
+    {"vocab_only_ends_before_data_offset_valid", c_vocab_only_valid, OK_, "R-GGUF-029",
+     "data", NULL},
+    {"padding_not_zero_valid", c_padding_not_zero_valid, OK_, "R-GGUF-027", "data", NULL},
     /* order of checks */
-    {"order_first_violation_wins", c_order_first_violation_wins, E(BAD_VALUE), "R-GGUF-008"},
+    {"order_first_violation_wins", c_order_first_violation_wins, E(BAD_VALUE), "R-GGUF-008",
+     "order", NULL},
     {"order_duplicate_key_after_last_kv", c_order_duplicate_key_after_last_kv,
-     E(BAD_VALUE_TYPE), "R-GGUF-008"},
+     E(BAD_VALUE_TYPE), "R-GGUF-008", "order", NULL},
     {"order_duplicate_key_before_tensor_infos", c_order_duplicate_key_before_tensor_infos,
-     E(DUPLICATE_NAME), "R-GGUF-008"},
+     E(DUPLICATE_NAME), "R-GGUF-008", "order", NULL},
     {"order_duplicate_tensor_after_last_info", c_order_duplicate_tensor_after_last_info,
-     E(BAD_TENSOR_INFO), "R-GGUF-008"},
-    {"order_placement_after_last_info", c_order_placement_after_last_info, E(BAD_TENSOR_INFO),
-     "R-GGUF-008"},
-    {"order_count_before_kvs", c_order_count_before_kvs, E(TRUNCATED), "R-GGUF-008"},
+     E(BAD_TENSOR_INFO), "R-GGUF-008", "order", NULL},
+    {"order_placement_after_last_info", c_order_placement_after_last_info,
+     E(BAD_TENSOR_INFO), "R-GGUF-008", "order", NULL},
+    {"order_count_before_kvs", c_order_count_before_kvs, E(TRUNCATED), "R-GGUF-008", "order", NULL},
+    /* classes of defects other readers shipped (issue 10); cve: the advisory or report */
+    {"nested_depth_100000", c_nested_depth_100000, E(LIMIT_EXCEEDED), "R-GGUF-013",
+     "nested_arrays", "node-llama-cpp 3.22.1 V8 crash"},
+    {"string_len_wraps", c_string_len_wraps, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"key_len_wraps", c_key_len_wraps, E(BAD_STRING), "R-GGUF-010", "string_length_wrap", NULL},
+    {"tensor_name_len_wraps", c_tensor_name_len_wraps, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"string_len_2pow32", c_string_len_2pow32, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"v1_string_len_2pow32_minus_1", c_v1_string_len_2pow32_minus_1, E(BAD_STRING), "R-GGUF-010",
+     "string_length_wrap", NULL},
+    {"n_kv_times_24_wraps", c_n_kv_times_24_wraps, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "CVE-2024-23605"},
+    {"n_kv_2pow32_plus_1", c_n_kv_2pow32_plus_1, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "CVE-2024-23605"},
+    {"n_tensors_times_8_wraps", c_n_tensors_times_8_wraps, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "llama.cpp#15711"},
+    {"n_tensors_2pow32_plus_1", c_n_tensors_2pow32_plus_1, E(TRUNCATED), "R-GGUF-011",
+     "count_overflow", "llama.cpp#15711"},
+    {"dims_product_wraps_to_2pow32", c_dims_product_wraps_to_2pow32,
+     E(BAD_TENSOR_INFO), "R-GGUF-022", "ne_product_overflow", "CVE-2024-21802"},
+    {"dims_product_2pow63_in_3_dims", c_dims_product_2pow63_in_3_dims,
+     E(BAD_TENSOR_INFO), "R-GGUF-022", "ne_product_overflow", "CVE-2024-21802"},
+    {"dim_2pow64_minus_1", c_dim_2pow64_minus_1, E(BAD_TENSOR_INFO), "R-GGUF-022",
+     "ne_product_overflow", "CVE-2024-21802"},
+    {"byte_size_q4_0_ne0_times_18_wraps", c_byte_size_q4_0_ne0_times_18_wraps,
+     E(TRUNCATED), "R-GGUF-025", "nbytes_overflow", "llama.cpp#27200"},
+    {"byte_size_padding_wraps", c_byte_size_padding_wraps, E(BAD_TENSOR_DATA), "R-GGUF-030",
+     "nbytes_overflow", "llama.cpp#24759"},
+    {"byte_sizes_sum_past_2pow64", c_byte_sizes_sum_past_2pow64, E(TRUNCATED), "R-GGUF-029",
+     "nbytes_overflow", "CVE-2025-53630"},
+    {"offset_expected_wraps", c_offset_expected_wraps, E(BAD_TENSOR_DATA), "R-GGUF-030",
+     "offset_overflow", "llama.cpp#24759"},
 };
 const size_t gcat_n_cases = sizeof gcat_cases / sizeof gcat_cases[0];
+
+ggufref_status gcat_load_status(const gcat_case *c) {
+    return c->expect != GGUFREF_OK ? c->expect : GGUFREF_ERR_UNSUPPORTED_MODEL;
+}
 
 const gcat_case *gcat_find(const char *name) {
     for (size_t i = 0; i < gcat_n_cases; i++) {

@@ -58,8 +58,8 @@ extern const size_t gcat_n_fixtures;
 
 /* Which field of a tensor info gcat_tensor_info_at marks. */
 typedef enum gcat_mark {
-    GCAT_AT_NONE, GCAT_AT_NAME, GCAT_AT_NDIMS, GCAT_AT_NE0, GCAT_AT_NE1, GCAT_AT_NE3,
-    GCAT_AT_TYPE, GCAT_AT_OFFSET
+    GCAT_AT_NONE, GCAT_AT_NAME, GCAT_AT_NDIMS, GCAT_AT_NE0, GCAT_AT_NE1, GCAT_AT_NE2,
+    GCAT_AT_NE3, GCAT_AT_TYPE, GCAT_AT_OFFSET
 } gcat_mark;
 
 /* One tensor info, gb_mark()ing the field `at`. */
@@ -77,10 +77,18 @@ typedef struct gcat_case {
     void (*build)(gb_buf *b); /* writes the file into a gb_init'ed buffer; may gb_mark() */
     ggufref_status expect;    /* what ggufref_gguf_open_memory returns */
     const char *rule;         /* the SPEC rule the case exercises */
+    const char *cls;          /* the class of defect: the part of the format it breaks */
+    const char *cve;          /* the published vulnerability (CVE, GHSA, or the report) of
+                                 this class in another GGUF reader; NULL if none */
 } gcat_case;
 
 extern const gcat_case gcat_cases[];
 extern const size_t gcat_n_cases;
+
+/* What loading the row's file as a model gives (ggufref_runtime_load_model, the protocol's
+ * load-model): the reader's status when it rejects the file; UNSUPPORTED_MODEL when it accepts
+ * it, since no row is a complete llama model (R-MODEL-001, R-MODEL-002). */
+ggufref_status gcat_load_status(const gcat_case *c);
 
 /* The row called name, or NULL. */
 const gcat_case *gcat_find(const char *name);

@@ -23,6 +23,8 @@ typedef struct mcat_case {
     ggufref_status expected;         /* what ggufref_model_load returns */
     const char *message_word;        /* must occur in the message (NULL: none checked) */
     const char *rule;                /* the SPEC rule the case exercises */
+    const char *cls;                 /* the class of defect (what the mutation breaks) */
+    const char *cve;                 /* a published vulnerability of this class; NULL if none */
 } mcat_case;
 
 extern const mcat_case mcat_cases[];
