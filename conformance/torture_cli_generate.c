@@ -77,7 +77,8 @@ static void test_cli_generate_usage_errors(void **state) {
     }
 }
 
-/* R-SAMP-042: model and runtime failures exit 1 with the status name. */
+/* R-SAMP-042: model and runtime failures exit 1 with the status name (R-SAMP-040, R-RT-016:
+ * --steps as long as the context is refused). */
 static void test_cli_generate_model_errors(void **state) {
     (void)state;
     cli_result r;
@@ -97,6 +98,11 @@ static void test_cli_generate_model_errors(void **state) {
 
     need("stories260K-f32.v1.gguf", stories);
     snprintf(args, sizeof args, "generate --model '%s' --steps 513", stories); /* ctx 512 */
+    run(args, &r);
+    expect_failure(&r, 1, "CONTEXT_OVERFLOW", args);
+    cli_result_free(&r);
+    /* N steps make N + 1 tokens: the runtime's context of 512 holds at most 511 steps */
+    snprintf(args, sizeof args, "generate --model '%s' --steps 512", stories);
     run(args, &r);
     expect_failure(&r, 1, "CONTEXT_OVERFLOW", args);
     cli_result_free(&r);

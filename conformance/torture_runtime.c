@@ -618,6 +618,39 @@ static void test_free_releases_everything(void **state) {
     assert_int_equal(ggufref_fault_alloc_live(), base);
 }
 
+/* R-RT-016: the resident model as a read-only view: NULL before a load and after free_model;
+ * its n_ctx_train bounds a request (prompt + max_tokens); reading it changes nothing. */
+static void test_runtime_model_view(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = new_runtime();
+    assert_null(ggufref_runtime_model(rt));
+    assert_null(ggufref_runtime_model(NULL));
+    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    uint64_t digest = ggufref_runtime_digest(rt);
+    const ggufref_model *m = ggufref_runtime_model(rt);
+    assert_non_null(m);
+    assert_int_equal(ggufref_runtime_digest(rt), digest);
+    ggufref_model_info info;
+    ggufref_model_get_info(m, &info);
+    size_t n = 0;
+    (void)ggufref_tokenize(m, RTS_PROMPT, strlen(RTS_PROMPT), info.add_bos, NULL, 0, &n);
+    assert_true(n > 0 && n < info.n_ctx_train);
+    ggufref_sampling s;
+    ggufref_sampling_default(&s);
+    s.max_tokens = (int32_t)(info.n_ctx_train - n) + 1; /* one token too many */
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL),
+                     GGUFREF_ERR_CONTEXT_OVERFLOW);
+    s.max_tokens = 2;
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
+    assert_ptr_equal(ggufref_runtime_model(rt), m);
+    assert_int_equal(ggufref_runtime_free_model(rt), GGUFREF_OK);
+    assert_null(ggufref_runtime_model(rt));
+    ggufref_runtime_destroy(rt);
+}
+
 /* R-RT-012: file errors name the path and the byte. */
 static void test_load_file_errors(void **state) {
     (void)state;
@@ -1006,6 +1039,7 @@ int main(void) {
         cmocka_unit_test(test_continuation_equals_longer_generate),
         cmocka_unit_test(test_load_replacement),
         cmocka_unit_test(test_free_releases_everything),
+        cmocka_unit_test(test_runtime_model_view),
         cmocka_unit_test(test_load_file_errors),
         cmocka_unit_test(test_load_owned_bytes_on_a_cache_line),
         cmocka_unit_test(test_load_owned_bytes_of_a_large_model_on_a_huge_page),

@@ -6,11 +6,12 @@
  *                    [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--ctx N] [--json]
  *   ggufref tokenize --model FILE [--no-bos] TEXT
  *
- * Two loops over the library's stages (model -> tokenizer -> forward -> sampler):
+ * One loop, the runtime's (ggufref_runtime_generate, R-RT-023), in two modes:
  *   --steps N       llama2.c run.c's -n, so its published outputs come out of this command:
- *                   BOS + prompt forced, positions 0..N-1, a sampled BOS ends the run;
- *   --max-tokens N  the runtime's request (R-RT-023): prompt with the model's add_bos, then up
- *                   to N sampled tokens, stopping after EOS.
+ *                   BOS + prompt forced, positions 0..N-1, a sampled BOS ends the run (the
+ *                   token callback cancels the request there);
+ *   --max-tokens N  the runtime's request: prompt with the model's add_bos, then up to N
+ *                   sampled tokens, stopping after EOS.
  * Text goes to stdout as it is made; --json prints one record per sampled token instead.
  * Exit codes: 0 ok, 1 model or runtime failure, 2 usage (cli.h).
  */
@@ -148,14 +149,6 @@ typedef struct top_logit {
     float v;
 } top_logit;
 
-/* The TOP_N largest logits, value descending then id ascending. OUT: top; returns the count. */
-static size_t top_logits(const float *x, uint32_t n, top_logit *top) {
-    int32_t ids[TOP_N];
-    size_t k = gr_top_logits(x, n, TOP_N, ids);
-    for (size_t i = 0; i < k; i++) top[i] = (top_logit){ids[i], x[ids[i]]};
-    return k;
-}
-
 static void print_json_record(uint32_t pos, int32_t id, ggufref_str piece, const top_logit *top,
                               size_t n_top) {
     printf("{\"pos\":%u,\"id\":%d,\"piece\":", (unsigned)pos, (int)id);
@@ -171,17 +164,21 @@ static void print_json_record(uint32_t pos, int32_t id, ggufref_str piece, const
     fputs("]}\n", stdout);
 }
 
-/* ---- the generation session ------------------------------------------------------------ */
+/* ---- generation: the runtime's loop (SPEC chapter 7) ------------------------------------- */
 
+/* What the token callback needs: both modes run ggufref_runtime_generate, which forwards,
+ * samples and hands each token, its piece and the logits it was sampled from to on_token. */
 typedef struct session {
-    ggufref_gguf *gguf;
-    ggufref_model *model;
-    ggufref_context *ctx;
-    ggufref_sampler *sampler;
+    ggufref_runtime *rt;
+    const ggufref_model *model;  /* the runtime's resident model (borrowed) */
     ggufref_model_info info;
-    int32_t *seq;     /* [n_ctx] BOS, prompt, generated */
-    size_t n_seq;
-    uint32_t n_ctx;
+    uint32_t n_ctx;              /* the runtime's request capacity (tokens) */
+    uint32_t limit;              /* positions the run may use: --ctx, else n_ctx */
+    bool json;
+    bool steps;                  /* --steps: R-SAMP-040 */
+    int32_t n_steps;
+    size_t n_printed;            /* tokens of the sequence printed so far (index of the next) */
+    bool ended;                  /* --steps: a sampled BOS (or the last step) ended the run */
 } session;
 
 static int runtime_error(const char *cmd, const char *what, ggufref_status st, const char *msg) {
@@ -190,126 +187,145 @@ static int runtime_error(const char *cmd, const char *what, ggufref_status st, c
     return EXIT_RUNTIME;
 }
 
-static void session_close(session *s) {
-    free(s->seq);
-    ggufref_sampler_free(s->sampler);
-    ggufref_context_free(s->ctx);
-    ggufref_model_free(s->model);
-    ggufref_gguf_close(s->gguf);
-}
-
-/* Open, bind, and allocate context, sampler and the token vector. Returns 0 or an exit code. */
-static int session_open(session *s, const gen_args *a) {
-    memset(s, 0, sizeof *s);
+/* The runtime's last error as a CLI error. */
+static int last_error(const session *s, const char *what, ggufref_status st) {
     ggufref_error err = {0};
-    ggufref_status st = ggufref_gguf_open_file(a->model, &s->gguf, &err);
-    if (st != GGUFREF_OK) return runtime_error("generate", a->model, st, err.message);
-    st = ggufref_model_load(s->gguf, &s->model, &err);
-    if (st != GGUFREF_OK) return runtime_error("generate", a->model, st, err.message);
-    ggufref_model_get_info(s->model, &s->info);
-    st = ggufref_context_create(s->model, (uint32_t)a->ctx, &s->ctx);
-    if (st != GGUFREF_OK) return runtime_error("generate", "--ctx", st, "cannot create the context");
-    s->n_ctx = ggufref_context_n_ctx(s->ctx);
-    st = ggufref_sampler_create(s->info.n_vocab, &s->sampler);
-    if (st != GGUFREF_OK) return runtime_error("generate", "sampler", st, NULL);
-    s->seq = malloc((size_t)s->n_ctx * sizeof *s->seq);
-    if (s->seq == NULL) return runtime_error("generate", "tokens", GGUFREF_ERR_OUT_OF_MEMORY, NULL);
-    return 0;
+    (void)ggufref_runtime_last_error(s->rt, &err);
+    return runtime_error("generate", what, st, err.message);
 }
 
-/* Tokenize the prompt into s->seq; it must leave room for `room` more tokens. */
-static int session_prompt(session *s, const char *prompt, bool add_bos, size_t room) {
-    size_t n = 0, len = strlen(prompt);
-    ggufref_status st = ggufref_tokenize(s->model, prompt, len, add_bos, s->seq, s->n_ctx, &n);
-    if (st != GGUFREF_OK && st != GGUFREF_ERR_LIMIT_EXCEEDED) {
-        return runtime_error("generate", "--prompt", st, "cannot tokenize");
-    }
-    if (n == 0) return runtime_error("generate", "--prompt", GGUFREF_ERR_INVALID_ARGUMENT, "the prompt has no tokens");
-    if (n > s->n_ctx || room > s->n_ctx - n) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%zu prompt tokens + %zu do not fit the context of %u", n, room,
-                 (unsigned)s->n_ctx);
-        return runtime_error("generate", "--prompt", GGUFREF_ERR_CONTEXT_OVERFLOW, msg);
-    }
-    s->n_seq = n;
-    return 0;
-}
-
-/* Print token i of the sequence: its piece, or (json, sampled) its record. */
-static void emit_token(const session *s, size_t i, bool json, const top_logit *top, size_t n_top) {
-    ggufref_str piece = ggufref_token_to_piece(s->model, i > 0 ? s->seq[i - 1] : -1, s->seq[i]);
-    if (json) {
-        if (top != NULL) print_json_record((uint32_t)(i - 1), s->seq[i], piece, top, n_top);
-    } else {
+/* Print tokens[from .. to) of the sequence: each piece with its predecessor (R-TOK-021). */
+static void print_pieces(const session *s, const int32_t *tokens, size_t from, size_t to) {
+    for (size_t i = from; i < to; i++) {
+        ggufref_str piece = ggufref_token_to_piece(s->model, i > 0 ? tokens[i - 1] : -1, tokens[i]);
         fwrite(piece.ptr, 1, piece.len, stdout);
+    }
+}
+
+/* ggufref_token_callback: token was sampled at position n_tokens - 2 from logits. */
+static void on_token(int32_t token, const char *piece, size_t len, const float *logits,
+                     uint32_t n_vocab, void *user) {
+    session *s = user;
+    const int32_t *tokens;
+    size_t n, n_prompt;
+    ggufref_runtime_tokens(s->rt, &tokens, &n, &n_prompt);
+    if (s->ended) return;
+    uint32_t pos = (uint32_t)(n - 2); /* the position whose logits chose token */
+    if (s->n_printed == 0) { /* the prompt: all of it, or (--steps) the forced tokens after BOS */
+        size_t from = s->steps ? 1 : 0, to = n_prompt;
+        if (s->steps && to > (size_t)s->n_steps + 1) to = (size_t)s->n_steps + 1;
+        if (!s->json) print_pieces(s, tokens, from, to);
+        s->n_printed = to;
+    }
+    if (s->steps && (pos >= (uint32_t)s->n_steps || token == s->info.bos_id)) {
+        s->ended = true; /* past the last step, or run.c's BOS that delimits sequences */
+        (void)ggufref_runtime_cancel(s->rt);
+        fflush(stdout);
+        return;
+    }
+    s->n_printed = n;
+    if (s->json) {
+        int32_t ids[TOP_N];
+        top_logit top[TOP_N];
+        size_t k = gr_top_logits(logits, n_vocab, TOP_N, ids);
+        for (size_t i = 0; i < k; i++) top[i] = (top_logit){ids[i], logits[ids[i]]};
+        print_json_record(pos, token, (ggufref_str){piece, len}, top, k);
+    } else {
+        fwrite(piece, 1, len, stdout);
     }
     fflush(stdout);
 }
 
-/* Sample the token that follows the sequence from logits (copied first: sampling edits them);
- * with --json also the top logits. OUT: *token, top[0..*n_top). */
-static int sample_from(session *s, const gen_args *a, const float *logits, float *work,
-                       ggufref_rng *rng, int32_t *token, top_logit *top, size_t *n_top) {
-    *n_top = a->json ? top_logits(logits, s->info.n_vocab, top) : 0;
-    memcpy(work, logits, (size_t)s->info.n_vocab * sizeof *work);
-    ggufref_status st = ggufref_sample(s->sampler, &a->s, work, s->seq, s->n_seq, rng, token);
-    return st == GGUFREF_OK ? 0 : runtime_error("generate", "sampling", st, NULL);
+static void session_close(session *s) { ggufref_runtime_destroy(s->rt); }
+
+/* Create the runtime, load the model. Returns 0 or an exit code. */
+static int session_open(session *s, const gen_args *a) {
+    memset(s, 0, sizeof *s);
+    ggufref_status st = ggufref_runtime_create(&s->rt);
+    if (st != GGUFREF_OK) return runtime_error("generate", "runtime", st, NULL);
+    st = ggufref_runtime_load_model_file(s->rt, a->model);
+    if (st != GGUFREF_OK) return last_error(s, a->model, st);
+    s->model = ggufref_runtime_model(s->rt);
+    ggufref_model_get_info(s->model, &s->info);
+    s->n_ctx = s->info.n_ctx_train; /* the runtime's request capacity (R-RT-016) */
+    if ((uint32_t)a->ctx > s->n_ctx) {
+        return runtime_error("generate", "--ctx", GGUFREF_ERR_INVALID_ARGUMENT,
+                             "cannot create the context");
+    }
+    s->limit = a->ctx > 0 ? (uint32_t)a->ctx : s->n_ctx;
+    s->json = a->json;
+    return 0;
 }
 
-/* llama2.c run.c's loop (R-SAMP-040). */
-static int run_steps(session *s, const gen_args *a, float *work, ggufref_rng *rng) {
-    if ((uint32_t)a->steps > s->n_ctx) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "--steps %d exceeds the context of %u", (int)a->steps, (unsigned)s->n_ctx);
+/* Count the prompt's tokens (with BOS when add_bos) and check that they and `room` more fit
+ * the limit. OUT: *n. Returns 0 or an exit code. */
+static int count_prompt(const session *s, const char *prompt, bool add_bos, size_t room, size_t *n) {
+    ggufref_status st = ggufref_tokenize(s->model, prompt, strlen(prompt), add_bos, NULL, 0, n);
+    if (st != GGUFREF_OK && st != GGUFREF_ERR_LIMIT_EXCEEDED) {
+        return runtime_error("generate", "--prompt", st, "cannot tokenize");
+    }
+    if (*n == 0) return runtime_error("generate", "--prompt", GGUFREF_ERR_INVALID_ARGUMENT, "the prompt has no tokens");
+    if (*n > s->limit || room > s->limit - *n) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%zu prompt tokens + %zu do not fit the context of %u", *n, room,
+                 (unsigned)s->limit);
+        return runtime_error("generate", "--prompt", GGUFREF_ERR_CONTEXT_OVERFLOW, msg);
+    }
+    return 0;
+}
+
+/* Run one request with settings set and print as on_token goes. Returns 0 or an exit code. */
+static int run_request(session *s, const gen_args *a, const ggufref_sampling *set) {
+    ggufref_status st = ggufref_runtime_configure_sampling(s->rt, set);
+    if (st == GGUFREF_OK) {
+        st = ggufref_runtime_generate(s->rt, a->prompt, strlen(a->prompt), on_token, s);
+    }
+    if (st == GGUFREF_ERR_CANCELLED && s->ended) st = GGUFREF_OK; /* our own cancel */
+    if (st != GGUFREF_OK) return last_error(s, "--prompt", st);
+    if (s->n_printed == 0 && s->steps && !s->json) { /* no token sampled: print the forced */
+        const int32_t *tokens;
+        size_t n_prompt;
+        ggufref_runtime_tokens(s->rt, &tokens, NULL, &n_prompt);
+        print_pieces(s, tokens, 1, n_prompt);
+    }
+    return 0;
+}
+
+/* llama2.c run.c's loop (R-SAMP-040) on the runtime: the prompt (BOS always: the model's
+ * add_bos must be set) is forced, then tokens are sampled for the positions left of
+ * 0 .. n_steps-1, a sampled BOS ending the run; EOS does not stop it. The sequence of N steps
+ * has N + 1 tokens, so N must stay below the context length (the runtime holds n_ctx tokens). */
+static int run_steps(session *s, const gen_args *a) {
+    if (!s->info.add_bos || s->info.bos_id < 0) {
+        return runtime_error("generate", "--steps", GGUFREF_ERR_UNSUPPORTED_MODEL,
+                             "run.c's loop starts with BOS; this model adds none (use --max-tokens)");
+    }
+    if ((uint32_t)a->steps >= s->limit) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "--steps %d needs %d tokens; the context holds %u",
+                 (int)a->steps, (int)a->steps + 1, (unsigned)s->limit);
         return runtime_error("generate", "--steps", GGUFREF_ERR_CONTEXT_OVERFLOW, msg);
     }
-    int rc = session_prompt(s, a->prompt, true, 0);
+    size_t n_prompt;
+    int rc = count_prompt(s, a->prompt, true, 0, &n_prompt);
     if (rc != 0) return rc;
-    size_t n_prompt = s->n_seq;
-    for (uint32_t pos = 0; pos < (uint32_t)a->steps; pos++) {
-        const float *logits;
-        ggufref_status st = ggufref_forward(s->ctx, s->seq[pos], pos, &logits);
-        if (st != GGUFREF_OK) return runtime_error("generate", "forward", st, NULL);
-        if (pos + 1 < n_prompt) { /* forced prompt token */
-            emit_token(s, pos + 1, a->json, NULL, 0);
-            continue;
-        }
-        int32_t next;
-        top_logit top[TOP_N];
-        size_t n_top;
-        rc = sample_from(s, a, logits, work, rng, &next, top, &n_top);
-        if (rc != 0) return rc;
-        if (next == s->info.bos_id) break; /* run.c: BOS delimits sequences */
-        s->seq[s->n_seq++] = next;
-        emit_token(s, s->n_seq - 1, a->json, top, n_top);
-    }
-    return 0;
+    s->steps = true;
+    s->n_steps = a->steps;
+    ggufref_sampling set = a->s;
+    set.stop_at_eos = false;
+    /* the tokens sampled at positions n_prompt-1 .. n_steps-1; at least one (ignored) */
+    set.max_tokens = (size_t)a->steps >= n_prompt ? a->steps - (int32_t)n_prompt + 1 : 1;
+    return run_request(s, a, &set);
 }
 
-/* The runtime's request (R-SAMP-041). */
-static int run_max_tokens(session *s, const gen_args *a, float *work, ggufref_rng *rng) {
-    int rc = session_prompt(s, a->prompt, s->info.add_bos, (size_t)a->s.max_tokens);
+/* The runtime's request (R-SAMP-041): prompt with the model's add_bos, up to max_tokens
+ * sampled tokens, stopping after EOS. */
+static int run_max_tokens(session *s, const gen_args *a) {
+    size_t n_prompt;
+    int rc = count_prompt(s, a->prompt, s->info.add_bos, (size_t)a->s.max_tokens, &n_prompt);
     if (rc != 0) return rc;
-    for (size_t i = 0; i < s->n_seq && !a->json; i++) emit_token(s, i, false, NULL, 0);
-    const float *logits = NULL;
-    for (size_t pos = 0; pos < s->n_seq; pos++) {
-        ggufref_status st = ggufref_forward(s->ctx, s->seq[pos], (uint32_t)pos, &logits);
-        if (st != GGUFREF_OK) return runtime_error("generate", "forward", st, NULL);
-    }
-    for (int32_t g = 0; g < a->s.max_tokens; g++) {
-        int32_t next;
-        top_logit top[TOP_N];
-        size_t n_top;
-        rc = sample_from(s, a, logits, work, rng, &next, top, &n_top);
-        if (rc != 0) return rc;
-        s->seq[s->n_seq++] = next;
-        emit_token(s, s->n_seq - 1, a->json, top, n_top);
-        if (a->s.stop_at_eos && next == s->info.eos_id) break;
-        if (g + 1 == a->s.max_tokens) break;
-        ggufref_status st = ggufref_forward(s->ctx, next, (uint32_t)(s->n_seq - 1), &logits);
-        if (st != GGUFREF_OK) return runtime_error("generate", "forward", st, NULL);
-    }
-    return 0;
+    s->n_steps = a->s.max_tokens;
+    return run_request(s, a, &a->s);
 }
 
 int cmd_generate(int argc, char **argv) {
@@ -318,15 +334,10 @@ int cmd_generate(int argc, char **argv) {
     if (rc != 0) return rc;
     session s;
     rc = session_open(&s, &a);
-    float *work = rc == 0 ? malloc((size_t)s.info.n_vocab * sizeof *work) : NULL;
-    if (rc == 0 && work == NULL) rc = runtime_error("generate", "logits", GGUFREF_ERR_OUT_OF_MEMORY, NULL);
     if (rc == 0) {
-        ggufref_rng rng;
-        ggufref_rng_seed(&rng, a.s.seed);
-        rc = a.steps > 0 ? run_steps(&s, &a, work, &rng) : run_max_tokens(&s, &a, work, &rng);
+        rc = a.steps > 0 ? run_steps(&s, &a) : run_max_tokens(&s, &a);
         if (rc == 0 && !a.json) putchar('\n');
     }
-    free(work);
     session_close(&s);
     return rc;
 }

@@ -500,6 +500,11 @@ ggufref_status ggufref_runtime_cancel(ggufref_runtime *rt);
  * valid until the next operation), *n_tokens, *n_prompt; any may be NULL. */
 void ggufref_runtime_tokens(const ggufref_runtime *rt, const int32_t **tokens, size_t *n_tokens,
                             size_t *n_prompt);
+/* The resident model (R-RT-016): read-only, borrowed, valid until the next load_model,
+ * free_model or destroy of rt; NULL when no model is resident. Its n_ctx_train is the request
+ * capacity in tokens (prompt plus generated). For the CLI's `generate` (token pieces, model
+ * info) and other callers that drive generation through the runtime. */
+const ggufref_model *ggufref_runtime_model(const ggufref_runtime *rt);
 /* FNV-1a 64 over the observable resident state (R-RT-040): model bytes identity, n_ctx, KV
  * position, tokens, result bytes, sampling settings, RNG state, request counters. Not the
  * lifecycle state, not last_error. Equal digests before and after a failed operation prove it

@@ -823,6 +823,10 @@ ggufref_status ggufref_runtime_result(const ggufref_runtime *rt, ggufref_str *ou
     return GGUFREF_OK;
 }
 
+const ggufref_model *ggufref_runtime_model(const ggufref_runtime *rt) {
+    return rt != NULL && rt->model != NULL ? rt->model->model : NULL;
+}
+
 void ggufref_runtime_tokens(const ggufref_runtime *rt, const int32_t **tokens, size_t *n_tokens,
                             size_t *n_prompt) {
     bool any = rt != NULL && rt->model != NULL;
