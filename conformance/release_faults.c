@@ -48,6 +48,7 @@ static void test_release_hooks_do_nothing(void **state) {
     char path[2048];
     fixture_path(path, sizeof path);
     ggufref_fault_alloc_fail_at(1);
+    ggufref_fault_alloc_fail_from(1); /* persistent: would fail every allocation */
     ggufref_fault_io_fail_at(0, GGUFREF_IO_FAULT_ERROR);
     assert_true(ggufref_fault_panic_point_count() > 0);
     ggufref_fault_panic_at("load_model.after_install");

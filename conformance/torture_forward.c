@@ -29,6 +29,7 @@
 #include "llama_builder.h"
 #include "mathx.h"
 #include "model.h"
+#include "oom.h"
 
 /* ===================================================================================== */
 /* Loading                                                                                */
@@ -634,30 +635,39 @@ static void test_forward_gap_beats_overflow(void **state) {
     unload(&l);
 }
 
-/* R-NUM-046, R-FAULT-001: every allocation of context creation fails in turn. */
+/* A context creation under oom_each. */
+typedef struct context_oom {
+    const ggufref_model *model;
+    ggufref_context *ctx;
+} context_oom;
+
+static int context_oom_op(void *user) {
+    context_oom *o = user;
+    o->ctx = NULL;
+    return ggufref_context_create(o->model, 0, &o->ctx);
+}
+
+static void context_oom_check(void *user, const oom_run *run) {
+    context_oom *o = user;
+    if (!run->fired) {
+        assert_int_equal(run->status, GGUFREF_OK);
+        ggufref_context_free(o->ctx);
+        return;
+    }
+    assert_int_equal(run->status, GGUFREF_ERR_OUT_OF_MEMORY);
+    assert_null(o->ctx);
+}
+
+/* R-NUM-046, R-FAULT-001: every allocation of context creation fails in turn (alone, then with
+ * every later one). */
 static void test_context_allocation_failures(void **state) {
     (void)state;
     lb_config c;
     lb_default(&c);
     loaded l;
     load_config(&c, &l);
-    int64_t live = ggufref_fault_alloc_live();
-    for (uint64_t n = 1;; n++) {
-        ggufref_fault_alloc_fail_at(n);
-        ggufref_context *ctx = NULL;
-        ggufref_status st = ggufref_context_create(l.model, 0, &ctx);
-        bool fired = ggufref_fault_alloc_fired();
-        ggufref_fault_alloc_fail_at(0);
-        if (!fired) {
-            assert_int_equal(st, GGUFREF_OK);
-            ggufref_context_free(ctx);
-            break;
-        }
-        assert_int_equal(st, GGUFREF_ERR_OUT_OF_MEMORY);
-        assert_null(ctx);
-        assert_int_equal(ggufref_fault_alloc_live(), live);
-    }
-    assert_int_equal(ggufref_fault_alloc_live(), live);
+    context_oom o = {l.model, NULL};
+    oom_each(context_oom_op, context_oom_check, &o);
     unload(&l);
 }
 

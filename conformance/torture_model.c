@@ -24,6 +24,7 @@
 #include "cli_run.h"
 #include "ggufref.h"
 #include "model_catalog.h"
+#include "oom.h"
 #include "model.h"
 
 /* A built model, opened and (maybe) bound. */
@@ -273,8 +274,32 @@ static void test_model_rejects_null_arguments(void **state) {
     assert_int_equal(in.n_vocab, 0);
 }
 
-/* R-MODEL-009, R-FAULT-001: every allocation of a bind fails in turn: OUT_OF_MEMORY, nothing
- * leaked, and the bind after the last one succeeds. */
+/* A bind under oom_each. */
+typedef struct bind_oom {
+    const ggufref_gguf *g;
+    ggufref_model *m;
+    ggufref_error err;
+} bind_oom;
+
+static int bind_oom_op(void *user) {
+    bind_oom *o = user;
+    o->m = NULL;
+    return ggufref_model_load(o->g, &o->m, &o->err);
+}
+
+static void bind_oom_check(void *user, const oom_run *run) {
+    bind_oom *o = user;
+    if (!run->fired) {
+        assert_int_equal(run->status, GGUFREF_OK);
+        ggufref_model_free(o->m);
+        return;
+    }
+    assert_int_equal(run->status, GGUFREF_ERR_OUT_OF_MEMORY);
+    assert_null(o->m);
+}
+
+/* R-MODEL-009, R-FAULT-001: every allocation of a bind fails in turn (alone, then with every
+ * later one): OUT_OF_MEMORY, nothing leaked, and the bind after the last one succeeds. */
 static void test_model_allocation_failures(void **state) {
     (void)state;
     lb_config c;
@@ -285,25 +310,8 @@ static void test_model_allocation_failures(void **state) {
     void *bytes = gb_dup(&b);
     ggufref_gguf *g;
     assert_int_equal(ggufref_gguf_open_memory(bytes, b.len, &g, NULL), GGUFREF_OK);
-    int64_t live = ggufref_fault_alloc_live();
-    for (uint64_t n = 1;; n++) {
-        ggufref_fault_alloc_fail_at(n);
-        ggufref_model *m = NULL;
-        ggufref_error err;
-        ggufref_status st = ggufref_model_load(g, &m, &err);
-        bool fired = ggufref_fault_alloc_fired();
-        ggufref_fault_alloc_fail_at(0);
-        if (!fired) {
-            assert_int_equal(st, GGUFREF_OK);
-            ggufref_model_free(m);
-            assert_true(n > 3);
-            break;
-        }
-        assert_int_equal(st, GGUFREF_ERR_OUT_OF_MEMORY);
-        assert_null(m);
-        assert_int_equal(ggufref_fault_alloc_live(), live);
-    }
-    assert_int_equal(ggufref_fault_alloc_live(), live);
+    bind_oom o = {g, NULL, {0}};
+    assert_true(oom_each(bind_oom_op, bind_oom_check, &o) > 2); /* more than 2 allocations */
     ggufref_gguf_close(g);
     free(bytes);
     gb_free(&b);

@@ -17,6 +17,7 @@
 
 #include "ggufref.h"
 #include "mathx.h"
+#include "oom.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
@@ -274,26 +275,50 @@ static void test_sampler_create_rejects_zero_vocab(void **state) {
     assert_int_equal(ggufref_sampler_create(4, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
 }
 
-/* R-FAULT-001: every allocation of sampler_create can fail cleanly. */
+static int sampler_oom_op(void *user) {
+    return ggufref_sampler_create(100, (ggufref_sampler **)user);
+}
+
+static void sampler_oom_check(void *user, const oom_run *run) {
+    ggufref_sampler **sm = user;
+    if (!run->fired) {
+        assert_int_equal(run->status, GGUFREF_OK);
+        ggufref_sampler_free(*sm);
+        return;
+    }
+    assert_int_equal(run->status, GGUFREF_ERR_OUT_OF_MEMORY);
+    assert_null(*sm);
+}
+
+/* R-FAULT-001: the hook's two kinds of fault. Transient (fail_at): only the Nth allocation
+ * fails; persistent (fail_from): the Nth and every later one, until the next arm. */
+static void test_fault_alloc_transient_and_persistent(void **state) {
+    (void)state;
+    ggufref_sampler *a = NULL;
+    ggufref_sampler *b = NULL;
+    ggufref_fault_alloc_fail_at(1);
+    assert_int_equal(ggufref_sampler_create(100, &a), GGUFREF_ERR_OUT_OF_MEMORY);
+    assert_int_equal(ggufref_sampler_create(100, &b), GGUFREF_OK);
+    assert_true(ggufref_fault_alloc_fired());
+    ggufref_sampler_free(b);
+    ggufref_fault_alloc_fail_from(1);
+    assert_int_equal(ggufref_sampler_create(100, &a), GGUFREF_ERR_OUT_OF_MEMORY);
+    assert_int_equal(ggufref_sampler_create(100, &b), GGUFREF_ERR_OUT_OF_MEMORY);
+    assert_true(ggufref_fault_alloc_fired());
+    assert_true(ggufref_fault_alloc_count() >= 2);
+    ggufref_fault_alloc_fail_at(0); /* disarms both */
+    assert_false(ggufref_fault_alloc_fired());
+    assert_int_equal(ggufref_sampler_create(100, &b), GGUFREF_OK);
+    assert_null(a);
+    ggufref_sampler_free(b);
+}
+
+/* R-FAULT-001: every allocation of sampler_create can fail cleanly (alone, then with every later
+ * one). */
 static void test_sampler_create_out_of_memory(void **state) {
     (void)state;
-    int64_t live0 = ggufref_fault_alloc_live();
-    for (uint64_t k = 1;; k++) {
-        ggufref_sampler *sm = NULL;
-        ggufref_fault_alloc_fail_at(k);
-        ggufref_status st = ggufref_sampler_create(100, &sm);
-        bool fired = ggufref_fault_alloc_fired();
-        ggufref_fault_alloc_fail_at(0);
-        if (!fired) {
-            assert_int_equal(st, GGUFREF_OK);
-            ggufref_sampler_free(sm);
-            break;
-        }
-        assert_int_equal(st, GGUFREF_ERR_OUT_OF_MEMORY);
-        assert_null(sm);
-        assert_int_equal(ggufref_fault_alloc_live(), live0);
-    }
-    assert_int_equal(ggufref_fault_alloc_live(), live0);
+    ggufref_sampler *sm = NULL;
+    oom_each(sampler_oom_op, sampler_oom_check, &sm);
 }
 
 /* ---- argmax (R-SAMP-013) ----------------------------------------------------------------- */
@@ -679,6 +704,7 @@ int main(void) {
         cmocka_unit_test(test_sampling_validate_accepts_edges),
         cmocka_unit_test(test_sampler_create_rejects_zero_vocab),
         cmocka_unit_test(test_sampler_create_out_of_memory),
+        cmocka_unit_test(test_fault_alloc_transient_and_persistent),
         cmocka_unit_test(test_sample_argmax_lowest_id_wins_tie),
         cmocka_unit_test(test_sample_repeat_penalty_signs),
         cmocka_unit_test(test_sample_rejects_bad_history),

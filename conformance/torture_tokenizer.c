@@ -23,6 +23,7 @@
 #include "gguf_builder.h"
 #include "ggufref.h"
 #include "model.h" /* gr_model_tokenizer; includes tokenizer.h */
+#include "oom.h"
 
 /* ---- shared material --------------------------------------------------------------------- */
 
@@ -842,6 +843,41 @@ static void test_tokenize_matches_naive_llama_spm(void **state) {
 
 /* ---- allocation failures (R-FAULT-001) ---------------------------------------------------- */
 
+/* A tokenizer bind under oom_each. */
+typedef struct tokenizer_oom {
+    const ggufref_gguf *g;
+    gr_tokenizer *t;
+    ggufref_error err;
+} tokenizer_oom;
+
+static int tokenizer_oom_op(void *user) {
+    tokenizer_oom *o = user;
+    o->t = NULL;
+    return gr_tokenizer_init(o->g, &o->t, &o->err);
+}
+
+static void tokenizer_oom_check(void *user, const oom_run *run) {
+    tokenizer_oom *o = user;
+    if (run->fired) {
+        assert_int_equal(run->status, GGUFREF_ERR_OUT_OF_MEMORY);
+        assert_int_equal(o->err.status, GGUFREF_ERR_OUT_OF_MEMORY);
+        assert_null(o->t);
+        return;
+    }
+    assert_int_equal(run->status, GGUFREF_OK);
+    /* encode: its one scratch allocation fails cleanly too */
+    int32_t ids[8];
+    size_t n = 3;
+    ggufref_fault_alloc_fail_at(1);
+    assert_int_equal(gr_tokenizer_encode(o->t, "ab", 2, true, ids, 8, &n), GGUFREF_ERR_OUT_OF_MEMORY);
+    assert_true(ggufref_fault_alloc_fired());
+    ggufref_fault_alloc_fail_at(0);
+    assert_int_equal(n, 0);
+    assert_int_equal(gr_tokenizer_encode(o->t, "ab", 2, true, ids, 8, &n), GGUFREF_OK);
+    assert_int_equal(n, 2);
+    gr_tokenizer_free(o->t);
+}
+
 static void test_tokenizer_out_of_memory(void **state) {
     (void)state;
     vocab_opts o = default_opts();
@@ -850,37 +886,9 @@ static void test_tokenizer_out_of_memory(void **state) {
     void *bytes = gb_dup(&b);
     ggufref_gguf *g = NULL;
     assert_int_equal(ggufref_gguf_open_memory(bytes, b.len, &g, NULL), GGUFREF_OK);
-    int64_t live = ggufref_fault_alloc_live();
-    uint64_t k = 1;
-    for (;; k++) {
-        gr_tokenizer *t = NULL;
-        ggufref_error err;
-        ggufref_fault_alloc_fail_at(k);
-        ggufref_status st = gr_tokenizer_init(g, &t, &err);
-        bool fired = ggufref_fault_alloc_fired();
-        ggufref_fault_alloc_fail_at(0);
-        if (!fired) {
-            assert_int_equal(st, GGUFREF_OK);
-            /* encode: its one scratch allocation fails cleanly too */
-            int32_t ids[8];
-            size_t n = 3;
-            ggufref_fault_alloc_fail_at(1);
-            assert_int_equal(gr_tokenizer_encode(t, "ab", 2, true, ids, 8, &n), GGUFREF_ERR_OUT_OF_MEMORY);
-            assert_true(ggufref_fault_alloc_fired());
-            ggufref_fault_alloc_fail_at(0);
-            assert_int_equal(n, 0);
-            assert_int_equal(gr_tokenizer_encode(t, "ab", 2, true, ids, 8, &n), GGUFREF_OK);
-            assert_int_equal(n, 2);
-            gr_tokenizer_free(t);
-            break;
-        }
-        assert_int_equal(st, GGUFREF_ERR_OUT_OF_MEMORY);
-        assert_int_equal(err.status, GGUFREF_ERR_OUT_OF_MEMORY);
-        assert_null(t);
-        assert_int_equal(ggufref_fault_alloc_live(), live);
-    }
-    assert_true(k > 3);
-    assert_int_equal(ggufref_fault_alloc_live(), live);
+    tokenizer_oom to = {g, NULL, {0}};
+    /* every allocation of the bind, alone and with every later one */
+    assert_true(oom_each(tokenizer_oom_op, tokenizer_oom_check, &to) > 2);
     ggufref_gguf_close(g);
     free(bytes);
     gb_free(&b);

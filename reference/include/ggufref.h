@@ -479,6 +479,18 @@ ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt,
 /* (lazy) One more token of the open request (CONTINUATION_READY only). cb may be NULL. */
 ggufref_status ggufref_runtime_generate_next_token(ggufref_runtime *rt,
                                                    ggufref_token_callback cb, void *user);
+/* Called once per position by evaluate: the position, its token, and the n_vocab logits of the
+ * forward pass at that position (the prediction for the next one; R-RT-045), valid only during
+ * the call. It may call ggufref_runtime_cancel (or ggufref_export_cancel) and nothing else. */
+typedef void (*ggufref_logits_callback)(uint32_t pos, int32_t token, const float *logits,
+                                        uint32_t n_vocab, void *user);
+/* (lazy) Teacher forcing (R-RT-045): runs tokens[0..n) at positions 0..n-1 from an empty KV
+ * cache, calling cb (may be NULL) after each position. INVALID_ARGUMENT for NULL, n = 0 or an
+ * id outside [0, n_vocab), CONTEXT_OVERFLOW for n > n_ctx, before anything changes; then the
+ * request is cleared as by reset_context and the runtime ends READY (GENERATION_FAILED, in
+ * RECOVERABLE_ERROR, on non-finite logits). Never allocates; sampling, RNG, cancel flag kept. */
+ggufref_status ggufref_runtime_evaluate(ggufref_runtime *rt, const int32_t *tokens, size_t n,
+                                        ggufref_logits_callback cb, void *user);
 /* (lazy) Clears the request (tokens, result, counters, KV position); keeps model and sampling. */
 ggufref_status ggufref_runtime_reset_context(ggufref_runtime *rt);
 /* (lazy) Releases model bytes, GGUF, model, tokenizer, KV cache, scratch, logits, sampler,
@@ -533,6 +545,9 @@ int ggufref_export_configure_sampling(const ggufref_sampling *s);
 int ggufref_export_generate(const char *prompt, size_t len, ggufref_token_callback cb,
                             void *user);
 int ggufref_export_generate_next_token(ggufref_token_callback cb, void *user);
+/* R-RT-045 under the lock; cb runs inside the critical section like generate's (R-EXP-008). */
+int ggufref_export_evaluate(const int32_t *tokens, size_t n, ggufref_logits_callback cb,
+                            void *user);
 int ggufref_export_reset_context(void);
 int ggufref_export_free_model(void);
 /* Copy-out exports: *len (if not NULL) receives the full byte length; the bytes are copied only
@@ -553,6 +568,9 @@ int ggufref_export_cancel(void);
 /* Allocation hook: the Nth allocation from now fails (1-based); 0 disarms. In builds without
  * fault injection these are no-ops and the counters stay 0. */
 void ggufref_fault_alloc_fail_at(uint64_t n);
+/* Persistent: the Nth allocation from now and every later one fail, until the next arm (memory
+ * stays exhausted, as SQLite's persistent malloc faults); 0 disarms. fired/count as above. */
+void ggufref_fault_alloc_fail_from(uint64_t n);
 uint64_t ggufref_fault_alloc_count(void);    /* allocations since the last arm */
 int64_t ggufref_fault_alloc_live(void);      /* live allocations (leak counter) */
 bool ggufref_fault_alloc_fired(void);        /* did the armed failure happen? */
