@@ -23,6 +23,7 @@ from ggufref_harness.wire import Server, WireViolation  # noqa: E402
 collect_ignore = ["selftest"]  # run explicitly: pytest harness/selftest
 
 NA_PREFIX = "not applicable: "
+NC_PREFIX = "not claimed: "
 
 
 def pytest_addoption(parser):
@@ -56,6 +57,7 @@ def _report_dir(config):
 def pytest_configure(config):
     config.addinivalue_line("markers", "req(*ids): requirement IDs the test checks")
     config.addinivalue_line("markers", "cap(*names): capabilities the test needs")
+    config.addinivalue_line("markers", "level(name): the test's conformance level (R-LEVEL-001)")
     if getattr(config.option, "collectonly", False):
         return
     rdir = _report_dir(config)
@@ -176,13 +178,23 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xfail(reason=reason, strict=False))
 
 
+def claimed_levels(config):
+    return spec.levels_of(boot_info(config))
+
+
 def pytest_runtest_setup(item):
+    if _is_selftest(item):
+        return
+    level = _level(item)
+    info = boot_info(item.config)
+    if "error" not in info and level not in claimed_levels(item.config):
+        # R-LEVEL-002: a level the implementation does not claim is not judged, never passed
+        pytest.skip(NC_PREFIX + "level %s (boot's `levels` does not list it)" % level)
     need = set()
     for m in item.iter_markers("cap"):
         need.update(m.args)
     if not need:
         return
-    info = boot_info(item.config)
     if "error" in info:
         return  # the test itself will fail to start the implementation, with the reason
     missing = sorted(need - capabilities(item.config))
@@ -226,7 +238,8 @@ def pytest_runtest_makereport(item, call):
         elif rep.skipped:
             reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
             reason = reason.replace("Skipped: ", "")
-            status = "not-applicable" if reason.startswith(NA_PREFIX) else "not-run"
+            status = "not-applicable" if reason.startswith(NA_PREFIX) else \
+                "not-claimed" if reason.startswith(NC_PREFIX) else "not-run"
             msg = reason
         elif rep.failed:
             status = "fail"
@@ -288,6 +301,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr.section("ggufref conformance report")
     fails = [r for r, e in col.by_requirement().items() if e["status"] == "fail"]
     tr.write_line("implementation: %s" % col.impl)
+    tr.write_line("levels: %s" % col.level_summary())
     tr.write_line("verdict: %s%s" % (col.verdict(), (" (failed requirements: %s)" % ", ".join(
         fails)) if fails else ""))
     for p in config._ggufref["written"][:2]:

@@ -10,12 +10,25 @@ from ggufref_harness import paths, tracefmt
 TRACES = sorted(glob.glob(os.path.join(paths.BUG_TRACES, "*.jsonl")))
 
 
+def _has_matcher(value):
+    if tracefmt.is_matcher(value):
+        return True
+    if isinstance(value, dict):
+        return any(_has_matcher(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_matcher(v) for v in value)
+    return False
+
+
 def _params():
     for p in TRACES:
         t = tracefmt.load(p)
         marks = [pytest.mark.req("R-TRACE-060", *t.header.get("requirements", []))]
         if t.requires():
             marks.append(pytest.mark.cap(*t.requires()))
+        if _has_matcher(t.steps):
+            # a message matcher on malformed input is an exact error check (R-LEVEL-001)
+            marks.append(pytest.mark.level("strict-errors"))
         yield pytest.param(p, marks=marks, id=os.path.basename(p)[:-len(".jsonl")])
 
 

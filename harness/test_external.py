@@ -28,6 +28,7 @@ CASES = _goldens()
                                       "GGUFREF_SHARED_DIR")
 @pytest.mark.req("R-SAMP-020", "R-RNG-001", "R-RNG-002", "R-RNG-003", "R-TOK-021",
                  "R-RT-023", "R-RT-041", "R-PROTO-023")
+@pytest.mark.level("sampler-llama2c")
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
 def test_llama2c_published_output(booted, case):
     """`run -t T -p P -s S -n STEPS -i PROMPT`: prompt tokens are forced, -n counts positions

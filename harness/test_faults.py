@@ -7,7 +7,7 @@ import pytest
 
 from ggufref_harness import fixtures, spec
 
-pytestmark = [pytest.mark.cap("fault-injection"),
+pytestmark = [pytest.mark.cap("fault-injection"), pytest.mark.level("fault-injection"),
               pytest.mark.skipif(not fixtures.have(), reason="golden/models not generated")]
 
 PRIMARY = fixtures.path_of(fixtures.PRIMARY)

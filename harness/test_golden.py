@@ -23,6 +23,9 @@ def _params():
                                  *e["requirements"])]
         if e["requires"]:
             marks.append(pytest.mark.cap(*e["requires"]))
+        if "R-RNG-001" in e["requirements"]:
+            # a sampled trace: chapter 6's sampler and RNG exactly (R-LEVEL-001)
+            marks.append(pytest.mark.level("sampler-llama2c"))
         yield pytest.param(e["file"], marks=marks, id=e["file"][:-len(".jsonl")])
 
 

@@ -34,10 +34,12 @@ def diag(server):
 
 # ---- framing ------------------------------------------------------------------------------
 
-@req("R-PROTO-020", "R-PROTO-003", "R-PROTO-012")
+@req("R-PROTO-020", "R-PROTO-003", "R-PROTO-012", "R-LEVEL-002")
 def test_boot_answers_name_version_capabilities(server):
     r = server.request("boot")
     res = r.expect_ok()
+    problems = spec.boot_problems(res)
+    assert not problems, "; ".join(problems)  # opens with the rule it breaks (R-LEVEL-004)
     assert len(r.events) == 1
     assert isinstance(res.get("name"), str) and res["name"]
     assert isinstance(res.get("version"), str) and res["version"]
@@ -124,6 +126,7 @@ def test_fault_commands_need_the_capability(booted, caps, name):
 
 @req("R-PROTO-060")
 @cap("fault-injection")
+@pytest.mark.level("fault-injection")
 @pytest.mark.parametrize("name", sorted(spec.FAULT_COMMANDS))
 def test_fault_commands_exist(booted, name):
     """Every command of R-PROTO-060 answers (with arguments that disarm), so the harness's

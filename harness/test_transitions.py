@@ -73,6 +73,8 @@ def _cases():
                 caps.add("step")
             if caps:
                 marks.append(pytest.mark.cap(*sorted(caps)))
+            if "fault-injection" in caps:
+                marks.append(pytest.mark.level("fault-injection"))  # R-LEVEL-001
             yield pytest.param(r.state, recipe, r.op, base, marks=marks,
                                id="%s-%s-%s" % (recipe, r.op, base))
 

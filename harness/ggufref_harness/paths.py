@@ -5,7 +5,9 @@ import shlex
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 HARNESS = os.path.join(ROOT, "harness")
 MODELS = os.path.join(ROOT, "golden", "models")
-GOLDEN_TRACES = os.path.join(ROOT, "golden", "traces")
+# GGUFREF_GOLDEN_TRACES: another folder of golden traces (e.g. a committed copy, while the
+# working tree's are being regenerated)
+GOLDEN_TRACES = os.environ.get("GGUFREF_GOLDEN_TRACES") or os.path.join(ROOT, "golden", "traces")
 BUG_TRACES = os.path.join(ROOT, "traces")
 TRANSITIONS = os.path.join(ROOT, "conformance", "transitions.tsv")
 

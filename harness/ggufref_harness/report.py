@@ -12,13 +12,16 @@ import re
 from .paths import ROOT
 
 # Order of precedence when several tests check one requirement.
-_RANK = {"fail": 5, "expected-failure": 4, "pass": 3, "unexpected-pass": 2,
-         "not-applicable": 1, "not-run": 0}
+_RANK = {"fail": 6, "expected-failure": 5, "pass": 4, "unexpected-pass": 3,
+         "not-applicable": 2, "not-claimed": 1, "not-run": 0}
 _LABEL = {"fail": "FAIL", "expected-failure": "expected failure", "pass": "pass",
           "unexpected-pass": "pass (listed as expected failure)",
-          "not-applicable": "not applicable", "not-run": "not run"}
+          "not-applicable": "not applicable", "not-claimed": "not claimed",
+          "not-run": "not run"}
 _COLOR = {"fail": "#f8d0d0", "expected-failure": "#fbe7c6", "pass": "#d4f0d4",
-          "unexpected-pass": "#d4e8f0", "not-applicable": "#e8e8e8", "not-run": "#ffffff"}
+          "unexpected-pass": "#d4e8f0", "not-applicable": "#e8e8e8", "not-claimed": "#eeeeee",
+          "not-run": "#ffffff"}
+LEVELS = ("core", "strict-errors", "sampler-llama2c", "fault-injection")
 
 
 def spec_requirements(spec_path=None):
@@ -94,6 +97,40 @@ class Collector:
                                 "not-applicable": 0, "other": 0})
         return dict(sorted(caps.items()))
 
+    def by_level(self):
+        """R-LEVEL-003: per level, its verdict and counts. verdict: "conforms", "N failures",
+        "not claimed" or "nothing to check"."""
+        claimed = set(self.boot.get("levels") or ["core"])
+        out = {}
+        for lv in LEVELS:
+            counts = {}
+            for t in self.tests:
+                if t.get("level", "core") == lv:
+                    counts[t["status"]] = counts.get(t["status"], 0) + 1
+            n_fail = counts.get("fail", 0)
+            judged = counts.get("pass", 0) + counts.get("unexpected-pass", 0) + \
+                counts.get("expected-failure", 0) + n_fail
+            if lv not in claimed and lv != "core":
+                verdict = "not claimed"
+            elif n_fail:
+                verdict = "%d failure%s" % (n_fail, "" if n_fail == 1 else "s")
+            elif judged:
+                verdict = "conforms"
+            else:
+                verdict = "nothing to check"
+            out[lv] = {"verdict": verdict, "claimed": lv in claimed or lv == "core",
+                       "counts": counts}
+        return out
+
+    def level_summary(self):
+        """One line: `conforms to core; strict-errors: 3 failures; sampler-llama2c: not
+        claimed; ...`."""
+        parts = []
+        for lv, e in self.by_level().items():
+            parts.append("conforms to %s" % lv if e["verdict"] == "conforms"
+                         else "%s: %s" % (lv, e["verdict"]))
+        return "; ".join(parts)
+
     def totals(self):
         tot = {}
         for t in self.tests:
@@ -109,6 +146,7 @@ class Collector:
     def as_json(self):
         return {
             "implementation": self.impl, "boot": self.boot, "verdict": self.verdict(),
+            "levels": self.by_level(), "level_summary": self.level_summary(),
             "totals": self.totals(), "started": self.started.isoformat(timespec="seconds"),
             "requirements": self.by_requirement(), "capabilities": self.by_capability(),
             "expected_failures": self.expected_failures, "tests": self.tests,
@@ -130,6 +168,7 @@ class Collector:
         b = d["boot"] or {}
         tot = d["totals"]
         return [
+            ("levels", d["level_summary"]),
             ("verdict", d["verdict"]),
             ("implementation", "%s %s (`%s`)" % (b.get("name", "?"), b.get("version", "?"),
                                                  d["implementation"])),
@@ -144,6 +183,13 @@ class Collector:
         out = ["# ggufref conformance report", ""]
         for k, v in self._header_lines(d):
             out.append("- **%s**: %s" % (k, v))
+        out += ["", "## Conformance levels", "", "| level | claimed | verdict | pass | fail | "
+                "not applicable | not claimed |", "|---|---|---|---|---|---|---|"]
+        for lv, e in d["levels"].items():
+            c = e["counts"]
+            out.append("| %s | %s | %s | %d | %d | %d | %d |" % (
+                lv, "yes" if e["claimed"] else "no", e["verdict"], c.get("pass", 0),
+                c.get("fail", 0), c.get("not-applicable", 0), c.get("not-claimed", 0)))
         fails = [(r, e) for r, e in d["requirements"].items() if e["status"] == "fail"]
         if fails:
             out += ["", "## Failed requirements", ""]
@@ -180,6 +226,16 @@ class Collector:
         for k, v in self._header_lines(d):
             rows.append("<tr><th>%s</th><td>%s</td></tr>" % (e(k), e(str(v))))
         head = "<table class=meta>%s</table>" % "".join(rows)
+        lrows = ["<tr><th>level</th><th>claimed</th><th>verdict</th><th>pass</th><th>fail</th>"
+                 "<th>n/a</th><th>not claimed</th></tr>"]
+        for lv, v in d["levels"].items():
+            c = v["counts"]
+            lrows.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%d</td><td>%d</td><td>%d"
+                         "</td><td>%d</td></tr>" % (
+                             e(lv), "yes" if v["claimed"] else "no", e(v["verdict"]),
+                             c.get("pass", 0), c.get("fail", 0), c.get("not-applicable", 0),
+                             c.get("not-claimed", 0)))
+        head += "<h2>Conformance levels</h2><table>%s</table>" % "".join(lrows)
         caps = ["<tr><th>capability</th><th>advertised</th><th>pass</th><th>fail</th>"
                 "<th>n/a</th></tr>"]
         for c, v in d["capabilities"].items():

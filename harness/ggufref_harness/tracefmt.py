@@ -177,7 +177,7 @@ def _check_first_step(steps, where):
 
 # R-TRACE-012: members of a command's result that the spec leaves to the implementation.
 _FREE_RESULT_FIELDS = {
-    "boot": ("name", "version", "capabilities", "limits"),
+    "boot": ("name", "version", "capabilities", "levels", "limits"),
     "diagnostics": ("impl",),
     "generate": ("text",),
     "generate-next-token": ("text",),

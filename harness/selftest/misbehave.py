@@ -14,8 +14,11 @@ Modes that try to hang or kill the suite (it must FAIL them, naming the rule, an
   unknown-ids   answers `generate` with events for an id nobody sent, without end
   deep          answers `boot` with a member nested 100,000 levels deep
   caps-int      answers `boot` with `"capabilities": 7`
+  levels-int    answers `boot` with `"levels": 7`
   mute-input    stops reading its input after `boot` (a writer to it would block forever)
-A conforming mode (the suite must PASS it):
+Conforming modes (the suite must PASS them):
+  core-only     claims the level `core` only (boot's `levels`): the other levels' tests are
+                "not claimed", never passed
   stderr-spam   writes 64 KiB to standard error for every line it forwards (logs are allowed
                 on stderr, R-PROTO-001)
 
@@ -104,6 +107,9 @@ class Proxy:
             return json.dumps(ev).encode()
         if self.mode == "caps-int" and isinstance(caps, list):
             ev["capabilities"] = 7
+            return json.dumps(ev).encode()
+        if self.mode in ("core-only", "levels-int") and isinstance(ev.get("levels"), list):
+            ev["levels"] = ["core"] if self.mode == "core-only" else 7
             return json.dumps(ev).encode()
         if self.mode == "seed" and isinstance(ev.get("sampling"), dict):
             seed = ev["sampling"].get("seed")

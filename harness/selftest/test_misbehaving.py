@@ -41,6 +41,10 @@ CASES = {
     "mute-input": (["test_protocol.py"], "oversized_line", "FAIL", ["R-PROTO-002"], 60),
     # item 14: a conforming implementation that logs a lot passes (R-LEVEL-033)
     "stderr-spam": (["test_protocol.py"], "cancel or generate", "PASS", [], 60),
+    "levels-int": (["test_protocol.py"], "boot", "FAIL", ["R-LEVEL-002"], 60),
+    # R-LEVEL-002: an unclaimed level is "not claimed", never a pass
+    "core-only": (["test_golden.py", "test_bug_traces.py"], "sampler or tensor or cancel",
+                  "PASS", [], 120),
     # the control: the proxy itself changes nothing
     "pass": (["test_protocol.py", "test_golden.py"], "cancel or generate or sampler", "PASS",
              [], 120),
@@ -100,7 +104,41 @@ def test_misbehaving_implementation_gets_its_verdict(results, mode):
     failed = sorted(r for r, e in report["requirements"].items() if e["status"] == "fail")
     missing = [r for r in reqs if r not in failed]
     assert not missing, "mode %s: failed %s but not %s" % (mode, failed, missing)
-    print("mode %s: %s in %.1f s (failed %s)" % (mode, verdict, took, ", ".join(failed)))
+    print("mode %s: %s in %.1f s (failed %s; %s)" % (mode, verdict, took, ", ".join(failed),
+                                                     report.get("level_summary")))
+    LEVEL_CHECKS.get(mode, lambda r: None)(report)
+
+
+def _core_only(report):
+    """R-LEVEL-002, R-LEVEL-003: the levels it does not claim are reported not claimed, and
+    none of their tests counts as a pass."""
+    lv = report["levels"]
+    assert lv["sampler-llama2c"]["verdict"] == "not claimed", lv
+    assert lv["strict-errors"]["verdict"] == "not claimed", lv
+    assert lv["sampler-llama2c"]["counts"].get("not-claimed", 0) > 0, lv
+    assert not lv["sampler-llama2c"]["counts"].get("pass"), lv
+    assert lv["core"]["verdict"] == "conforms", lv
+    assert report["level_summary"].startswith("conforms to core; strict-errors: not claimed;"), \
+        report["level_summary"]
+
+
+def _seed(report):
+    """R-LEVEL-003: the failures are the sampler level's; core still conforms."""
+    lv = report["levels"]
+    assert lv["sampler-llama2c"]["verdict"].endswith("failures"), lv
+    assert lv["core"]["verdict"] == "conforms", lv
+
+
+def _zz(report):
+    """R-LEVEL-004: wrong prompt tokens are charged to the tokenizer's rules, not to every
+    requirement a golden trace's header lists (R-PROTO-030 and R-TRACE-031 stay clean)."""
+    failed = {r for r, e in report["requirements"].items() if e["status"] == "fail"}
+    assert any(r.startswith("R-TOK-") for r in failed), failed
+    assert "R-TRACE-031" not in failed and "R-PROTO-030" not in failed, failed
+    assert report["levels"]["core"]["verdict"].endswith("failures"), report["levels"]
+
+
+LEVEL_CHECKS = {"core-only": _core_only, "seed": _seed, "zz": _zz}
 
 
 def test_the_tier_does_not_come_from_boot():

@@ -13,8 +13,19 @@ static cJSON *capabilities(const gr_server *s) {
     cJSON_AddItemToArray(caps, cJSON_CreateString("step"));
     cJSON_AddItemToArray(caps, cJSON_CreateString("cancel"));
     cJSON_AddItemToArray(caps, cJSON_CreateString("logits"));
+    cJSON_AddItemToArray(caps, cJSON_CreateString("evaluate"));
     if (s->fault_injection) cJSON_AddItemToArray(caps, cJSON_CreateString("fault-injection"));
     return caps;
+}
+
+/* R-LEVEL-002: the conformance levels the reference claims; fault-injection with the capability. */
+static cJSON *levels(const gr_server *s) {
+    cJSON *lv = cJSON_CreateArray();
+    cJSON_AddItemToArray(lv, cJSON_CreateString("core"));
+    cJSON_AddItemToArray(lv, cJSON_CreateString("strict-errors"));
+    cJSON_AddItemToArray(lv, cJSON_CreateString("sampler-llama2c"));
+    if (s->fault_injection) cJSON_AddItemToArray(lv, cJSON_CreateString("fault-injection"));
+    return lv;
 }
 
 void gr_cmd_boot(gr_req *r) {
@@ -28,6 +39,7 @@ void gr_cmd_boot(gr_req *r) {
     cJSON_AddStringToObject(ev, "version", GGUFREF_VERSION_STRING);
     cJSON_AddNumberToObject(ev, "protocol", 1);
     cJSON_AddItemToObject(ev, "capabilities", capabilities(r->s));
+    cJSON_AddItemToObject(ev, "levels", levels(r->s));
     cJSON *limits = cJSON_AddObjectToObject(ev, "limits");
     cJSON_AddNumberToObject(limits, "max_line", (double)GR_PROTOCOL_MAX_LINE);
     cJSON_AddNumberToObject(limits, "max_top", GR_PROTOCOL_MAX_TOP);
