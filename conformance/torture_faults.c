@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli_run.h"
+#include "files.h"
 #include "ggufref.h"
 #include "rt_support.h"
 

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "cli_run.h"
+#include "files.h"
 #include "ggufref.h"
 
 #define PATH_LEN 1024

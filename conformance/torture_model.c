@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli_run.h"
+#include "files.h"
 #include "ggufref.h"
 #include "model_catalog.h"
 #include "oom.h"

@@ -9,7 +9,7 @@
 
 #include "ggufref.h"
 
-#include "cli_run.h" /* read_whole_file */
+#include "files.h"
 #include "hash.h"    /* gr_fnv1a_f32: digests of logits streams */
 
 #include <pthread.h>

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "cli_run.h"
+#include "files.h"
 #include "gguf_builder.h"
 #include "ggufref.h"
 #include "model.h" /* gr_model_tokenizer; includes tokenizer.h */

@@ -1,10 +1,9 @@
 /*
- * cli_run.h — run the `ggufref` binary from a test, and find the shared material.
+ * cli_run.h — run the `ggufref` binary from a test.
  *
  * Tests that exercise the CLI run $GGUFREF_BUILD_DIR/ggufref (ctest sets the variable) with
- * stdout and stderr captured in full; tests that read third-party files find them under
- * $GGUFREF_SHARED_DIR/material (default ../shared/material). Both report absence instead of
- * failing, so the caller can skip with a reason.
+ * stdout and stderr captured in full; absence of the binary is reported instead of failing, so
+ * the caller can skip with a reason. (Whole-file reads and the shared material: files.h.)
  */
 #ifndef GGUFREF_CLI_RUN_H
 #define GGUFREF_CLI_RUN_H
@@ -25,10 +24,7 @@ typedef struct cli_result {
 bool cli_run(const char *args, cli_result *r);
 void cli_result_free(cli_result *r);
 
-/* $GGUFREF_SHARED_DIR/material/REL into buf; false if it does not fit or is not readable. */
-bool material_path(const char *rel, char *buf, size_t cap);
-
-/* The whole file, NUL-terminated (malloc'd), or NULL. OUT: *len. */
-char *read_whole_file(const char *path, size_t *len);
+/* Transitional: files that still find read_whole_file and material_path here. */
+#include "files.h"
 
 #endif
