@@ -466,6 +466,107 @@ static void test_protocol_cancel_through_the_reader(void **state) {
     assert_true(no_more_events(f));
 }
 
+/* The `top` array and `digest` of an event object, printed (caller frees). */
+static char *logits_text(const cJSON *o) {
+    cJSON *copy = cJSON_CreateObject();
+    cJSON_AddItemToObject(copy, "top",
+                          cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(o, "top"), true));
+    cJSON_AddStringToObject(copy, "digest", str_of(o, "digest"));
+    char *text = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    return text;
+}
+
+/* R-PROTO-027, R-PROTO-020, R-PROTO-008: evaluate of a generate's prompt and tokens gives at
+ * position m-1+j the top and digest of token event j; logits_hex only when asked, top only for
+ * K >= 1; the runtime ends READY with an empty request; a malformed `tokens` never reaches the
+ * runtime; an empty array and an id outside the vocabulary are the runtime's rejections. */
+static void test_protocol_evaluate(void **state) {
+    fixture *f = *state;
+    send_line(f, "{\"id\":0,\"cmd\":\"boot\"}");
+    cJSON *boot = expect_result(f, NULL);
+    bool cap = false;
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(boot, "capabilities")) {
+        cap |= strcmp(c->valuestring, "evaluate") == 0;
+    }
+    assert_true(cap);
+    cJSON_Delete(boot);
+    load_primary(f);
+    send_line(f, "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":4,"
+                 "\"stop_at_eos\":false}");
+    cJSON_Delete(expect_result(f, "READY"));
+    send_line(f, "{\"id\":3,\"cmd\":\"generate\",\"prompt\":\"hi\",\"logits\":3}");
+    char *tokens_top[4];
+    for (int i = 0; i < 4; i++) {
+        cJSON *ev = next_event(f);
+        tokens_top[i] = logits_text(ev);
+        cJSON_Delete(ev);
+    }
+    cJSON *res = expect_result(f, "CONTINUATION_READY");
+    cJSON *ids = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(res, "prompt_tokens"), true);
+    int m = cJSON_GetArraySize(ids);
+    cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(res, "tokens")) {
+        cJSON_AddItemToArray(ids, cJSON_Duplicate(c, true));
+    }
+    cJSON_Delete(res);
+    char *ids_text = cJSON_PrintUnformatted(ids);
+    cJSON_Delete(ids);
+    char line[1024];
+    snprintf(line, sizeof line, "{\"id\":\"e\",\"cmd\":\"evaluate\",\"tokens\":%s,\"logits\":3}",
+             ids_text);
+    send_line(f, line);
+    res = expect_result(f, "READY");
+    const cJSON *pos = cJSON_GetObjectItemCaseSensitive(res, "positions");
+    assert_int_equal(cJSON_GetArraySize(pos), m + 4);
+    assert_int_equal((int)num_of(res, "n_tokens"), m + 4);
+    for (int j = 0; j < 4; j++) {
+        const cJSON *p = cJSON_GetArrayItem(pos, m - 1 + j);
+        assert_int_equal((int)num_of(p, "index"), m - 1 + j);
+        assert_null(cJSON_GetObjectItemCaseSensitive(p, "logits_hex"));
+        char *text = logits_text(p);
+        assert_string_equal(text, tokens_top[j]);
+        cJSON_free(text);
+        cJSON_free(tokens_top[j]);
+    }
+    cJSON_Delete(res);
+    send_line(f, "{\"id\":\"d\",\"cmd\":\"diagnostics\"}");
+    res = expect_result(f, "READY");
+    assert_int_equal((int)num_of(res, "n_tokens"), 0);
+    cJSON_Delete(res);
+    snprintf(line, sizeof line, "{\"id\":\"f\",\"cmd\":\"evaluate\",\"tokens\":%s,"
+             "\"logits_full\":true}", ids_text);
+    cJSON_free(ids_text);
+    send_line(f, line);
+    res = expect_result(f, "READY");
+    const cJSON *p0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "positions"), 0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(p0, "top"));
+    assert_int_equal(strlen(str_of(p0, "logits_hex")), 362 * 8);
+    assert_int_equal(strlen(str_of(p0, "digest")), 16);
+    cJSON_Delete(res);
+    static const char *const malformed[] = {
+        "{\"id\":\"x\",\"cmd\":\"evaluate\"}",
+        "{\"id\":\"x\",\"cmd\":\"evaluate\",\"tokens\":\"1 2\"}",
+        "{\"id\":\"x\",\"cmd\":\"evaluate\",\"tokens\":[1,2.5]}",
+        "{\"id\":\"x\",\"cmd\":\"evaluate\",\"tokens\":[1,2147483648]}",
+        "{\"id\":\"x\",\"cmd\":\"evaluate\",\"tokens\":[1,\"2\"]}",
+        "{\"id\":\"x\",\"cmd\":\"evaluate\",\"tokens\":[1],\"logits\":33}",
+    };
+    for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++) {
+        send_line(f, malformed[i]);
+        cJSON *ev = next_event(f);
+        assert_null(cJSON_GetObjectItemCaseSensitive(ev, "state")); /* never reached it */
+        cJSON_Delete(ev);
+    }
+    send_line(f, "{\"id\":\"r\",\"cmd\":\"evaluate\",\"tokens\":[]}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"r\"");
+    send_line(f, "{\"id\":\"v\",\"cmd\":\"evaluate\",\"tokens\":[1,362]}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "\"v\"");
+    ggufref_state st;
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_RECOVERABLE_ERROR);
+}
+
 /* R-PROTO-004: the server passes the library's message through as the library wrote it (no
  * flattening of CR/LF: a library that breaks R-STATUS-003 must be visible to the suite), in the
  * error event and in diagnostics' last_error. A path with a LF is the probe. */
@@ -548,6 +649,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_cancel_through_the_reader, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_evaluate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_library_messages_passed_through, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_fault_commands, setup, teardown),

@@ -3,7 +3,7 @@
 
 #include "rt_support.h"
 
-#include "cli_run.h"
+#include "files.h"
 #include "gguf_builder.h"
 
 #include <stdio.h>
@@ -12,7 +12,7 @@
 
 static const char *const op_names[RTS_OP_COUNT] = {
     "init", "load_model", "configure_sampling", "generate", "generate_next_token",
-    "reset_context", "free_model", "diagnostics", "last_error", "result", "cancel",
+    "reset_context", "free_model", "diagnostics", "last_error", "result", "cancel", "evaluate",
 };
 static const char *const cond_names[RTS_COND_COUNT] = {
     "-", "ok", "rejected", "oom", "oom-init", "io", "overflow", "cancelled", "failed", "panic",
@@ -406,6 +406,10 @@ bool rts_can(const rts_target *t_, const rts_model *m, rts_op op, rts_cond cond)
         if (cond == RTS_CANCELLED) return t->small;
         if (cond == RTS_FAILED) return t->small && t->kind == RTS_KIND_NAN;
     }
+    if (op == RTS_EVALUATE) { /* the NaN model fails at the first non-BOS position */
+        if (cond == RTS_OK) return t->kind == RTS_KIND_NORMAL;
+        if (cond == RTS_FAILED) return t->kind == RTS_KIND_NAN;
+    }
     if (op == RTS_NEXT && cont) {
         size_t n = target_tokens(t);
         if (cond == RTS_OK) return t->kind == RTS_KIND_NORMAL && n + 1 <= t->env->n_ctx;
@@ -465,6 +469,19 @@ static int do_generate(rts_target *t, rts_cond cond) {
     return ggufref_runtime_generate(t->rt, p, len, cb, t);
 }
 
+/* evaluate (R-RT-045): three ids (ok, failed: BOS then NaN embeddings on the NaN model), none
+ * (rejected), or n_ctx + 1 (overflow). */
+static int do_evaluate(rts_target *t, rts_cond cond) {
+    static int32_t ids[4096];
+    size_t n = 3;
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) ids[i] = (int32_t)(1 + i % 3);
+    if (cond == RTS_REJECTED) n = 0;
+    if (cond == RTS_OVERFLOW) n = (size_t)t->env->n_ctx + 1;
+    if (n > sizeof ids / sizeof ids[0]) abort(); /* a fixture with a larger n_ctx */
+    if (t->exports) return ggufref_export_evaluate(ids, n, NULL, NULL);
+    return ggufref_runtime_evaluate(t->rt, ids, n, NULL, NULL);
+}
+
 static int do_plain(rts_target *t, rts_op op) {
     static char buf[1 << 14];
     size_t len;
@@ -521,6 +538,7 @@ int rts_do(rts_target *t, const rts_model *m, rts_op op, rts_cond cond) {
                         : (int)ggufref_runtime_configure_sampling(t->rt, &s);
         break;
     case RTS_GENERATE: st = do_generate(t, cond); break;
+    case RTS_EVALUATE: st = do_evaluate(t, cond); break;
     default: st = do_plain(t, op); break;
     }
     ggufref_fault_alloc_fail_at(0);

@@ -109,7 +109,7 @@ PROTOCOL_VERSION = 1
 # by test_protocol.py against the implementation (each fault command answers; without the
 # capability each is unknown).
 COMMANDS = ("boot", "load-model", "configure-sampling", "generate", "generate-next-token",
-            "cancel", "reset-context", "free-model", "diagnostics")
+            "evaluate", "cancel", "reset-context", "free-model", "diagnostics")
 FAULT_COMMANDS = {
     "fault-alloc": {"n": 0},
     "fault-io": {"byte": -1, "kind": "error"},

@@ -15,7 +15,7 @@
  *
  * Files (reference/serve/, each calls only the ones below it):
  *   server.c     create/destroy, the run loop, framing checks and dispatch, the command table
- *   cmd_*.c      one handler per command, grouped: session, generate, fault
+ *   cmd_*.c      one handler per command, grouped: session, generate, evaluate, fault
  *   fields.c     the typed field getters of a command (R-PROTO-008)
  *   reader.c     the line reader (R-PROTO-001, R-PROTO-009) and the queue of received lines
  *   events.c     event objects, ids, error events, logits encoding (R-PROTO-030, R-PROTO-031)

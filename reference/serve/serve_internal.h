@@ -168,7 +168,7 @@ bool gr_get_float(const gr_req *r, const char *name, float *out);
 bool gr_get_bool(const gr_req *r, const char *name, bool *out);
 bool gr_get_seed(const gr_req *r, uint64_t *out);
 
-/* ---- the handlers: cmd_session.c, cmd_generate.c, cmd_fault.c ------------------------------ */
+/* ---- the handlers: cmd_session.c, cmd_generate.c, cmd_evaluate.c, cmd_fault.c -------------- */
 
 void gr_cmd_boot(gr_req *r);
 void gr_cmd_load_model(gr_req *r);
@@ -179,6 +179,7 @@ void gr_cmd_diagnostics(gr_req *r);
 void gr_cmd_generate(gr_req *r);
 void gr_cmd_generate_next_token(gr_req *r);
 void gr_cmd_cancel(gr_req *r);
+void gr_cmd_evaluate(gr_req *r);
 void gr_cmd_fault_alloc(gr_req *r);
 void gr_cmd_fault_io(gr_req *r);
 void gr_cmd_fault_panic(gr_req *r);

@@ -30,6 +30,7 @@ static const gr_command commands[] = {
     {"generate", gr_cmd_generate, false},
     {"generate-next-token", gr_cmd_generate_next_token, false},
     {"cancel", gr_cmd_cancel, false},
+    {"evaluate", gr_cmd_evaluate, false},
     {"reset-context", gr_cmd_reset_context, false},
     {"free-model", gr_cmd_free_model, false},
     {"diagnostics", gr_cmd_diagnostics, false},

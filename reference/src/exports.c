@@ -119,6 +119,11 @@ int ggufref_export_generate_next_token(ggufref_token_callback cb, void *user) {
     LAZY_EXPORT(ggufref_runtime_generate_next_token(rt, cb, user));
 }
 
+int ggufref_export_evaluate(const int32_t *tokens, size_t n, ggufref_logits_callback cb,
+                            void *user) {
+    LAZY_EXPORT(ggufref_runtime_evaluate(rt, tokens, n, cb, user));
+}
+
 int ggufref_export_reset_context(void) { LAZY_EXPORT(ggufref_runtime_reset_context(rt)); }
 
 int ggufref_export_free_model(void) { LAZY_EXPORT(ggufref_runtime_free_model(rt)); }

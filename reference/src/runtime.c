@@ -755,6 +755,53 @@ ggufref_status ggufref_runtime_generate_next_token(ggufref_runtime *rt,
     return GGUFREF_OK;
 }
 
+/* R-RT-045: teacher forcing. Every check first; then reset_context's clear and the positions
+ * one at a time (each position's logits are reported, so no batch: ggufref_forward gives the
+ * same bits, R-NUM-043). Never allocates; the KV position ends at 0 as after reset_context. */
+ggufref_status ggufref_runtime_evaluate(ggufref_runtime *rt, const int32_t *tokens, size_t n,
+                                        ggufref_logits_callback cb, void *user) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    gr_bundle *b = rt->model;
+    if (b == NULL) return refuse(rt, GGUFREF_ERR_MODEL_NOT_LOADED, "evaluate needs a model");
+    if (tokens == NULL || n == 0) {
+        return op_failf(rt, GGUFREF_ERR_INVALID_ARGUMENT, "evaluate needs at least one token (%s)",
+                        tokens == NULL ? "tokens is NULL" : "n is 0");
+    }
+    uint32_t n_vocab = b->info.n_vocab;
+    for (size_t i = 0; i < n; i++) {
+        if (tokens[i] < 0 || (uint32_t)tokens[i] >= n_vocab) {
+            return op_failf(rt, GGUFREF_ERR_INVALID_ARGUMENT,
+                            "token %zu is %ld, outside [0, n_vocab %u)", i,
+                            (long)tokens[i], (unsigned)n_vocab);
+        }
+    }
+    if (n > b->n_ctx) {
+        return op_failf(rt, GGUFREF_ERR_CONTEXT_OVERFLOW, "%zu tokens exceed n_ctx %u",
+                        n, (unsigned)b->n_ctx);
+    }
+    clear_request(rt);
+    for (size_t i = 0; i < n; i++) {
+        const float *logits = NULL;
+        st = ggufref_forward(b->ctx, tokens[i], (uint32_t)i, &logits);
+        if (st != GGUFREF_OK) {
+            return op_failf(rt, GGUFREF_ERR_GENERATION_FAILED,
+                            "forward pass failed at position %zu: %s", i,
+                            ggufref_status_name(st));
+        }
+        for (uint32_t v = 0; v < n_vocab; v++) {
+            if (!(logits[v] - logits[v] == 0.0f)) { /* NaN or infinite */
+                return op_failf(rt, GGUFREF_ERR_GENERATION_FAILED,
+                                "logit %u at position %zu is not finite", (unsigned)v,
+                                i);
+            }
+        }
+        if (cb != NULL) cb((uint32_t)i, tokens[i], logits, n_vocab, user);
+    }
+    rt->state = GGUFREF_STATE_READY;
+    return GGUFREF_OK;
+}
+
 ggufref_status ggufref_runtime_cancel(ggufref_runtime *rt) {
     if (rt == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
     if (atomic_load(&rt->poisoned)) return GGUFREF_ERR_GENERATION_FAILED;

@@ -1,0 +1,80 @@
+/*
+ * cmd_evaluate.c — evaluate (R-PROTO-027, capability `evaluate`): teacher forcing over the
+ * export layer (R-RT-045). The ids come from the command; each position's logits are encoded
+ * inside the runtime's callback, before the view expires, into one result event.
+ */
+#include "serve_internal.h"
+
+#include <stdlib.h>
+
+typedef struct eval_state {
+    cJSON *positions; /* the result's array, one object per position */
+    int top;          /* K: top pairs per position (0: none) */
+    bool full;        /* logits_hex too */
+} eval_state;
+
+static void on_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
+                        void *user) {
+    eval_state *e = user;
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddNumberToObject(p, "index", (double)pos);
+    cJSON_AddNumberToObject(p, "token", (double)token);
+    gr_add_logits(p, logits, n_vocab, e->top, e->full);
+    if (e->top == 0) cJSON_DeleteItemFromObjectCaseSensitive(p, "top");
+    cJSON_AddItemToArray(e->positions, p);
+}
+
+/* The `tokens` field: an array of JSON integers in int32 range (R-PROTO-008). Caller frees
+ * *out. false after emitting the error. */
+static bool get_tokens(const gr_req *r, int32_t **out, size_t *n) {
+    const cJSON *f = gr_field(r, "tokens");
+    if (!cJSON_IsArray(f)) {
+        gr_emit_error(r->s, r->id, GGUFREF_ERR_INVALID_ARGUMENT, false,
+                      "evaluate: field 'tokens' (an array of token ids) is %s",
+                      f == NULL ? "missing" : "not an array");
+        return false;
+    }
+    size_t count = (size_t)cJSON_GetArraySize(f);
+    int32_t *ids = gr_xmalloc((count + 1) * sizeof *ids);
+    size_t i = 0;
+    const cJSON *v;
+    cJSON_ArrayForEach(v, f) {
+        double d = v->valuedouble;
+        if (!cJSON_IsNumber(v) || !(d >= -2147483648.0 && d <= 2147483647.0) ||
+            (double)(int32_t)d != d) {
+            gr_emit_error(r->s, r->id, GGUFREF_ERR_INVALID_ARGUMENT, false,
+                          "evaluate: field 'tokens' element %zu must be an integer in "
+                          "[-2147483648, 2147483647]", i);
+            free(ids);
+            return false;
+        }
+        ids[i++] = (int32_t)d;
+    }
+    *out = ids;
+    *n = i;
+    return true;
+}
+
+void gr_cmd_evaluate(gr_req *r) {
+    int64_t top = 0;
+    bool full = false;
+    if (!gr_get_int(r, "logits", 0, GR_PROTOCOL_MAX_TOP, &top) ||
+        !gr_get_bool(r, "logits_full", &full)) {
+        return;
+    }
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (!get_tokens(r, &ids, &n)) return;
+    eval_state e = {cJSON_CreateArray(), (int)top, full};
+    int st = ggufref_export_evaluate(ids, n, on_position, &e);
+    free(ids);
+    if (st != GGUFREF_OK) {
+        cJSON_Delete(e.positions);
+        gr_emit_runtime_error(r->s, r->id, st, "evaluate");
+        return;
+    }
+    cJSON *ev = gr_result_new(r->id, true);
+    cJSON_AddNumberToObject(ev, "n_tokens", (double)n);
+    cJSON_AddItemToObject(ev, "positions", e.positions);
+    gr_emit(r->s, ev);
+}
