@@ -32,7 +32,7 @@
 #include <time.h>
 
 #include "ggufref.h"
-#include "rt_support.h"
+#include "rt_suite.h"
 
 #define THREADS 8
 #define OPS_PER_THREAD 6
@@ -55,21 +55,7 @@ typedef struct event {
     uint64_t call, ret;
 } event;
 
-static rts_env g_env;
-static rts_table g_table;
-static char g_skip[256];
 static _Atomic uint64_t g_clock;
-
-static int setup_suite(void **state) {
-    (void)state;
-    return rts_suite_init(&g_table, &g_env, g_skip, sizeof g_skip) ? 0 : -1;
-}
-
-static int teardown_suite(void **state) {
-    (void)state;
-    rts_env_free(&g_env);
-    return 0;
-}
 
 /* ------------------------------------------------------------------------------------- */
 /* Running a history                                                                      */
@@ -94,7 +80,7 @@ static int perform(cop op, int *out) {
     rts_small_sampling(&s, RTS_MAX_TOKENS);
     switch (op) {
     case C_INIT: return ggufref_export_init_runtime();
-    case C_LOAD_OK: return ggufref_export_load_model(g_env.model, g_env.model_len);
+    case C_LOAD_OK: return ggufref_export_load_model(rts_g.env.model, rts_g.env.model_len);
     case C_LOAD_BAD: return ggufref_export_load_model(rts_bad_magic, sizeof rts_bad_magic);
     case C_CONF_OK: return ggufref_export_configure_sampling(&s);
     case C_CONF_BAD:
@@ -168,8 +154,8 @@ typedef struct mstate {
 } mstate;
 
 static const rts_row *find(const rts_model *m, rts_op op, rts_cond cond) {
-    const rts_row *r = rts_table_find(&g_table, m, op, cond);
-    return r != NULL ? r : rts_table_find(&g_table, m, op, RTS_ANY);
+    const rts_row *r = rts_table_find(&rts_g.table, m, op, cond);
+    return r != NULL ? r : rts_table_find(&rts_g.table, m, op, RTS_ANY);
 }
 
 /* Apply e to *s if the model accepts its status and output. cancel_overlaps: a cancel call
@@ -198,7 +184,7 @@ static bool model_step(mstate *s, const event *e, bool cancel_overlaps) {
         break;
     case C_NEXT:
         op = RTS_NEXT;
-        if ((size_t)s->n_tokens + 1 > g_env.n_ctx) cond = RTS_OVERFLOW;
+        if ((size_t)s->n_tokens + 1 > rts_g.env.n_ctx) cond = RTS_OVERFLOW;
         break;
     case C_RESET: op = RTS_RESET; break;
     case C_FREE: op = RTS_FREE; break;
@@ -218,7 +204,7 @@ static bool model_step(mstate *s, const event *e, bool cancel_overlaps) {
     if (e->op == C_CONF_OK && ok) s->small = 1;
     if ((e->op == C_LOAD_OK || e->op == C_RESET || e->op == C_FREE) && ok) s->n_tokens = 0;
     if (e->op == C_GENERATE && (ok || want == GGUFREF_ERR_CANCELLED)) {
-        s->n_tokens = (uint8_t)(g_env.n_prompt + (size_t)e->out);
+        s->n_tokens = (uint8_t)(rts_g.env.n_prompt + (size_t)e->out);
     }
     if (e->op == C_NEXT && ok) s->n_tokens++;
     s->state = (uint8_t)m.state;
@@ -312,7 +298,7 @@ static void print_history(const event *ev, size_t n) {
 /* R-EXP-002: every recorded history of 8 threads is linearizable. */
 static void test_concurrency_histories_are_linearizable(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
+    RTS_NEED_FIXTURES(rts_g.skip);
     const char *v = getenv("GGUFREF_CONCURRENCY_HISTORIES");
     size_t histories = v != NULL ? (size_t)strtoull(v, NULL, 0) : 200;
     static event ev[N_EVENTS];
@@ -344,7 +330,7 @@ static void test_concurrency_histories_are_linearizable(void **state) {
 /* The checker can fail: histories that no sequential order explains are rejected. */
 static void test_concurrency_checker_rejects_impossible_histories(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
+    RTS_NEED_FIXTURES(rts_g.skip);
     uint64_t steps;
     /* A generate that succeeded before any model was loaded (sequential). */
     event a[2] = {{C_GENERATE, 0, GGUFREF_OK, RTS_MAX_TOKENS, 0, 1},
@@ -384,5 +370,5 @@ int main(void) {
         cmocka_unit_test(test_concurrency_checker_rejects_impossible_histories),
         cmocka_unit_test(test_concurrency_histories_are_linearizable),
     };
-    return cmocka_run_group_tests(tests, setup_suite, teardown_suite);
+    return cmocka_run_group_tests(tests, rts_group_setup, rts_group_teardown);
 }

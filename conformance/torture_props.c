@@ -30,7 +30,7 @@
 #include <time.h>
 
 #include "ggufref.h"
-#include "rt_support.h"
+#include "rt_suite.h"
 
 #define MAX_STEPS 16
 
@@ -46,22 +46,18 @@ typedef struct sequence {
     step s[MAX_STEPS];
 } sequence;
 
-static rts_env g_env;
-static rts_table g_table;
-static char g_skip[256];
 static int32_t g_ref[512]; /* the reference request: RTS_PROMPT, greedy, to the end of n_ctx */
 static size_t g_ref_n;
-static size_t g_row_hits[512]; /* coverage of g_table's rows by the random sequences */
+static size_t g_row_hits[512]; /* coverage of rts_g.table's rows by the random sequences */
 
 static int setup_suite(void **state) {
-    (void)state;
-    if (!rts_suite_init(&g_table, &g_env, g_skip, sizeof g_skip)) return -1;
-    if (g_skip[0] != 0) return 0;
+    if (rts_group_setup(state) != 0) return -1;
+    if (rts_g.skip[0] != 0) return 0;
     ggufref_runtime *rt;
     ggufref_sampling s;
-    rts_small_sampling(&s, (int32_t)(g_env.n_ctx - g_env.n_prompt));
+    rts_small_sampling(&s, (int32_t)(rts_g.env.n_ctx - rts_g.env.n_prompt));
     if (ggufref_runtime_create(&rt) != GGUFREF_OK ||
-        ggufref_runtime_load_model(rt, g_env.model, g_env.model_len) != GGUFREF_OK ||
+        ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len) != GGUFREF_OK ||
         ggufref_runtime_configure_sampling(rt, &s) != GGUFREF_OK ||
         ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL) != GGUFREF_OK) {
         return -1;
@@ -70,12 +66,6 @@ static int setup_suite(void **state) {
     ggufref_runtime_tokens(rt, &t, &g_ref_n, NULL);
     memcpy(g_ref, t, g_ref_n * sizeof *t);
     ggufref_runtime_destroy(rt);
-    return 0;
-}
-
-static int teardown_suite(void **state) {
-    (void)state;
-    rts_env_free(&g_env);
     return 0;
 }
 
@@ -166,7 +156,7 @@ static outcome run(const rts_table *table, sequence *seq, uint64_t *rng, char *w
         memset(seq, 0, sizeof *seq);
         seq->exports = rts_splitmix(rng) % 4 == 0;
     }
-    rts_target_open(&t, &g_env, seq->exports);
+    rts_target_open(&t, &rts_g.env, seq->exports);
     outcome out = PASS;
     size_t len = rng != NULL ? 1 + rts_splitmix(rng) % MAX_STEPS : seq->n;
     for (size_t i = 0; i < len && out == PASS; i++) {
@@ -181,7 +171,7 @@ static outcome run(const rts_table *table, sequence *seq, uint64_t *rng, char *w
             out = INVALID;
             break;
         }
-        if (table == &g_table) g_row_hits[row - table->rows]++;
+        if (table == &rts_g.table) g_row_hits[row - table->rows]++;
         t.want_nan = s->nan;
         uint64_t before = rts_target_digest(&t);
         int st = rts_do(&t, &m, s->op, s->cond);
@@ -306,13 +296,13 @@ static uint64_t env_u64(const char *name, uint64_t dflt) {
 /* R-RT-002: >= 10,000 random sequences agree with the table. */
 static void test_props_random_sequences_follow_the_table(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
+    RTS_NEED_FIXTURES(rts_g.skip);
     char why[512], text[2048];
     const char *replay = getenv("GGUFREF_PROPS_REPLAY");
     if (replay != NULL) {
         sequence seq;
         assert_true(parse_sequence(replay, &seq));
-        outcome o = run(&g_table, &seq, NULL, why, sizeof why);
+        outcome o = run(&rts_g.table, &seq, NULL, why, sizeof why);
         if (o != PASS) fail_msg("replay %s: %s", o == FAIL ? "fails" : "is invalid", why);
         return;
     }
@@ -321,18 +311,18 @@ static void test_props_random_sequences_follow_the_table(void **state) {
     clock_t c0 = clock();
     sequence failing;
     size_t steps;
-    bool ok = search(&g_table, seed, n, &failing, why, sizeof why, &steps);
+    bool ok = search(&rts_g.table, seed, n, &failing, why, sizeof why, &steps);
     double secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
     if (!ok) {
         format_sequence(&failing, text, sizeof text);
         fail_msg("%s\n  minimal sequence (replay with GGUFREF_PROPS_REPLAY='%s')", why, text);
     }
     size_t covered = 0;
-    for (size_t i = 0; i < g_table.n; i++) covered += g_row_hits[i] > 0;
+    for (size_t i = 0; i < rts_g.table.n; i++) covered += g_row_hits[i] > 0;
     printf("props: %zu sequences, %zu steps, %zu/%zu table rows covered, seed 0x%llx, %.2f s CPU\n",
-           n, steps, covered, g_table.n, (unsigned long long)seed, secs);
-    for (size_t i = 0; i < g_table.n && getenv("GGUFREF_PROPS_VERBOSE") != NULL; i++) {
-        const rts_row *r = &g_table.rows[i];
+           n, steps, covered, rts_g.table.n, (unsigned long long)seed, secs);
+    for (size_t i = 0; i < rts_g.table.n && getenv("GGUFREF_PROPS_VERBOSE") != NULL; i++) {
+        const rts_row *r = &rts_g.table.rows[i];
         if (g_row_hits[i] == 0) {
             printf("  not covered: line %d %s %s %s\n", r->line, ggufref_state_name(r->state),
                    rts_op_name(r->op), rts_cond_name(r->cond));
@@ -345,9 +335,9 @@ static void test_props_random_sequences_follow_the_table(void **state) {
  * CONTINUATION_READY) is caught, and the shrunk witness is short. */
 static void test_props_detects_a_mutated_table(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
+    RTS_NEED_FIXTURES(rts_g.skip);
     static rts_table mutated;
-    mutated = g_table;
+    mutated = rts_g.table;
     bool changed = false;
     for (size_t i = 0; i < mutated.n; i++) {
         rts_row *r = &mutated.rows[i];
@@ -392,5 +382,5 @@ int main(void) {
         cmocka_unit_test(test_props_random_sequences_follow_the_table),
         cmocka_unit_test(test_props_detects_a_mutated_table),
     };
-    return cmocka_run_group_tests(tests, setup_suite, teardown_suite);
+    return cmocka_run_group_tests(tests, setup_suite, rts_group_teardown);
 }
