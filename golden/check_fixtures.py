@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Independent check of the committed fixture models (golden/models), with no ggufref code.
 
-For every *.gguf listed in manifest.json it parses the whole GGUF v3 file and checks:
+For every *.gguf listed in manifest.json it parses the whole GGUF file (v3; the reader edge cases
+in models/edge also v1 with u32 counts, and v2) and checks:
   - layout: header, metadata, tensor infos, data offset aligned to general.alignment (default
     32), tensor offsets aligned, ascending and contiguous up to padding, file size aligned;
   - types: each tensor's byte size from ggml's block table, ne[0] a multiple of the block;
@@ -11,7 +12,8 @@ For every *.gguf listed in manifest.json it parses the whole GGUF v3 file and ch
     unique pieces, every multi-character piece reachable by merges (its prefixes exist),
     scores strictly decreasing within a piece length;
   - values: every f16 block scale finite and below 1, plain weights finite and |w| <= 1;
-  - manifest.json (one JSON object per line) and SHA256SUMS agree with the files.
+  - manifest.json (one JSON object per line, `version` the file's GGUF version) and SHA256SUMS
+    agree with the files.
 Usage: check_fixtures.py DIR      (exit 0 when all fixtures pass)
 """
 import hashlib
@@ -38,6 +40,7 @@ SP = "\u2581"
 class Reader:
     def __init__(self, data):
         self.d, self.o = data, 0
+        self.count = "<Q"  # counts and lengths: u64, u32 in GGUF v1
 
     def take(self, fmt):
         v = struct.unpack_from(fmt, self.d, self.o)[0]
@@ -45,7 +48,7 @@ class Reader:
         return v
 
     def string(self):
-        n = self.take("<Q")
+        n = self.take(self.count)
         s = self.d[self.o:self.o + n]
         if len(s) != n:
             raise ValueError("string past end of file at %d" % self.o)
@@ -56,7 +59,7 @@ class Reader:
         if t == 8:
             return self.string()
         if t == 9:
-            et, n = self.take("<I"), self.take("<Q")
+            et, n = self.take("<I"), self.take(self.count)
             return [self.value(et) for _ in range(n)]
         return self.take(SCALAR[t])
 
@@ -65,8 +68,11 @@ def parse(data):
     r = Reader(data)
     assert data[:4] == b"GGUF", "magic"
     r.o = 4
-    assert r.take("<I") == 3, "version must be 3"
-    n_tensors, n_kv = r.take("<Q"), r.take("<Q")
+    version = r.take("<I")
+    assert version in (1, 2, 3), "version must be 1, 2 or 3"
+    if version == 1:
+        r.count = "<I"
+    n_tensors, n_kv = r.take(r.count), r.take(r.count)
     kv, kv_types = {}, {}
     for _ in range(n_kv):
         key = r.string()
@@ -77,8 +83,9 @@ def parse(data):
     for _ in range(n_tensors):
         name = r.string()
         n_dims = r.take("<I")
-        ne = [r.take("<Q") for _ in range(n_dims)]
+        ne = [r.take(r.count) for _ in range(n_dims)]
         tensors.append({"name": name, "ne": ne, "type": r.take("<I"), "offset": r.take("<Q")})
+    kv["<version>"] = version
     return kv, kv_types, tensors, r.o
 
 
@@ -204,6 +211,7 @@ def main(folder):
             assert digest == meta["sha256"] == sums[meta["file"]], "sha256 mismatch"
             assert len(data) == meta["size"], "size mismatch"
             kv, kv_types, tensors, end = parse(data)
+            assert kv.pop("<version>") == meta["version"], "GGUF version differs from the manifest"
             assert check_layout(data, kv, kv_types, tensors, end) == meta["alignment"]
             check_llama(kv, tensors, meta)
             check_vocab(kv)

@@ -36,8 +36,7 @@ const gen_fixture gen_fixtures[] = {
     {TINY("tiny-f32-mha-untied", GT_F32, 48, 2, 6, 6, 72, false, 0x1001), .wexp = -2},
     {TINY("tiny-f32-gqa-tied", GT_F32, 48, 2, 6, 2, 72, true, 0x1002), .wexp = -2,
      .rms_eps = 1e-6f},
-    {TINY("tiny-f16-gqa-untied-align64", GT_F16, 48, 2, 6, 3, 72, false, 0x1004), .wexp = -2,
-     .alignment = 64, .flags = FX_WIDE_INTS},
+    {TINY("tiny-f16-gqa-untied", GT_F16, 48, 2, 6, 3, 72, false, 0x1004), .wexp = -2},
     {TINY("tiny-bf16-mha-tied", GT_BF16, 48, 2, 6, 6, 72, true, 0x1005), .wexp = -2,
      .flags = FX_DEFAULTS},
     {TINY("tiny-q4_0-gqa-untied", GT_Q4_0, 96, 2, 6, 2, 160, false, 0x2001), .wexp = -2},
@@ -51,6 +50,17 @@ const gen_fixture gen_fixtures[] = {
     {TINY("tiny-q4_k-gqa-tied", GT_Q4_K, 256, 1, 8, 2, 256, true, 0x3003), .wexp = -3},
     {TINY("tiny-q5_k-gqa-tied", GT_Q5_K, 256, 1, 8, 2, 256, true, 0x3004), .wexp = -3},
     {TINY("tiny-q6_k-gqa-tied", GT_Q6_K, 256, 1, 8, 1, 256, true, 0x3005), .wexp = -3},
+/* Reader edge cases (FX_EDGE: committed in models/edge/, never part of the type test or the
+ * golden traces): tiny-f32-gqa-tied's model byte for byte in its tensors (same seed, shapes and
+ * values), written as GGUF v1 (u32 counts), GGUF v2, with wide integer hyperparameters (u64
+ * context_length, i32 embedding_length: what llama.cpp refuses) and with general.alignment 64.
+ * An implementation that loads one must give the same tokens as on tiny-f32-gqa-tied. */
+#define EDGE(name_) TINY(name_, GT_F32, 48, 2, 6, 2, 72, true, 0x1002), .wexp = -2, .rms_eps = 1e-6f
+    {EDGE("edge-v1-f32-gqa-tied"), .version = 1, .flags = FX_EDGE},
+    {EDGE("edge-v2-f32-gqa-tied"), .version = 2, .flags = FX_EDGE},
+    {EDGE("edge-wide-ints-f32-gqa-tied"), .flags = FX_EDGE | FX_WIDE_INTS},
+    {EDGE("edge-align64-f32-gqa-tied"), .alignment = 64, .flags = FX_EDGE},
+#undef EDGE
 #define STORIES(name_, type_, fallback_, seed_) \
     .name = name_, .type = type_, .fallback = fallback_, .dim = 288, .n_layers = 6, \
     .n_heads = 6, .n_kv_heads = 6, .ffn = 768, .n_ctx = 256, .tied = true, \
@@ -60,6 +70,25 @@ const gen_fixture gen_fixtures[] = {
     {STORIES("stories15m-q8_0", GT_Q8_0, GT_Q8_0, 0x4002)},
     {STORIES("stories15m-q4_k", GT_Q4_K, GT_Q5_0, 0x4003)},
 #undef STORIES
+/* 100M-parameter-shaped benchmark models (bench/CMakeLists.txt, target bench_models; never
+ * committed): dim 1024, 8 layers, GQA 16/4, ffn 2816 (11 super-blocks), 32000 tokens. */
+#define BENCH100M(name_, type_, seed_) \
+    .name = name_, .type = type_, .fallback = type_, .dim = 1024, .n_layers = 8, \
+    .n_heads = 16, .n_kv_heads = 4, .ffn = 2816, .n_ctx = 256, .tied = true, \
+    .vocab = VOCAB_SYNTH32000, .wexp = -4, .seed = seed_, .flags = FX_STORIES
+    {BENCH100M("bench100m-f16", GT_F16, 0x5001)},
+    {BENCH100M("bench100m-bf16", GT_BF16, 0x5002)},
+    {BENCH100M("bench100m-q4_0", GT_Q4_0, 0x5003)},
+    {BENCH100M("bench100m-q4_1", GT_Q4_1, 0x5004)},
+    {BENCH100M("bench100m-q5_0", GT_Q5_0, 0x5005)},
+    {BENCH100M("bench100m-q5_1", GT_Q5_1, 0x5006)},
+    {BENCH100M("bench100m-q8_0", GT_Q8_0, 0x5007)},
+    {BENCH100M("bench100m-q2_k", GT_Q2_K, 0x5008)},
+    {BENCH100M("bench100m-q3_k", GT_Q3_K, 0x5009)},
+    {BENCH100M("bench100m-q4_k", GT_Q4_K, 0x500a)},
+    {BENCH100M("bench100m-q5_k", GT_Q5_K, 0x500b)},
+    {BENCH100M("bench100m-q6_k", GT_Q6_K, 0x500c)},
+#undef BENCH100M
 };
 #undef TINY
 
@@ -167,6 +196,7 @@ void fixture_build(const gen_fixture *fx, gbuf *out) {
     vocab_build(&v, fx->vocab);
     model_writer m = {.fx = fx};
     gw_init(&m.w, fx->alignment ? fx->alignment : 32);
+    if (fx->version) gw_set_version(&m.w, fx->version);
     put_metadata(&m, &v);
 
     char name[64];

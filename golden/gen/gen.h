@@ -72,9 +72,12 @@ typedef struct gguf_writer {
     uint64_t n_kv;
     uint64_t n_tensors;
     uint32_t alignment;
+    uint32_t version;        /* 3 unless gw_set_version */
 } gguf_writer;
 
 void gw_init(gguf_writer *w, uint32_t alignment);
+/* The GGUF version to write (1, 2 or 3; default 3), before the first key or tensor. */
+void gw_set_version(gguf_writer *w, uint32_t version);
 void gw_kv_str(gguf_writer *w, const char *key, const char *value);
 void gw_kv_u32(gguf_writer *w, const char *key, uint32_t value);
 void gw_kv_i32(gguf_writer *w, const char *key, int32_t value);
@@ -155,6 +158,7 @@ enum {
     FX_STORIES = 1u << 0,    /* build-time benchmark model, not committed */
     FX_DEFAULTS = 1u << 1,   /* omit head_count_kv, rope.dimension_count, rope.freq_base */
     FX_WIDE_INTS = 1u << 2,  /* context_length as u64, embedding_length as i32 */
+    FX_EDGE = 1u << 3,       /* a reader edge case: committed in models/edge/, not a type test */
 };
 
 typedef struct gen_fixture {
@@ -170,6 +174,7 @@ typedef struct gen_fixture {
     int wexp;                /* weights stay near or below 2^wexp */
     uint64_t seed;
     unsigned flags;          /* FX_* */
+    uint32_t version;        /* GGUF version written; 0: 3 */
 } gen_fixture;
 
 extern const gen_fixture gen_fixtures[];

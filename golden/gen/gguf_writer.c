@@ -2,7 +2,8 @@
  * gguf_writer.c — a growable byte buffer and a GGUF v3 writer.
  *
  *   offset  field
- *   0       "GGUF", u32 version = 3, u64 n_tensors, u64 n_kv
+ *   0       "GGUF", u32 version (3 unless gw_set_version), u64 n_tensors, u64 n_kv
+ *           (version 1: every count and length below is u32 instead of u64)
  *   24      kv[n_kv]          { string key; u32 value_type; value }
  *           tensor[n_tensors] { string name; u32 n_dims; u64 ne[n_dims]; u32 type; u64 offset }
  *           zero padding to a multiple of the alignment (from the start of the file)
@@ -97,15 +98,25 @@ void gbuf_free(gbuf *b) {
 
 /* ---- GGUF writer --------------------------------------------------------------------- */
 
-static void put_str(gbuf *b, const char *s) {
+/* A count or length: u64 in versions 2 and 3, u32 in version 1 (SPEC R-GGUF-005). */
+static void put_count(const gguf_writer *w, gbuf *b, uint64_t n) {
+    if (w->version == 1) {
+        if (n > UINT32_MAX) gen_die("count %llu does not fit GGUF v1", (unsigned long long)n);
+        gbuf_u32(b, (uint32_t)n);
+    } else {
+        gbuf_u64(b, n);
+    }
+}
+
+static void put_str(const gguf_writer *w, gbuf *b, const char *s) {
     size_t n = strlen(s);
-    gbuf_u64(b, n);
+    put_count(w, b, n);
     gbuf_put(b, s, n);
 }
 
 /* Key and value type; the caller appends the value. */
 static void kv_head(gguf_writer *w, const char *key, uint32_t type) {
-    put_str(&w->kv, key);
+    put_str(w, &w->kv, key);
     gbuf_u32(&w->kv, type);
     w->n_kv++;
 }
@@ -114,11 +125,18 @@ void gw_init(gguf_writer *w, uint32_t alignment) {
     memset(w, 0, sizeof *w);
     if (alignment == 0 || (alignment & (alignment - 1))) gen_die("bad alignment %u", alignment);
     w->alignment = alignment;
+    w->version = 3;
+}
+
+void gw_set_version(gguf_writer *w, uint32_t version) {
+    if (version < 1 || version > 3) gen_die("bad GGUF version %u", version);
+    if (w->n_kv || w->n_tensors) gen_die("gw_set_version after the first key or tensor");
+    w->version = version;
 }
 
 void gw_kv_str(gguf_writer *w, const char *key, const char *value) {
     kv_head(w, key, GV_STRING);
-    put_str(&w->kv, value);
+    put_str(w, &w->kv, value);
 }
 
 void gw_kv_u32(gguf_writer *w, const char *key, uint32_t value) {
@@ -149,12 +167,12 @@ void gw_kv_bool(gguf_writer *w, const char *key, bool value) {
 static void array_head(gguf_writer *w, const char *key, uint32_t elem_type, size_t n) {
     kv_head(w, key, GV_ARRAY);
     gbuf_u32(&w->kv, elem_type);
-    gbuf_u64(&w->kv, n);
+    put_count(w, &w->kv, n);
 }
 
 void gw_kv_str_array(gguf_writer *w, const char *key, char *const *items, size_t n) {
     array_head(w, key, GV_STRING, n);
-    for (size_t i = 0; i < n; i++) put_str(&w->kv, items[i]);
+    for (size_t i = 0; i < n; i++) put_str(w, &w->kv, items[i]);
 }
 
 void gw_kv_f32_array(gguf_writer *w, const char *key, const float *values, size_t n) {
@@ -169,9 +187,9 @@ void gw_kv_i32_array(gguf_writer *w, const char *key, const int32_t *values, siz
 
 uint8_t *gw_tensor(gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne,
                    uint32_t type, size_t n_bytes) {
-    put_str(&w->info, name);
+    put_str(w, &w->info, name);
     gbuf_u32(&w->info, n_dims);
-    for (uint32_t i = 0; i < n_dims; i++) gbuf_u64(&w->info, ne[i]);
+    for (uint32_t i = 0; i < n_dims; i++) put_count(w, &w->info, ne[i]);
     gbuf_u32(&w->info, type);
     gbuf_u64(&w->info, w->data.len); /* aligned: every tensor is padded after its data */
     w->n_tensors++;
@@ -184,9 +202,9 @@ uint8_t *gw_tensor(gguf_writer *w, const char *name, uint32_t n_dims, const uint
 void gw_finish(gguf_writer *w, gbuf *out) {
     size_t start = out->len;
     gbuf_put(out, "GGUF", 4);
-    gbuf_u32(out, 3);
-    gbuf_u64(out, w->n_tensors);
-    gbuf_u64(out, w->n_kv);
+    gbuf_u32(out, w->version);
+    put_count(w, out, w->n_tensors);
+    put_count(w, out, w->n_kv);
     gbuf_put(out, w->kv.p, w->kv.len);
     gbuf_put(out, w->info.p, w->info.len);
     size_t rem = (out->len - start) % w->alignment;

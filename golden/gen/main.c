@@ -1,10 +1,12 @@
 /*
  * main.c — ggufref-fixtures: write, list or check the fixture models.
  *
- *   ggufref-fixtures --out DIR               every tiny fixture + SHA256SUMS + manifest.json
+ *   ggufref-fixtures --out DIR               every tiny fixture + SHA256SUMS + manifest.json,
+ *                                            and the reader edge cases in DIR/edge (the same)
  *   ggufref-fixtures --out DIR --only NAME.. just those fixtures (any, incl. stories15m-*)
- *   ggufref-fixtures --check DIR             regenerate the tiny set in memory and compare it
- *                                            byte for byte with DIR (exit 1 on a difference)
+ *   ggufref-fixtures --check DIR             regenerate both sets in memory and compare them
+ *                                            byte for byte with DIR and DIR/edge (exit 1 on a
+ *                                            difference)
  *   ggufref-fixtures --list                  one line per fixture
  *
  * Files are written to NAME.tmp and renamed, so an interrupted run never leaves a short file.
@@ -79,16 +81,18 @@ static void manifest_line(gbuf *b, const gen_fixture *fx, const out_file *f, con
                 "\"type\": \"%s\", \"dim\": %u, \"n_layers\": %u, \"n_heads\": %u, "
                 "\"n_kv_heads\": %u, \"head_dim\": %u, \"ffn\": %u, \"n_vocab\": %u, "
                 "\"n_ctx\": %u, \"tied\": %s, \"alignment\": %u, \"rms_eps\": %g, "
-                "\"rope_freq_base\": %g, \"metadata\": \"%s\"}",
+                "\"rope_freq_base\": %g, \"metadata\": \"%s\", \"version\": %u}",
                 fx->name, f->name, hex, f->bytes.len, gen_type_get(fx->type)->name, fx->dim,
                 fx->n_layers, fx->n_heads, fx->n_kv_heads, fx->dim / fx->n_heads, fx->ffn,
                 fixture_vocab_size(fx), fx->n_ctx, fx->tied ? "true" : "false",
                 fx->alignment ? fx->alignment : 32u, (double)fixture_rms_eps(fx),
-                (double)fixture_rope_freq_base(fx), metadata_kind(fx));
+                (double)fixture_rope_freq_base(fx), metadata_kind(fx),
+                fx->version ? fx->version : 3u);
 }
 
-/* The committed set: every tiny fixture, then SHA256SUMS and manifest.json. OUT: *n. */
-static out_file *make_tiny_set(size_t *n) {
+/* A committed set, then its SHA256SUMS and manifest.json: every tiny fixture (edge false) or
+ * every reader edge case (edge true). OUT: *n. */
+static out_file *make_set(bool edge, size_t *n) {
     out_file *files = calloc(gen_n_fixtures + 2, sizeof *files);
     if (!files) gen_die("out of memory");
     size_t k = 0;
@@ -96,7 +100,7 @@ static out_file *make_tiny_set(size_t *n) {
     gbuf_printf(&manifest, "[\n");
     for (size_t i = 0; i < gen_n_fixtures; i++) {
         const gen_fixture *fx = &gen_fixtures[i];
-        if (fx->flags & FX_STORIES) continue;
+        if ((fx->flags & FX_STORIES) || !(fx->flags & FX_EDGE) != !edge) continue;
         make_fixture(fx, &files[k]);
         char hex[65];
         sha256_hex(files[k].bytes.p, files[k].bytes.len, hex);
@@ -120,9 +124,9 @@ static void free_set(out_file *files, size_t n) {
 }
 
 /* Compare the regenerated set with DIR; print every difference. Returns the exit code. */
-static int check_dir(const char *dir) {
+static int check_dir(const char *dir, bool edge) {
     size_t n;
-    out_file *files = make_tiny_set(&n);
+    out_file *files = make_set(edge, &n);
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
         char *path = join(dir, files[i].name);
@@ -167,7 +171,9 @@ static void list(void) {
         printf("%-30s %-5s dim %3u layers %u heads %u/%u ffn %3u %-6s%s\n", fx->name,
                gen_type_get(fx->type)->name, fx->dim, fx->n_layers, fx->n_heads, fx->n_kv_heads,
                fx->ffn, fx->tied ? "tied" : "untied",
-               fx->flags & FX_STORIES ? "  (build-time, not committed)" : "");
+               fx->flags & FX_STORIES ? "  (build-time, not committed)"
+               : fx->flags & FX_EDGE  ? "  (reader edge case, models/edge)"
+                                      : "");
     }
 }
 
@@ -203,7 +209,9 @@ int main(int argc, char **argv) {
     }
     int rc = 0;
     if (check && !out && !n_only) {
-        rc = check_dir(check);
+        char *edge_dir = join(check, "edge");
+        rc = check_dir(check, false) | check_dir(edge_dir, true);
+        free(edge_dir);
     } else if (out && !check) {
         if (mkdir(out, 0777) != 0 && errno != EEXIST) gen_die("cannot create %s", out);
         if (n_only) {
@@ -214,10 +222,15 @@ int main(int argc, char **argv) {
                 gbuf_free(&f.bytes);
             }
         } else {
-            size_t n;
-            out_file *files = make_tiny_set(&n);
-            for (size_t i = 0; i < n; i++) write_file(out, &files[i]);
-            free_set(files, n);
+            char *edge_dir = join(out, "edge");
+            if (mkdir(edge_dir, 0777) != 0 && errno != EEXIST) gen_die("cannot create %s", edge_dir);
+            for (int edge = 0; edge <= 1; edge++) {
+                size_t n;
+                out_file *files = make_set(edge, &n);
+                for (size_t i = 0; i < n; i++) write_file(edge ? edge_dir : out, &files[i]);
+                free_set(files, n);
+            }
+            free(edge_dir);
         }
     } else {
         rc = usage();
