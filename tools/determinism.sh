@@ -4,7 +4,7 @@
 #
 #   tools/determinism.sh [OUT_DIR]        (default build/determinism)
 #
-# Builds conformance/logits_dump.c + every reference/src/*.c with plain cc command lines, once
+# Builds tools/logits_dump.c + every reference/src/*.c with plain cc command lines, once
 # per configuration below, runs each build on every fixture model (golden/models/*.gguf: every
 # tensor type; plus ../shared/material's stories260K and the ollama F16 model when present),
 # and compares the dumped logits bit patterns byte for byte with the first configuration's.
@@ -39,7 +39,7 @@ if [ ! -f "${models[0]}" ]; then echo "determinism: no fixture models in golden/
 
 common=(-std=c11 -Wall -Wextra -Wpedantic -ffp-contract=off -fno-fast-math
         -I"$root/reference/include" -I"$root/reference/src")
-sources=("$root"/reference/src/*.c "$root/conformance/logits_dump.c")
+sources=("$root"/reference/src/*.c "$root/tools/logits_dump.c")
 
 reference="" failed=0 ran=0
 for entry in "${configs[@]}"; do

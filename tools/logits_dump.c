@@ -17,14 +17,7 @@
 #include <string.h>
 
 #include "ggufref.h"
-
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3ull;
-    }
-    return h;
-}
+#include "hash.h" /* gr_fnv1a: the library's one FNV-1a */
 
 /* Append n floats as little-endian u32; fold them into *hash. */
 static int emit(FILE *out, const float *v, size_t n, uint64_t *hash) {
@@ -32,7 +25,7 @@ static int emit(FILE *out, const float *v, size_t n, uint64_t *hash) {
         uint32_t u;
         memcpy(&u, &v[i], sizeof u);
         uint8_t b[4] = {(uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24)};
-        *hash = fnv1a(*hash, b, 4);
+        *hash = gr_fnv1a(*hash, b, 4);
         if (fwrite(b, 1, 4, out) != 4) return -1;
     }
     return 0;
@@ -59,7 +52,7 @@ static int dump_model(const char *path, FILE *out) {
         fprintf(stderr, "logits_dump: %s: no context\n", path);
         return -1;
     }
-    uint64_t hash = 0xcbf29ce484222325ull;
+    uint64_t hash = GR_FNV_OFFSET;
     int steps = 0, rc = 0;
     uint32_t pos = 0;
     const float *lg;
