@@ -41,6 +41,10 @@ def pytest_addoption(parser):
     g.addoption("--expected-failures", default=os.path.join(paths.HARNESS,
                                                              "expected_failures.tsv"),
                 help="TSV of requirement, reason, issue link: their failures are expected")
+    g.addoption("--tokens-only", action="store_true",
+                help="compare golden and bug traces on tokens only, as for an implementation "
+                     "without `logits`, even when it advertises it (R-LEVEL-061); the "
+                     "protocol's own logits tests still run")
     g.addoption("--quick", action="store_true",
                 help="fewer property-test examples and a sample of the golden traces")
 
@@ -135,6 +139,11 @@ def caps(pytestconfig):
 @pytest.fixture(scope="session")
 def compare_tier(pytestconfig):
     return tier(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def tokens_only(pytestconfig):
+    return pytestconfig.getoption("--tokens-only")
 
 
 @pytest.fixture(scope="session")

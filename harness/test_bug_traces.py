@@ -34,10 +34,10 @@ def _params():
 
 @pytest.mark.skipif(not TRACES, reason="no traces in traces/")
 @pytest.mark.parametrize("path", list(_params()))
-def test_bug_trace(path, impl, compare_tier):
+def test_bug_trace(path, impl, compare_tier, tokens_only):
     trace = tracefmt.load(path)
     tier = compare_tier if compare_tier in trace.header.get("tiers", []) else "exact"
-    res = tracefmt.replay(trace, impl, tier=tier)
+    res = tracefmt.replay(trace, impl, tier=tier, tokens_only=tokens_only)
     if res.status == "not-applicable":
         pytest.skip("not applicable: " + res.reason)
     if not res:

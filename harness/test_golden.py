@@ -34,14 +34,14 @@ PARAMS = list(_params())
 
 @pytest.mark.skipif(not PARAMS, reason="golden/traces/INDEX.json missing")
 @pytest.mark.parametrize("name", PARAMS)
-def test_golden_trace(name, impl, compare_tier, quick):
+def test_golden_trace(name, impl, compare_tier, quick, tokens_only):
     if quick and zlib.crc32(name.encode()) % 4:
         pytest.skip("not run: --quick replays a quarter of the golden traces")
     trace = tracefmt.load(os.path.join(paths.GOLDEN_TRACES, name))
     if compare_tier not in trace.header.get("tiers", []):
         pytest.skip("not applicable: exact tier only (a margin under the tolerance, "
                     "R-TRACE-051)")
-    res = tracefmt.replay(trace, impl, tier=compare_tier)
+    res = tracefmt.replay(trace, impl, tier=compare_tier, tokens_only=tokens_only)
     if res.status == "not-applicable":
         pytest.skip("not applicable: " + res.reason)
     if not res:

@@ -579,19 +579,21 @@ def _prompt_differs(server, want_all, j, got, tier, tol):
     return final_got["prompt_tokens"] != final_want["prompt_tokens"]
 
 
-def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=None):
+def replay(trace, impl, tier="exact", root=None, timeout=None, server_factory=None,
+           tokens_only=False):
     """Run a trace against the implementation `impl` (a command string) and return a
     ReplayResult; a failure's `reqs` are the requirements it is charged to (charge()). The
     first step must be `boot` (R-TRACE-013): if the implementation lacks a capability the
     trace requires, the result is not-applicable. Without the `logits` capability the trace
-    is compared on tokens only, in every tier (R-TRACE-042)."""
-    res = _replay(trace, impl, tier, root, timeout, server_factory)
+    is compared on tokens only, in every tier (R-TRACE-042); `tokens_only` does the same for
+    one that advertises it (--tokens-only, R-LEVEL-061)."""
+    res = _replay(trace, impl, tier, root, timeout, server_factory, tokens_only)
     if res.status == "fail" and res.divergence is not None and res.reqs is None:
         res.reqs = charge(trace, res.divergence)
     return res
 
 
-def _replay(trace, impl, tier, root, timeout, server_factory):
+def _replay(trace, impl, tier, root, timeout, server_factory, tokens_only=False):
     from .paths import ROOT
     root = root or ROOT
     check_models(trace, root)
@@ -630,7 +632,7 @@ def _replay(trace, impl, tier, root, timeout, server_factory):
                     caps = spec.caps_of(got)
                     # R-TRACE-042: without the logits capability, compare tokens only, in
                     # every tier: the token checks never depend on the capability
-                    no_logits = "logits" not in caps
+                    no_logits = "logits" not in caps or tokens_only
                     missing = [c for c in trace.requires() if c not in caps and c != "logits"]
                     if missing:
                         return ReplayResult("not-applicable", reason="R-TRACE-013: needs "

@@ -324,6 +324,20 @@ def test_without_logits_the_exact_tier_compares_tokens_too():
     assert tracefmt.replay(t, fake(caps="logits"), tier="exact").status == "pass"
 
 
+def test_tokens_only_strips_logits_even_when_advertised():
+    """R-LEVEL-061: --tokens-only compares tokens only against an implementation that has
+    `logits`: a wrong `top` passes, a wrong token still fails."""
+    t = tracefmt.loads(text(header(), BOOT, generate_step(2, logits=2)))
+    top = t.copy()
+    top.steps[1]["expect"][0]["top"][0][1] = "40000000"
+    assert tracefmt.replay(top, fake(caps="logits"), tier="tolerant",
+                           tokens_only=True).status == "pass"
+    bad = t.copy()
+    bad.steps[1]["expect"][0]["token"] = 9
+    assert tracefmt.replay(bad, fake(caps="logits"), tier="tolerant",
+                           tokens_only=True).status == "fail"
+
+
 def test_with_logits_the_logits_are_compared():
     """R-TRACE-042, R-TRACE-040: with the capability nothing is stripped: a wrong `top` fails
     both tiers, a wrong `digest` only the exact one."""
