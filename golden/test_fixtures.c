@@ -7,8 +7,7 @@
  *     block_size * type_size, ne[0] a multiple of the block, data aligned inside the file;
  *   - decode (ggufref_dequantize, chapter 4) to finite weights of magnitude below 1;
  *   - bind with ggufref_model_load (chapter 3) to the hyperparameters of manifest.json, and
- *     run a few forward steps to finite, varied logits (when model.c / forward.c exist:
- *     GOLDEN_HAVE_MODEL, GOLDEN_HAVE_FORWARD).
+ *     run a few forward steps to finite, varied logits.
  * Paths come from the environment: GGUFREF_SOURCE_DIR, GGUFREF_BUILD_DIR (set by ctest).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -171,7 +170,6 @@ static void test_fixtures_stories_open(void **state) {
         ggufref_gguf *g = open_or_fail(stories_dir, stories[i]);
         check_tensors(g, stories[i]);
         assert_int_equal(ggufref_gguf_n_tensors(g), 2 + 6 * 9);
-#ifdef GOLDEN_HAVE_MODEL
         ggufref_model *m = NULL;
         ggufref_error err;
         ggufref_status st = ggufref_model_load(g, &m, &err);
@@ -187,12 +185,10 @@ static void test_fixtures_stories_open(void **state) {
         assert_int_equal(info.n_ctx_train, 256);
         assert_true(info.tied_output);
         ggufref_model_free(m);
-#endif
         ggufref_gguf_close(g);
     }
 }
 
-#ifdef GOLDEN_HAVE_MODEL
 /* ggufref_model_load binds every fixture to the manifest's hyperparameters (chapter 3). */
 static void test_fixtures_model_load(void **state) {
     (void)state;
@@ -219,7 +215,6 @@ static void test_fixtures_model_load(void **state) {
         assert_int_equal(info.eos_id, 2);
         assert_int_equal(info.unk_id, 0);
         assert_true(info.add_bos);
-#ifdef GOLDEN_HAVE_FORWARD
         /* A few steps: logits finite and not all equal (the fixtures are meant to give
          * varied logits: scales small and finite). */
         ggufref_context *ctx = NULL;
@@ -237,21 +232,17 @@ static void test_fixtures_model_load(void **state) {
             if (!(hi - lo > 0.5f)) fail_msg("%s: logits span only %g at pos %u", fixtures[i].file, (double)(hi - lo), pos);
         }
         ggufref_context_free(ctx);
-#endif
         ggufref_model_free(m);
         ggufref_gguf_close(g);
     }
 }
-#endif
 
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixtures_open_all),
         cmocka_unit_test(test_fixtures_decode_all),
         cmocka_unit_test(test_fixtures_stories_open),
-#ifdef GOLDEN_HAVE_MODEL
         cmocka_unit_test(test_fixtures_model_load),
-#endif
     };
     return cmocka_run_group_tests(tests, load_manifest, NULL);
 }
