@@ -5,6 +5,8 @@
  * Runs $GGUFREF_BUILD_DIR/ggufref (ctest sets it). Cases that need a model use the shared
  * material (stories260K, the LLaMA-2 vocab); each skips with a reason when it is absent.
  */
+#define _POSIX_C_SOURCE 200809L /* mkfifo, getpid, alarm */
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h> /* mkfifo */
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cli_run.h"
+#include "files.h"
 
 #define PATH_LEN 1024
 
@@ -87,6 +92,18 @@ static void test_cli_generate_model_errors(void **state) {
     cli_result_free(&r);
     run("tokenize --model /tmp/ggufref_no_such_model.gguf hi", &r);
     expect_failure(&r, 1, "IO_ERROR", "missing file");
+    cli_result_free(&r);
+    /* R-RT-012 (issue 16 #4): a FIFO with no writer is IO_ERROR at once, for generate too */
+    char fifo[PATH_LEN], fargs[PATH_LEN + 32];
+    snprintf(fifo, sizeof fifo, "/tmp/ggufref_cli_generate_fifo_%d", (int)getpid());
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(fargs, sizeof fargs, "generate --model '%s'", fifo);
+    alarm(30);
+    run(fargs, &r);
+    alarm(0);
+    unlink(fifo);
+    expect_failure(&r, 1, "not a regular file", fargs);
     cli_result_free(&r);
 
     char vocab[PATH_LEN], stories[PATH_LEN], args[3 * PATH_LEN];

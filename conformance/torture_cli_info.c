@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h> /* mkfifo */
 #include <unistd.h>
 
 #include "cli_run.h"
@@ -145,6 +146,55 @@ static void test_cli_info_missing_file(void **state) {
     cli_result_free(&r);
 }
 
+/* R-GGUF-040, R-STATUS-003 (issue 16 #10): a path with a newline is quoted like the library
+ * quotes it (\x0a): the rejection stays exactly one line on stderr. */
+static void test_cli_info_newline_path(void **state) {
+    (void)state;
+    char path[PATH_LEN];
+    snprintf(path, sizeof path, "/tmp/ggufref_cli_info_%d_new\nline.gguf", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs("NOPE", f); /* BAD_MAGIC */
+    fclose(f);
+    char args[PATH_LEN + 16];
+    snprintf(args, sizeof args, "info '%s'", path);
+    cli_result r;
+    run_cli(args, &r);
+    unlink(path);
+    assert_int_equal(r.exit_code, 1);
+    assert_string_equal(r.out, "");
+    assert_non_null(strstr(r.err, "_new\\x0aline.gguf: BAD_MAGIC at offset 0: "));
+    assert_non_null(strchr(r.err, '\n'));
+    assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)r.err_len); /* one line */
+    cli_result_free(&r);
+    snprintf(args, sizeof args, "info '/tmp/ggufref_cli_info_no\nsuch.gguf'");
+    run_cli(args, &r);
+    assert_int_equal(r.exit_code, 1);
+    assert_non_null(strstr(r.err, "ggufref: /tmp/ggufref_cli_info_no\\x0asuch.gguf: IO_ERROR: "));
+    assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)r.err_len);
+    cli_result_free(&r);
+}
+
+/* R-GGUF-007 (issue 16 #4): `info` on a FIFO with no writer is IO_ERROR at once (alarm: it
+ * used to wait forever in open). */
+static void test_cli_info_fifo(void **state) {
+    (void)state;
+    char path[PATH_LEN], args[PATH_LEN + 16];
+    snprintf(path, sizeof path, "/tmp/ggufref_cli_info_fifo_%d", (int)getpid());
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    snprintf(args, sizeof args, "info '%s'", path);
+    cli_result r;
+    alarm(30);
+    run_cli(args, &r);
+    alarm(0);
+    unlink(path);
+    assert_int_equal(r.exit_code, 1);
+    assert_non_null(strstr(r.err, "IO_ERROR"));
+    assert_non_null(strstr(r.err, "not a regular file"));
+    cli_result_free(&r);
+}
+
 static void test_cli_info_usage(void **state) {
     (void)state;
     static const char *const usage_errors[] = {"info", "info a.gguf b.gguf", "info --bogus a.gguf"};
@@ -162,6 +212,8 @@ int main(void) {
         cmocka_unit_test(test_cli_info_json),
         cmocka_unit_test(test_cli_info_malformed),
         cmocka_unit_test(test_cli_info_missing_file),
+        cmocka_unit_test(test_cli_info_newline_path),
+        cmocka_unit_test(test_cli_info_fifo),
         cmocka_unit_test(test_cli_info_usage),
     };
     return cmocka_run_group_tests_name("cli_info", tests, NULL, NULL);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "ggufref.h"
+#include "files.h"
 #include "gguf_catalog.h"
 #include "oom.h"
 
@@ -768,6 +769,54 @@ static void test_gguf_open_file_valid(void **state) {
     gb_free(&b);
 }
 
+/* R-GGUF-007 (issue 16 #4, #5): open_file never blocks and never maps. A FIFO with no writer
+ * is IO_ERROR at once (alarm: the old open waited forever); a 1 GiB sparse file of zeros is
+ * BAD_MAGIC after reading its first 8 bytes; a file truncated after open leaves the parsed
+ * bytes readable (a mapping would raise SIGBUS here). */
+static void test_gguf_open_file_never_blocks_or_maps(void **state) {
+    (void)state;
+    ggufref_gguf *g = NULL;
+    ggufref_error err;
+    char fifo[PATH_LEN];
+    snprintf(fifo, sizeof fifo, "/tmp/ggufref_torture_gguf_fifo_%d", (int)getpid());
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    assert_int_equal(ggufref_gguf_open_file(fifo, &g, &err), GGUFREF_ERR_IO);
+    alarm(0);
+    assert_null(g);
+    assert_non_null(strstr(err.message, "not a regular file"));
+    assert_int_equal(err.offset, UINT64_MAX);
+    unlink(fifo);
+
+    char path[PATH_LEN];
+    temp_path(path);
+    assert_int_equal(truncate(path, (off_t)1 << 30), 0); /* sparse: no disk blocks */
+    ggufref_fault_io_fail_at(UINT64_MAX, GGUFREF_IO_FAULT_SHORT); /* counts bytes read */
+    assert_int_equal(ggufref_gguf_open_file(path, &g, &err), GGUFREF_ERR_BAD_MAGIC);
+    assert_int_equal(err.offset, 0);
+    assert_int_equal(ggufref_fault_io_bytes(), 8);
+    assert_null(g);
+
+    gb_buf b;
+    gb_init(&b, 3);
+    gcat_build_v3(&b);
+    assert_int_equal(gb_write_file(&b, path), 0);
+    assert_int_equal(ggufref_gguf_open_file(path, &g, &err), GGUFREF_OK);
+    assert_int_equal(truncate(path, 0), 0);
+    const uint8_t *bytes = ggufref_gguf_bytes(g);
+    unsigned sum = 0, want = 0;
+    for (size_t i = 0; i < b.len; i++) {
+        sum += bytes[i];
+        want += b.data[i];
+    }
+    assert_int_equal(sum, want);
+    check_tensors(g, bytes);
+    ggufref_gguf_close(g);
+    unlink(path);
+    gb_free(&b);
+}
+
 static void test_gguf_open_file_errors(void **state) {
     (void)state;
     ggufref_gguf *g = NULL;
@@ -801,24 +850,13 @@ static void test_gguf_open_file_errors(void **state) {
 /* Real files from ../shared/material (skipped when absent)                               */
 /* ===================================================================================== */
 
-/* The path of a material file, or skip() with a reason. OUT: path (512 bytes). */
-static void material_path(const char *rel, char path[512]) {
-    const char *shared = getenv("GGUFREF_SHARED_DIR");
-    if (shared == NULL || shared[0] == '\0') {
-        print_message("skipped: GGUFREF_SHARED_DIR is not set (needs material/%s)\n", rel);
-        skip();
-    }
-    snprintf(path, 512, "%s/material/%s", shared, rel);
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
+/* Open a material file, or skip() with a reason. OUT: *g. */
+static void open_material(const char *rel, ggufref_gguf **g) {
+    char path[512];
+    if (!material_path(rel, path, sizeof path)) {
         print_message("skipped: %s is absent (third-party material, see README)\n", path);
         skip();
     }
-}
-
-static void open_material(const char *rel, ggufref_gguf **g) {
-    char path[512];
-    material_path(rel, path);
     ggufref_error err;
     ggufref_status st = ggufref_gguf_open_file(path, g, &err);
     if (st != GGUFREF_OK) print_message("%s: %s\n", path, err.message);
@@ -940,6 +978,7 @@ int main(void) {
         cmocka_unit_test(test_value_type_names_and_sizes),
         cmocka_unit_test(test_gguf_open_file_valid),
         cmocka_unit_test(test_gguf_open_file_errors),
+        cmocka_unit_test(test_gguf_open_file_never_blocks_or_maps),
         cmocka_unit_test(test_gguf_material_stories260k_v1),
         cmocka_unit_test(test_gguf_material_ollama_tiny),
         cmocka_unit_test(test_gguf_material_vocab_spm),

@@ -23,12 +23,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h> /* mkfifo */
 #include <unistd.h>
 
 #include "ggufref.h"
-#include "cli_run.h"   /* read_whole_file */
+#include "files.h"
 #include "rt_support.h"
 #include "runtime.h" /* R-RT-014: where the owned model bytes sit */
+#include "text.h"    /* gr_json_string: the escaper of the diagnostics */
 
 static rts_env g_env;
 static rts_table g_table;
@@ -678,6 +680,40 @@ static void test_load_file_errors(void **state) {
     ggufref_runtime_destroy(rt);
 }
 
+/* R-RT-012, R-GGUF-007 (issue 16 #4): load_model_file on a FIFO with no writer is IO_ERROR at
+ * once (alarm: the old fopen waited forever), on a 1 GiB sparse file of zeros BAD_MAGIC after
+ * 8 bytes read (the old reader read the whole GiB first); nothing is loaded either time. */
+static void test_load_file_never_blocks_or_reads_a_non_gguf_whole(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = new_runtime();
+    char path[128];
+    snprintf(path, sizeof path, "/tmp/ggufref_torture_runtime_fifo_%d", (int)getpid());
+    unlink(path);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    alarm(20);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_ERR_IO);
+    alarm(0);
+    ggufref_error e;
+    ggufref_runtime_last_error(rt, &e);
+    assert_non_null(strstr(e.message, "not a regular file"));
+    unlink(path);
+    snprintf(path, sizeof path, "/tmp/ggufref_torture_runtime_sparse_%d", (int)getpid());
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(truncate(path, (off_t)1 << 30), 0);
+    ggufref_fault_io_fail_at(UINT64_MAX, GGUFREF_IO_FAULT_SHORT); /* counts bytes read */
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_ERR_BAD_MAGIC);
+    assert_int_equal(ggufref_fault_io_bytes(), 8);
+    ggufref_runtime_last_error(rt, &e);
+    assert_int_equal(e.offset, 0);
+    assert_null(ggufref_runtime_model(rt));
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_RECOVERABLE_ERROR);
+    unlink(path);
+    ggufref_runtime_destroy(rt);
+}
+
 /* R-RT-014: the owned copy of the model bytes starts on a 64-byte boundary wherever the
  * allocator puts its block: eight runtimes alive at once, loaded from bytes and from a file,
  * each after a spacer block of another size (16..128 bytes: the blocks land at every
@@ -899,22 +935,61 @@ static void test_diagnostics_schema_every_state(void **state) {
     ggufref_runtime_destroy(rt);
 }
 
+/* A gr_write_fn collecting into a fixed buffer. */
+typedef struct sink {
+    char buf[256];
+    size_t len;
+} sink;
+static void sink_write(void *user, const char *p, size_t n) {
+    sink *k = user;
+    assert_true(k->len + n < sizeof k->buf);
+    memcpy(k->buf + k->len, p, n);
+    k->len += n;
+    k->buf[k->len] = 0;
+}
+
+/* R-STATUS-003, R-RT-030: a caller-given path enters the message quoted like a string from a
+ * file (one printable line: quote kept, backslash, newline, tab, DEL and bytes >= 0x80 as \xNN),
+ * so the diagnostics carry it as plain ASCII; the escaper of the diagnostics itself is fed the
+ * raw bytes directly (its flags: CR as \r, DEL and each ill-formed byte as \u00XX). */
 static void test_diagnostics_escapes_messages(void **state) {
     (void)state;
     NEED_FIXTURES();
     ggufref_runtime *rt = new_runtime();
-    /* The message names the path: quote, backslash, newline, tab, DEL, a lone 0xFF byte. */
-    assert_int_equal(ggufref_runtime_load_model_file(rt, "/no/\"q\\b\n\t\x7f\xff\xc3\xa9.gguf"),
-                     GGUFREF_ERR_IO);
+    static const char path[] = "/no/\"q\\b\n\t\x7f\xff\xc3\xa9.gguf";
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_ERR_IO);
+    ggufref_error e;
+    ggufref_runtime_last_error(rt, &e);
+    assert_null(strchr(e.message, '\n'));
+    assert_non_null(strstr(e.message, "'/no/\"q\\x5cb\\x0a\\x09\\x7f\\xff\\xc3\\xa9.gguf'"));
     ggufref_str d;
     assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK);
     assert_true(json_valid(d.ptr, d.len));
     char doc[8192];
     memcpy(doc, d.ptr, d.len);
     doc[d.len] = 0;
-    assert_non_null(strstr(doc, "/no/\\\"q\\\\b\\n\\t\\u007f\\u00ff\xc3\xa9.gguf"));
+    assert_non_null(strstr(doc, "'/no/\\\"q\\\\x5cb\\\\x0a\\\\x09\\\\x7f\\\\xff\\\\xc3\\\\xa9.gguf'"));
     assert_non_null(strstr(doc, "\"status\":\"IO_ERROR\",\"code\":3,\"offset\":0,"));
     ggufref_runtime_destroy(rt);
+
+    /* the escaper, on bytes no message carries any more: the three spellings in use */
+    static const char raw[] = "\"q\\b\n\r\t\x01\x7f\xff\xc3\xa9\xe2\x82";
+    static const struct {
+        unsigned flags;
+        const char *want;
+    } cases[] = {
+        {GR_JSON_CR_SHORT | GR_JSON_DEL | GR_JSON_BAD_BYTE, /* the diagnostics (R-RT-030) */
+         "\"\\\"q\\\\b\\n\\r\\t\\u0001\\u007f\\u00ff\xc3\xa9\\u00e2\\u0082\""},
+        {0, /* generate --json (R-SAMP-041) */
+         "\"\\\"q\\\\b\\n\\u000d\\t\\u0001\x7f\\ufffd\xc3\xa9\\ufffd\\ufffd\""},
+        {GR_JSON_DEL, /* info --json (R-GGUF-040) */
+         "\"\\\"q\\\\b\\n\\u000d\\t\\u0001\\u007f\\ufffd\xc3\xa9\\ufffd\\ufffd\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sink k = {{0}, 0};
+        gr_json_string(sink_write, &k, raw, sizeof raw - 1, cases[i].flags);
+        assert_string_equal(k.buf, cases[i].want);
+    }
 }
 
 static uint64_t fake_clock(void *user) {
@@ -1040,6 +1115,7 @@ int main(void) {
         cmocka_unit_test(test_load_replacement),
         cmocka_unit_test(test_free_releases_everything),
         cmocka_unit_test(test_runtime_model_view),
+        cmocka_unit_test(test_load_file_never_blocks_or_reads_a_non_gguf_whole),
         cmocka_unit_test(test_load_file_errors),
         cmocka_unit_test(test_load_owned_bytes_on_a_cache_line),
         cmocka_unit_test(test_load_owned_bytes_of_a_large_model_on_a_huge_page),

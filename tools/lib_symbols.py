@@ -93,7 +93,7 @@ LAYERS = [
               "unicode_table.c", "unicode.h"]),
     ("unicode", ["unicode.c"]),
     ("pre-tokenizers", ["pretok.c", "pretok.h"]),
-    ("gguf", ["gguf.c", "cursor.h"]),
+    ("gguf", ["gguf.c", "gguf.h", "cursor.h"]),
     ("bpe", ["bpe.c", "bpe.h"]),
     ("tokenizer", ["tokenizer.c", "tokenizer.h"]),
     ("decoders", ["quant.c", "quant.h"]),

@@ -13,7 +13,8 @@
  */
 #include "cli.h"
 #include "ggufref.h"
-#include "text.h" /* reference/src: the one UTF-8 decoder and JSON escaper */
+#include "internal.h" /* reference/src: gr_quote_n, the quoting of messages */
+#include "text.h"     /* reference/src: the one UTF-8 decoder and JSON escaper */
 
 #include <inttypes.h>
 #include <math.h>
@@ -334,11 +335,14 @@ int cmd_info(int argc, char **argv) {
     ggufref_gguf *g = NULL;
     ggufref_error err;
     ggufref_status st = ggufref_gguf_open_file(path, &g, &err);
+    /* the path as the library quotes it in messages: one line whatever its bytes (R-GGUF-040) */
+    char qpath[GR_QUOTE_PATH_MAX];
+    gr_quote_n(qpath, sizeof qpath, path, strlen(path));
     if (st != GGUFREF_OK) {
         if (err.offset == UINT64_MAX) {
-            fprintf(stderr, "ggufref: %s: %s: %s\n", path, ggufref_status_name(st), err.message);
+            fprintf(stderr, "ggufref: %s: %s: %s\n", qpath, ggufref_status_name(st), err.message);
         } else {
-            fprintf(stderr, "ggufref: %s: %s at offset %" PRIu64 ": %s\n", path,
+            fprintf(stderr, "ggufref: %s: %s at offset %" PRIu64 ": %s\n", qpath,
                     ggufref_status_name(st), err.offset, err.message);
         }
         return 1;
@@ -350,7 +354,7 @@ int cmd_info(int argc, char **argv) {
     }
     ggufref_gguf_close(g);
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "ggufref: %s: writing the output failed\n", path);
+        fprintf(stderr, "ggufref: %s: writing the output failed\n", qpath);
         return 1;
     }
     return 0;

@@ -16,9 +16,12 @@
  * O(1), and every table is allocated only after its count has been checked against the bytes
  * that remain (each entry has a minimum encoded size).
  */
-#define _POSIX_C_SOURCE 200809L /* open, fstat, mmap, strerror_r */
+#define _POSIX_C_SOURCE 200809L /* open, fstat, fdopen, strerror_r */
+
+#include "gguf.h"
 
 #include "cursor.h"
+#include "fault.h"
 #include "internal.h"
 
 #include <assert.h>
@@ -27,7 +30,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,7 +104,7 @@ typedef struct gr_name {
 } gr_name;
 
 struct ggufref_gguf {
-    const uint8_t *bytes;     /* the whole file (borrowed, or the mapping below) */
+    const uint8_t *bytes;     /* the whole file (borrowed, or `owned` below) */
     size_t size;
     uint32_t version;
     uint32_t alignment;
@@ -113,8 +115,7 @@ struct ggufref_gguf {
     gr_tensor_entry *tensors; /* [n_tensors], file order */
     gr_name *kv_names;        /* [n_kv], sorted */
     gr_name *tensor_names;    /* [n_tensors], sorted */
-    void *map;                /* owned read-only mapping (open_file), else NULL */
-    size_t map_size;
+    uint8_t *owned;           /* the file's bytes read by open_file (owned), else NULL */
 };
 
 typedef struct parser {
@@ -634,7 +635,7 @@ void ggufref_gguf_close(ggufref_gguf *gguf) {
     gr_free(gguf->tensors);
     gr_free(gguf->kv_names);
     gr_free(gguf->tensor_names);
-    if (gguf->map != NULL) munmap(gguf->map, gguf->map_size);
+    gr_free(gguf->owned);
     gr_free(gguf);
 }
 
@@ -734,13 +735,116 @@ ggufref_status ggufref_gguf_open_memory(const void *data, size_t size, ggufref_g
     return GGUFREF_OK;
 }
 
-/* IO_ERROR naming the path, the failed call and errno's text. */
-static ggufref_status io_fail(ggufref_error *err, const char *path, const char *call, int errnum) {
+/* ------------------------------------------------------------------------------------- */
+/* Files: read, never mapped (R-GGUF-007, R-RT-012)                                        */
+/* ------------------------------------------------------------------------------------- */
+
+#define GR_HEAD_BYTES 8u          /* magic + version: checked before the rest is read */
+#define GR_READ_CHUNK (1u << 20)  /* bytes per read */
+
+/* IO_ERROR naming the (quoted) path, the failed call and errno's text. */
+static ggufref_status io_fail(ggufref_error *err, const char *qpath, uint64_t offset,
+                              const char *call, int errnum) {
     char text[128];
     if (strerror_r(errnum, text, sizeof text) != 0) {
         snprintf(text, sizeof text, "errno %d", errnum);
     }
-    return gr_fail(err, GGUFREF_ERR_IO, UINT64_MAX, "%s: %s failed: %s", path, call, text);
+    return gr_fail(err, GGUFREF_ERR_IO, offset, "'%s': %s failed: %s", qpath, call, text);
+}
+
+/* The magic and version checks of the parser on the first n bytes of a file (n: at most
+ * GR_HEAD_BYTES, fewer only when the file is that short): the same status, offset and
+ * message as a parse of the whole file, as those checks read nothing else. */
+static ggufref_status check_head(const uint8_t *head, size_t n, ggufref_error *err) {
+    parser p;
+    gr_cursor_init(&p.cur, head, n, err);
+    p.narrow = false;
+    uint32_t version;
+    return parse_magic_version(&p, &version);
+}
+
+/* Read n bytes at offset off of f into buf through the I/O hook, in chunks. IO_ERROR at the
+ * offset where reading stopped. */
+static ggufref_status read_range(FILE *f, uint8_t *buf, size_t off, size_t end, size_t size,
+                                 const char *qpath, ggufref_error *err) {
+    while (off < end) {
+        size_t want = end - off < GR_READ_CHUNK ? end - off : GR_READ_CHUNK;
+        bool failed;
+        size_t got = gr_io_read(f, buf + off, want, off, &failed);
+        off += got;
+        if (failed) {
+            return gr_fail(err, GGUFREF_ERR_IO, off, "read error in '%s' at byte %zu", qpath, off);
+        }
+        if (got < want) {
+            return gr_fail(err, GGUFREF_ERR_IO, off, "short read: '%s' ends at byte %zu of %zu",
+                           qpath, off, size);
+        }
+    }
+    return GGUFREF_OK;
+}
+
+ggufref_status gr_gguf_read_file(const char *path, gr_bytes_alloc_fn alloc, uint64_t pre_offset,
+                                 uint8_t **block, uint8_t **bytes, size_t *size,
+                                 ggufref_error *err) {
+    *block = NULL;
+    *bytes = NULL;
+    *size = 0;
+    if (path == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "path is NULL");
+    char qpath[GR_QUOTE_PATH_MAX];
+    gr_quote_n(qpath, sizeof qpath, path, strlen(path));
+    /* O_NONBLOCK: opening a FIFO without a writer must not wait (it is refused below) */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return io_fail(err, qpath, pre_offset, "open", errno);
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        close(fd);
+        return io_fail(err, qpath, pre_offset, "stat", e);
+    }
+    if (!S_ISREG(sb.st_mode) || sb.st_size < 0 || (uintmax_t)sb.st_size > SIZE_MAX) {
+        close(fd);
+        return gr_fail(err, GGUFREF_ERR_IO, pre_offset, "'%s': %s", qpath,
+                       S_ISREG(sb.st_mode) ? "file too large" : "not a regular file");
+    }
+    FILE *f = fdopen(fd, "rb");
+    if (f == NULL) {
+        int e = errno;
+        close(fd);
+        return io_fail(err, qpath, pre_offset, "fdopen", e);
+    }
+    size_t n = (size_t)sb.st_size;
+    uint8_t head[GR_HEAD_BYTES];
+    size_t n_head = n < GR_HEAD_BYTES ? n : GR_HEAD_BYTES;
+    ggufref_status st = read_range(f, head, 0, n_head, n, qpath, err);
+    if (st == GGUFREF_OK) st = check_head(head, n_head, err);
+    if (st != GGUFREF_OK) {
+        fclose(f);
+        return st;
+    }
+    uint8_t *mem;
+    uint8_t *buf = alloc(n, &mem);
+    if (buf == NULL) {
+        fclose(f);
+        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX,
+                       "cannot allocate %zu bytes for '%s'", n, qpath);
+    }
+    memcpy(buf, head, n_head);
+    st = read_range(f, buf, n_head, n, n, qpath, err);
+    fclose(f);
+    if (st != GGUFREF_OK) {
+        gr_free(mem);
+        return st;
+    }
+    *block = mem;
+    *bytes = buf;
+    *size = n;
+    return GGUFREF_OK;
+}
+
+/* gr_bytes_alloc_fn of ggufref_gguf_open_file: a plain block. */
+static uint8_t *plain_alloc(size_t n, uint8_t **block) {
+    *block = gr_malloc(n);
+    return *block;
 }
 
 ggufref_status ggufref_gguf_open_file(const char *path, ggufref_gguf **out, ggufref_error *err) {
@@ -749,37 +853,16 @@ ggufref_status ggufref_gguf_open_file(const char *path, ggufref_gguf **out, gguf
                        "ggufref_gguf_open_file: NULL %s", out == NULL ? "out" : "path");
     }
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return io_fail(err, path, "open", errno);
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        int e = errno;
-        close(fd);
-        return io_fail(err, path, "stat", e);
-    }
-    if (!S_ISREG(sb.st_mode) || (uintmax_t)sb.st_size > SIZE_MAX) {
-        close(fd);
-        return gr_fail(err, GGUFREF_ERR_IO, UINT64_MAX, "%s: %s", path,
-                       S_ISREG(sb.st_mode) ? "file too large to map" : "not a regular file");
-    }
-    size_t size = (size_t)sb.st_size;
-    void *map = NULL;
-    if (size > 0) { /* mmap of 0 bytes fails; an empty file is parsed (and rejected) as such */
-        map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (map == MAP_FAILED) {
-            int e = errno;
-            close(fd);
-            return io_fail(err, path, "mmap", e);
-        }
-    }
-    close(fd); /* the mapping stays valid */
-    ggufref_status st = ggufref_gguf_open_memory(map, size, out, err);
+    uint8_t *block, *bytes;
+    size_t size;
+    ggufref_status st = gr_gguf_read_file(path, plain_alloc, UINT64_MAX, &block, &bytes, &size, err);
+    if (st != GGUFREF_OK) return st;
+    st = ggufref_gguf_open_memory(bytes, size, out, err);
     if (st != GGUFREF_OK) {
-        if (map != NULL) munmap(map, size);
+        gr_free(block);
         return st;
     }
-    (*out)->map = map;
-    (*out)->map_size = size;
+    (*out)->owned = block; /* freed by ggufref_gguf_close */
     return GGUFREF_OK;
 }
 

@@ -49,5 +49,9 @@ ggufref_status gr_fail(ggufref_error *err, ggufref_status status, uint64_t offse
  * enters a message. Returns buf. */
 #define GR_QUOTE_MAX 80
 const char *gr_quote(char buf[GR_QUOTE_MAX], const char *p, size_t len);
+/* The same rendering into buf[0..cap) (cap >= 12), for longer strings: caller-given paths go
+ * into messages through it, with cap GR_QUOTE_PATH_MAX (R-STATUS-003). Returns buf. */
+#define GR_QUOTE_PATH_MAX 168
+const char *gr_quote_n(char *buf, size_t cap, const char *p, size_t len);
 
 #endif /* GGUFREF_INTERNAL_H */

@@ -68,18 +68,22 @@ ggufref_status gr_fail(ggufref_error *err, ggufref_status status, uint64_t offse
     return status;
 }
 
-const char *gr_quote(char buf[GR_QUOTE_MAX], const char *p, size_t len) {
+const char *gr_quote_n(char *buf, size_t cap, const char *p, size_t len) {
     size_t o = 0;
     size_t i = 0;
-    for (; i < len && o + 8 < GR_QUOTE_MAX; i++) {
+    for (; i < len && o + 8 < cap; i++) {
         unsigned char ch = (unsigned char)p[i];
         if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
             buf[o++] = (char)ch;
         } else {
-            o += (size_t)snprintf(buf + o, GR_QUOTE_MAX - o, "\\x%02x", ch);
+            o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", ch);
         }
     }
-    if (i < len) o += (size_t)snprintf(buf + o, GR_QUOTE_MAX - o, "...");
+    if (i < len) o += (size_t)snprintf(buf + o, cap - o, "...");
     buf[o] = '\0';
     return buf;
+}
+
+const char *gr_quote(char buf[GR_QUOTE_MAX], const char *p, size_t len) {
+    return gr_quote_n(buf, GR_QUOTE_MAX, p, len);
 }
