@@ -13,24 +13,22 @@
  * datum untouched. Panic points (fault.h) sit after partial mutations; a panic drops the
  * operation's locals (as Rust's unwinding would) and poisons the handle (R-RT-050).
  */
-#define _POSIX_C_SOURCE 200809L /* fileno, fstat */
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE (glibc: not in POSIX) */
 
 #include "runtime.h"
 
 #include "fault.h"
+#include "gguf.h"
 #include "hash.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #ifdef __linux__
 #include <sys/mman.h> /* madvise, MADV_HUGEPAGE: a hint (R-RT-015); not on wasm32-wasi */
 #endif
 
 #define GR_DIAG_INITIAL 256u      /* diagnostics bytes reserved by init; grown on demand */
-#define GR_READ_CHUNK (1u << 20)  /* bytes per read of a model file */
 #define GR_BYTES_ALIGN 64u        /* the owned model bytes start on a cache line (R-RT-014) */
 #define GR_BYTES_HUGE ((size_t)2 << 20) /* models this large start on a 2 MiB page (R-RT-015) */
 
@@ -415,50 +413,11 @@ ggufref_status ggufref_runtime_load_model(ggufref_runtime *rt, const void *bytes
     return install(rt, block, copy, len, t0);
 }
 
-/* Read the whole file at path into owned memory through the I/O hook (R-RT-012).
- * OUT: *block (from bytes_alloc, to gr_free), *out (the bytes inside it), *out_size. */
+/* Read the whole file at path into owned, aligned memory (R-RT-012, R-RT-014): the GGUF
+ * reader's file reader (gguf.h) with bytes_alloc. OUT: *block (to gr_free), *out, *out_size. */
 static ggufref_status read_file(const char *path, uint8_t **block, uint8_t **out,
                                 size_t *out_size, ggufref_error *err) {
-    *block = NULL;
-    *out = NULL;
-    *out_size = 0;
-    const ggufref_status io = GGUFREF_ERR_IO;
-    if (path == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return gr_fail(err, io, 0, "cannot open model file '%s'", path);
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0 ||
-        (uintmax_t)sb.st_size > SIZE_MAX) {
-        fclose(f);
-        return gr_fail(err, io, 0, "'%s' is not a readable regular file", path);
-    }
-    size_t size = (size_t)sb.st_size;
-    uint8_t *mem;
-    uint8_t *buf = bytes_alloc(size, &mem);
-    if (buf == NULL) {
-        fclose(f);
-        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX,
-                       "cannot allocate %zu bytes for '%s'", size, path);
-    }
-    size_t off = 0;
-    while (off < size) {
-        size_t want = size - off < GR_READ_CHUNK ? size - off : GR_READ_CHUNK;
-        bool failed;
-        size_t got = gr_io_read(f, buf + off, want, off, &failed);
-        off += got;
-        if (failed || got < want) {
-            fclose(f);
-            gr_free(mem);
-            if (failed) return gr_fail(err, io, off, "read error in '%s' at byte %zu", path, off);
-            return gr_fail(err, io, off, "short read: '%s' ends at byte %zu of %zu", path, off,
-                           size);
-        }
-    }
-    fclose(f);
-    *block = mem;
-    *out = buf;
-    *out_size = size;
-    return GGUFREF_OK;
+    return gr_gguf_read_file(path, bytes_alloc, 0, block, out, out_size, err);
 }
 
 ggufref_status ggufref_runtime_load_model_file(ggufref_runtime *rt, const char *path) {
