@@ -1,5 +1,5 @@
 /*
- * torture_goldens.c — the reference reproduces the five published llama2.c outputs for
+ * torture_llama2c_outputs.c — the reference reproduces the five published llama2.c outputs for
  * stories260K exactly (SPEC R-SAMP-020, R-SAMP-040; R-TOK-021; R-RNG-001..003).
  *
  * Material: ../shared/material/stories260K-f32.v1.gguf and goldens/<id>.txt (the texts of
