@@ -138,7 +138,7 @@ float gr_expf(float x) {
 }
 
 /* ===================================================================================== */
-/* RoPE functions (engineer B): sin/cos of the rotation angle and the frequency power.    */
+/* RoPE functions: sin/cos of the rotation angle and the frequency power.                */
 /* ===================================================================================== */
 
 static float nan_f32(void) {

@@ -4,10 +4,8 @@
  * Results of the reference must not depend on the platform's libm, so every transcendental
  * function the generation path evaluates is computed here from IEEE basic operations only
  * (+, -, *, /, conversions), which -ffp-contract=off makes bit-reproducible on every
- * conforming compiler and target.
- *
- * Owner: the sampler (engineer C) created this file first; the forward pass (engineer B) uses
- * gr_expf for SiLU and may add its own functions below with their contract comments.
+ * conforming compiler and target. Users: the sampler (softmax), the forward pass (SiLU,
+ * softmax of attention, RoPE).
  */
 #ifndef GGUFREF_MATHX_H
 #define GGUFREF_MATHX_H
@@ -23,7 +21,7 @@ float gr_expf(float x);
  * (AVX2 where the machine has it). */
 void gr_expf_inplace(float *x, size_t n);
 
-/* ---- RoPE (engineer B, SPEC R-NUM-030..032) ---- */
+/* ---- RoPE (SPEC R-NUM-030..032) ---- */
 
 /* sin(x) and cos(x) for |x| < 2^25, each the binary32 rounding of a binary64 evaluation
  * (Cody-Waite reduction by pi/2 in four exact-product parts, then Taylor polynomials; see
