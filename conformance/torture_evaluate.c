@@ -16,22 +16,8 @@
 #include <cmocka.h>
 
 #include "ggufref.h"
-#include "rt_support.h"
+#include "rt_suite.h"
 
-static rts_env g_env;
-static rts_table g_table;
-static char g_skip[256];
-
-static int setup_suite(void **state) {
-    (void)state;
-    return rts_suite_init(&g_table, &g_env, g_skip, sizeof g_skip) ? 0 : -1;
-}
-
-static int teardown_suite(void **state) {
-    (void)state;
-    rts_env_free(&g_env);
-    return 0;
-}
 
 #define MAX_STEPS 8
 #define MAX_VOCAB 4096
@@ -86,8 +72,8 @@ static ggufref_runtime *generated(const uint8_t *model, size_t len, int32_t step
  * logits generate's token j was sampled from, bit for bit; positions and ids in order. */
 static void test_evaluate_logits_are_generates(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
-    ggufref_runtime *rt = generated(g_env.model, g_env.model_len, MAX_STEPS, &g_gen);
+    RTS_NEED_FIXTURES(rts_g.skip);
+    ggufref_runtime *rt = generated(rts_g.env.model, rts_g.env.model_len, MAX_STEPS, &g_gen);
     const int32_t *toks;
     size_t n, m;
     ggufref_runtime_tokens(rt, &toks, &n, &m);
@@ -114,9 +100,9 @@ static void test_evaluate_logits_are_generates(void **state) {
  * the open request not continuable), sampling kept, totals untouched, and nothing allocated. */
 static void test_evaluate_leaves_what_reset_context_leaves(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
-    ggufref_runtime *a = generated(g_env.model, g_env.model_len, 3, &g_gen);
-    ggufref_runtime *b = generated(g_env.model, g_env.model_len, 3, &g_gen);
+    RTS_NEED_FIXTURES(rts_g.skip);
+    ggufref_runtime *a = generated(rts_g.env.model, rts_g.env.model_len, 3, &g_gen);
+    ggufref_runtime *b = generated(rts_g.env.model, rts_g.env.model_len, 3, &g_gen);
     int32_t ids[] = {1, 5, 7, 9};
     ggufref_fault_alloc_fail_at(0); /* counts from here */
     assert_int_equal(ggufref_runtime_evaluate(a, ids, 4, NULL, NULL), GGUFREF_OK);
@@ -149,8 +135,8 @@ static void test_evaluate_leaves_what_reset_context_leaves(void **state) {
  * n_ctx are refused before anything changes (digest, tokens); MODEL_NOT_LOADED keeps the state. */
 static void test_evaluate_checks_before_changing(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
-    ggufref_runtime *rt = generated(g_env.model, g_env.model_len, 3, &g_gen);
+    RTS_NEED_FIXTURES(rts_g.skip);
+    ggufref_runtime *rt = generated(rts_g.env.model, rts_g.env.model_len, 3, &g_gen);
     uint64_t digest = ggufref_runtime_digest(rt);
     static int32_t many[4096];
     for (size_t i = 0; i < 4096; i++) many[i] = 1;
@@ -163,7 +149,7 @@ static void test_evaluate_checks_before_changing(void **state) {
     } cases[] = {
         {NULL, 3, GGUFREF_ERR_INVALID_ARGUMENT},     {bad, 0, GGUFREF_ERR_INVALID_ARGUMENT},
         {bad, 3, GGUFREF_ERR_INVALID_ARGUMENT},      {big, 3, GGUFREF_ERR_INVALID_ARGUMENT},
-        {many, (size_t)g_env.n_ctx + 1, GGUFREF_ERR_CONTEXT_OVERFLOW},
+        {many, (size_t)rts_g.env.n_ctx + 1, GGUFREF_ERR_CONTEXT_OVERFLOW},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         assert_int_equal(ggufref_runtime_evaluate(rt, cases[i].ids, cases[i].n, on_position,
@@ -172,7 +158,7 @@ static void test_evaluate_checks_before_changing(void **state) {
         assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_RECOVERABLE_ERROR);
         assert_true(ggufref_runtime_digest(rt) == digest);
     }
-    assert_int_equal(ggufref_runtime_evaluate(rt, many, g_env.n_ctx, NULL, NULL), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_evaluate(rt, many, rts_g.env.n_ctx, NULL, NULL), GGUFREF_OK);
     ggufref_runtime_destroy(rt);
 
     ggufref_runtime *empty;
@@ -188,10 +174,10 @@ static void test_evaluate_checks_before_changing(void **state) {
  * The NaN model's BOS row is finite and every other row NaN. */
 static void test_evaluate_fails_at_the_first_nonfinite_position(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
+    RTS_NEED_FIXTURES(rts_g.skip);
     ggufref_runtime *rt;
     assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.nan_model, g_env.nan_len), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.nan_model, rts_g.env.nan_len), GGUFREF_OK);
     const ggufref_model *model = ggufref_runtime_model(rt);
     assert_non_null(model);
     int32_t bos = 1, other = 5;
@@ -210,11 +196,11 @@ static void test_evaluate_fails_at_the_first_nonfinite_position(void **state) {
 /* R-EXP-008: the export runs the handle operation under the lock with the same callback. */
 static void test_export_evaluate(void **state) {
     (void)state;
-    RTS_NEED_FIXTURES(g_skip);
+    RTS_NEED_FIXTURES(rts_g.skip);
     ggufref_fault_export_reset();
     int32_t ids[] = {1, 5, 7};
     assert_int_equal(ggufref_export_evaluate(ids, 3, NULL, NULL), GGUFREF_ERR_MODEL_NOT_LOADED);
-    assert_int_equal(ggufref_export_load_model(g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_export_load_model(rts_g.env.model, rts_g.env.model_len), GGUFREF_OK);
     memset(&g_eval, 0, sizeof g_eval);
     assert_int_equal(ggufref_export_evaluate(ids, 3, on_position, &g_eval), GGUFREF_OK);
     assert_int_equal(g_eval.n, 3);
@@ -232,5 +218,5 @@ int main(void) {
         cmocka_unit_test(test_evaluate_fails_at_the_first_nonfinite_position),
         cmocka_unit_test(test_export_evaluate),
     };
-    return cmocka_run_group_tests(tests, setup_suite, teardown_suite);
+    return cmocka_run_group_tests(tests, rts_group_setup, rts_group_teardown);
 }

@@ -28,26 +28,12 @@
 
 #include "ggufref.h"
 #include "files.h"
-#include "rt_support.h"
+#include "rt_suite.h"
 #include "runtime.h" /* R-RT-014: where the owned model bytes sit */
 #include "text.h"    /* gr_json_string: the escaper of the diagnostics */
 
-static rts_env g_env;
-static rts_table g_table;
-static char g_skip[256];
 
-static int setup_suite(void **state) {
-    (void)state;
-    return rts_suite_init(&g_table, &g_env, g_skip, sizeof g_skip) ? 0 : -1;
-}
-
-static int teardown_suite(void **state) {
-    (void)state;
-    rts_env_free(&g_env);
-    return 0;
-}
-
-#define NEED_FIXTURES() RTS_NEED_FIXTURES(g_skip)
+#define NEED_FIXTURES() RTS_NEED_FIXTURES(rts_g.skip)
 
 /* ------------------------------------------------------------------------------------- */
 /* Helpers                                                                                */
@@ -67,7 +53,7 @@ static void configure(ggufref_runtime *rt, int32_t max_tokens) {
 
 static ggufref_runtime *ready_runtime(int32_t max_tokens) {
     ggufref_runtime *rt = new_runtime();
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len), GGUFREF_OK);
     configure(rt, max_tokens);
     return rt;
 }
@@ -134,7 +120,7 @@ static void reach(rts_target *t, rts_model *m, const rts_row *row) {
     /* CONTINUATION_READY: a generate, shaped by what the row needs. */
     ggufref_sampling s;
     if (row->op == RTS_NEXT && row->cond == RTS_OVERFLOW) { /* fill the context exactly */
-        rts_small_sampling(&s, (int32_t)(g_env.n_ctx - g_env.n_prompt));
+        rts_small_sampling(&s, (int32_t)(rts_g.env.n_ctx - rts_g.env.n_prompt));
     } else if (row->op == RTS_NEXT && row->cond == RTS_OOM) { /* result bytes full */
         rts_small_sampling(&s, 1);
     } else {
@@ -161,7 +147,7 @@ static bool is_query(rts_op op) {
 static bool run_row(const rts_row *row, bool exports) {
     rts_target t;
     rts_model m;
-    rts_target_open(&t, &g_env, exports);
+    rts_target_open(&t, &rts_g.env, exports);
     reach(&t, &m, row);
     if (rts_target_state(&t) != row->state) {
         fail_msg("line %d: set-up reached %s, not %s", row->line,
@@ -206,19 +192,19 @@ static void test_table_every_row_handle(void **state) {
     (void)state;
     NEED_FIXTURES();
     size_t ran = 0, skipped = 0;
-    for (size_t i = 0; i < g_table.n; i++) {
-        if (run_row(&g_table.rows[i], false)) {
+    for (size_t i = 0; i < rts_g.table.n; i++) {
+        if (run_row(&rts_g.table.rows[i], false)) {
             ran++;
-        } else if (g_table.rows[i].cond == RTS_PANIC) {
+        } else if (rts_g.table.rows[i].cond == RTS_PANIC) {
             skipped++;
         } else {
             fail_msg("line %d: the driver cannot realize this row on a handle",
-                     g_table.rows[i].line);
+                     rts_g.table.rows[i].line);
         }
     }
     /* Only panic rows without a handle-level point may be skipped (the exports cover them). */
     printf("handle: %zu rows run, %zu panic rows without a handle-level point\n", ran, skipped);
-    assert_true(ran > g_table.n * 3 / 4);
+    assert_true(ran > rts_g.table.n * 3 / 4);
     assert_int_equal(ggufref_fault_alloc_live(), 0);
 }
 
@@ -226,11 +212,11 @@ static void test_table_every_row_handle(void **state) {
 static void test_table_every_row_exports(void **state) {
     (void)state;
     NEED_FIXTURES();
-    for (size_t i = 0; i < g_table.n; i++) {
-        if (!run_row(&g_table.rows[i], true)) {
-            fail_msg("line %d: cannot realize %s %s [%s] on the export layer", g_table.rows[i].line,
-                     ggufref_state_name(g_table.rows[i].state), rts_op_name(g_table.rows[i].op),
-                     rts_cond_name(g_table.rows[i].cond));
+    for (size_t i = 0; i < rts_g.table.n; i++) {
+        if (!run_row(&rts_g.table.rows[i], true)) {
+            fail_msg("line %d: cannot realize %s %s [%s] on the export layer", rts_g.table.rows[i].line,
+                     ggufref_state_name(rts_g.table.rows[i].state), rts_op_name(rts_g.table.rows[i].op),
+                     rts_cond_name(rts_g.table.rows[i].cond));
         }
     }
     assert_int_equal(ggufref_fault_alloc_live(), 0);
@@ -247,8 +233,8 @@ static void test_table_complete_and_disjoint(void **state) {
             for (int op = 0; op < RTS_OP_COUNT; op++) {
                 size_t n = 0;
                 int seen[RTS_COND_COUNT] = {0};
-                for (size_t i = 0; i < g_table.n; i++) {
-                    const rts_row *r = &g_table.rows[i];
+                for (size_t i = 0; i < rts_g.table.n; i++) {
+                    const rts_row *r = &rts_g.table.rows[i];
                     if ((int)r->state != s || (int)r->op != op) continue;
                     if (r->res != RTS_RES_ANY && (r->res == RTS_RES_MODEL) != (hm == 1)) continue;
                     n++;
@@ -261,8 +247,8 @@ static void test_table_complete_and_disjoint(void **state) {
             }
         }
     }
-    for (size_t i = 0; i < g_table.n; i++) {
-        const rts_row *r = &g_table.rows[i];
+    for (size_t i = 0; i < rts_g.table.n; i++) {
+        const rts_row *r = &rts_g.table.rows[i];
         if (r->state == GGUFREF_STATE_POISONED) {
             assert_int_equal(r->status, GGUFREF_ERR_GENERATION_FAILED); /* R-EXP-004 */
             assert_int_equal(r->next, GGUFREF_STATE_POISONED);
@@ -310,7 +296,7 @@ static void test_generate_clears_previous_request(void **state) {
     const int32_t *t;
     size_t n, np;
     ggufref_runtime_tokens(rt, &t, &n, &np);
-    assert_int_equal(np, g_env.n_prompt);
+    assert_int_equal(np, rts_g.env.n_prompt);
     assert_int_equal(n, np + 5);
     assert_int_equal(c.n, 5);
     assert_memory_equal(t + np, c.tokens, 5 * sizeof *t);
@@ -332,7 +318,7 @@ static void test_generate_context_overflow_changes_nothing(void **state) {
     ggufref_runtime *rt = ready_runtime(3);
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
     uint64_t d = ggufref_runtime_digest(rt);
-    configure(rt, (int32_t)(g_env.n_ctx - g_env.n_prompt + 1));
+    configure(rt, (int32_t)(rts_g.env.n_ctx - rts_g.env.n_prompt + 1));
     assert_int_equal(ggufref_runtime_digest(rt) != d, true); /* settings are in the digest */
     d = ggufref_runtime_digest(rt);
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL),
@@ -343,12 +329,12 @@ static void test_generate_context_overflow_changes_nothing(void **state) {
     assert_int_equal(ggufref_runtime_last_error(rt, &e), GGUFREF_OK);
     assert_int_equal(e.status, GGUFREF_ERR_CONTEXT_OVERFLOW);
     assert_non_null(strstr(e.message, "n_ctx"));
-    configure(rt, (int32_t)(g_env.n_ctx - g_env.n_prompt)); /* exactly full: fits */
+    configure(rt, (int32_t)(rts_g.env.n_ctx - rts_g.env.n_prompt)); /* exactly full: fits */
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
-    assert_int_equal(n_tokens(rt), g_env.n_ctx);
+    assert_int_equal(n_tokens(rt), rts_g.env.n_ctx);
     assert_int_equal(ggufref_runtime_generate_next_token(rt, NULL, NULL),
                      GGUFREF_ERR_CONTEXT_OVERFLOW);
-    assert_int_equal(n_tokens(rt), g_env.n_ctx);
+    assert_int_equal(n_tokens(rt), rts_g.env.n_ctx);
     ggufref_runtime_destroy(rt);
 }
 
@@ -378,7 +364,7 @@ static void test_cancel_keeps_tokens_and_continues(void **state) {
                      GGUFREF_ERR_CANCELLED);
     assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_CONTINUATION_READY);
     assert_int_equal(c.n, 2);
-    assert_int_equal(n_tokens(rt), g_env.n_prompt + 2);
+    assert_int_equal(n_tokens(rt), rts_g.env.n_prompt + 2);
     ggufref_str d;
     assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK);
     assert_non_null(strstr(d.ptr, "\"stop_reason\":\"cancelled\""));
@@ -406,7 +392,7 @@ static void test_cancel_before_generate_has_no_effect(void **state) {
     ggufref_runtime *rt = ready_runtime(3);
     assert_int_equal(ggufref_runtime_cancel(rt), GGUFREF_OK);
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
-    assert_int_equal(n_tokens(rt), g_env.n_prompt + 3);
+    assert_int_equal(n_tokens(rt), rts_g.env.n_prompt + 3);
     ggufref_runtime_destroy(rt);
 }
 
@@ -455,7 +441,7 @@ static void check_logits_are_forward(const logit_log *log, const int32_t *seq, s
     ggufref_context *ctx;
     ggufref_sampler *sampler;
     ggufref_model_info info;
-    assert_int_equal(ggufref_gguf_open_memory(g_env.model, g_env.model_len, &g, NULL), 0);
+    assert_int_equal(ggufref_gguf_open_memory(rts_g.env.model, rts_g.env.model_len, &g, NULL), 0);
     assert_int_equal(ggufref_model_load(g, &m, NULL), 0);
     ggufref_model_get_info(m, &info);
     assert_int_equal(log->n_vocab, info.n_vocab);
@@ -493,7 +479,7 @@ static void test_callback_logits_are_the_forward_output(void **state) {
     ggufref_sampling s;
     modifying_sampling(&s, 4);
     ggufref_runtime *rt = new_runtime();
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len), 0);
     assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), 0);
     static logit_log log;
     memset(&log, 0, sizeof log);
@@ -506,7 +492,7 @@ static void test_callback_logits_are_the_forward_output(void **state) {
     int32_t seq[256];
     size_t n;
     copy_tokens(rt, seq, &n);
-    check_logits_are_forward(&log, seq, n, g_env.n_prompt, &s);
+    check_logits_are_forward(&log, seq, n, rts_g.env.n_prompt, &s);
     ggufref_runtime_destroy(rt);
 }
 
@@ -520,13 +506,13 @@ static void test_export_callback_logits_equal_the_handles(void **state) {
     static logit_log via_export, via_handle;
     memset(&via_export, 0, sizeof via_export);
     memset(&via_handle, 0, sizeof via_handle);
-    assert_int_equal(ggufref_export_load_model(g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_export_load_model(rts_g.env.model, rts_g.env.model_len), GGUFREF_OK);
     assert_int_equal(ggufref_export_configure_sampling(&s), GGUFREF_OK);
     assert_int_equal(ggufref_export_generate(RTS_PROMPT, strlen(RTS_PROMPT), logits_cb,
                                              &via_export), GGUFREF_OK);
     assert_int_equal(ggufref_export_generate_next_token(logits_cb, &via_export), GGUFREF_OK);
     ggufref_runtime *rt = new_runtime();
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len), 0);
     assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), 0);
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), logits_cb,
                                               &via_handle), GGUFREF_OK);
@@ -551,8 +537,8 @@ static void test_continuation_equals_longer_generate(void **state) {
     s.temperature = 0.9f;
     s.seed = 42;
     ggufref_runtime *a = new_runtime(), *b = new_runtime();
-    assert_int_equal(ggufref_runtime_load_model(a, g_env.model, g_env.model_len), 0);
-    assert_int_equal(ggufref_runtime_load_model_file(b, g_env.model_path), 0);
+    assert_int_equal(ggufref_runtime_load_model(a, rts_g.env.model, rts_g.env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model_file(b, rts_g.env.model_path), 0);
     assert_int_equal(ggufref_runtime_configure_sampling(a, &s), 0);
     assert_int_equal(ggufref_runtime_generate(a, "Lily", 4, NULL, NULL), 0); /* history */
     assert_int_equal(ggufref_runtime_generate(a, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
@@ -586,7 +572,7 @@ static void test_load_replacement(void **state) {
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
     ggufref_sampling before, after;
     ggufref_runtime_get_sampling(rt, &before);
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.nan_model, g_env.nan_len), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.nan_model, rts_g.env.nan_len), GGUFREF_OK);
     assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_READY);
     assert_int_equal(n_tokens(rt), 0);
     ggufref_runtime_get_sampling(rt, &after);
@@ -607,7 +593,7 @@ static void test_free_releases_everything(void **state) {
     ggufref_runtime *rt = new_runtime();
     assert_int_equal(ggufref_runtime_init(rt), GGUFREF_OK);
     int64_t empty = ggufref_fault_alloc_live();
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len), 0);
     configure(rt, 3);
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
     assert_int_equal(ggufref_runtime_free_model(rt), GGUFREF_OK);
@@ -615,7 +601,7 @@ static void test_free_releases_everything(void **state) {
     assert_int_equal(ggufref_fault_alloc_live(), empty);
     assert_int_equal(ggufref_runtime_generate(rt, "x", 1, NULL, NULL),
                      GGUFREF_ERR_MODEL_NOT_LOADED);
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len), 0);
     ggufref_runtime_destroy(rt);
     assert_int_equal(ggufref_fault_alloc_live(), base);
 }
@@ -628,7 +614,7 @@ static void test_runtime_model_view(void **state) {
     ggufref_runtime *rt = new_runtime();
     assert_null(ggufref_runtime_model(rt));
     assert_null(ggufref_runtime_model(NULL));
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len), 0);
     uint64_t digest = ggufref_runtime_digest(rt);
     const ggufref_model *m = ggufref_runtime_model(rt);
     assert_non_null(m);
@@ -664,17 +650,17 @@ static void test_load_file_errors(void **state) {
     ggufref_runtime_last_error(rt, &e);
     assert_non_null(strstr(e.message, "/nonexistent/model.gguf"));
     ggufref_fault_io_fail_at(1000, GGUFREF_IO_FAULT_SHORT);
-    assert_int_equal(ggufref_runtime_load_model_file(rt, g_env.model_path), GGUFREF_ERR_IO);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, rts_g.env.model_path), GGUFREF_ERR_IO);
     ggufref_runtime_last_error(rt, &e);
     assert_int_equal(e.offset, 1000);
     assert_non_null(strstr(e.message, "short read"));
     ggufref_fault_io_fail_at(77, GGUFREF_IO_FAULT_ERROR);
-    assert_int_equal(ggufref_runtime_load_model_file(rt, g_env.model_path), GGUFREF_ERR_IO);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, rts_g.env.model_path), GGUFREF_ERR_IO);
     ggufref_runtime_last_error(rt, &e);
     assert_int_equal(e.offset, 77);
     assert_non_null(strstr(e.message, "read error"));
     assert_true(ggufref_fault_io_fired());
-    assert_int_equal(ggufref_runtime_load_model_file(rt, g_env.model_path), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, rts_g.env.model_path), GGUFREF_OK);
     assert_int_equal(ggufref_runtime_load_model_file(rt, "/"), GGUFREF_ERR_IO); /* a directory */
     assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_RECOVERABLE_ERROR);
     ggufref_runtime_destroy(rt);
@@ -727,12 +713,12 @@ static void test_load_owned_bytes_on_a_cache_line(void **state) {
     for (int k = 0; k < N; k++) {
         spacer[k] = malloc(16 * (size_t)(k + 1));
         rt[k] = new_runtime();
-        ggufref_status st = k % 2 ? ggufref_runtime_load_model_file(rt[k], g_env.model_path)
-                                  : ggufref_runtime_load_model(rt[k], g_env.model, g_env.model_len);
+        ggufref_status st = k % 2 ? ggufref_runtime_load_model_file(rt[k], rts_g.env.model_path)
+                                  : ggufref_runtime_load_model(rt[k], rts_g.env.model, rts_g.env.model_len);
         assert_int_equal(st, GGUFREF_OK);
         assert_int_equal((uintptr_t)rt[k]->model->bytes % 64, 0);
-        assert_int_equal(rt[k]->model->size, g_env.model_len);
-        assert_memory_equal(rt[k]->model->bytes, g_env.model, g_env.model_len);
+        assert_int_equal(rt[k]->model->size, rts_g.env.model_len);
+        assert_memory_equal(rt[k]->model->bytes, rts_g.env.model, rts_g.env.model_len);
     }
     for (int k = 0; k < N; k++) {
         ggufref_runtime_destroy(rt[k]);
@@ -918,7 +904,7 @@ static void test_diagnostics_schema_every_state(void **state) {
     assert_true(json_valid(d.ptr, d.len));
     assert_schema_order(d.ptr);
     assert_non_null(strstr(d.ptr, "\"state\":\"INITIALIZED\",\"model\":null,"));
-    assert_int_equal(ggufref_runtime_load_model(rt, g_env.model, g_env.model_len), 0);
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.model, rts_g.env.model_len), 0);
     configure(rt, 3);
     assert_int_equal(ggufref_runtime_generate(rt, RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
     assert_int_equal(ggufref_runtime_diagnostics(rt, &d), GGUFREF_OK);
@@ -1008,7 +994,7 @@ static void test_diagnostics_deterministic_except_timings(void **state) {
     char doc[2][8192];
     ggufref_runtime *rts[2] = {a, b};
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(ggufref_runtime_load_model(rts[i], g_env.model, g_env.model_len), 0);
+        assert_int_equal(ggufref_runtime_load_model(rts[i], rts_g.env.model, rts_g.env.model_len), 0);
         configure(rts[i], 4);
         assert_int_equal(ggufref_runtime_generate(rts[i], "Lily", 4, NULL, NULL), 0);
         ggufref_str d;
@@ -1052,7 +1038,7 @@ static void test_export_reentrant_call_is_unavailable_not_poisoned(void **state)
     ggufref_fault_export_reset();
     ggufref_sampling s;
     rts_small_sampling(&s, 3);
-    assert_int_equal(ggufref_export_load_model(g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_export_load_model(rts_g.env.model, rts_g.env.model_len), GGUFREF_OK);
     assert_int_equal(ggufref_export_configure_sampling(&s), GGUFREF_OK);
     assert_int_equal(ggufref_export_generate(RTS_PROMPT, strlen(RTS_PROMPT), reentrant_cb, NULL),
                      GGUFREF_ERR_CANCELLED);
@@ -1078,7 +1064,7 @@ static void test_export_copy_out(void **state) {
     assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED); /* queries do not create it */
     ggufref_sampling s;
     rts_small_sampling(&s, 3);
-    assert_int_equal(ggufref_export_load_model(g_env.model, g_env.model_len), GGUFREF_OK);
+    assert_int_equal(ggufref_export_load_model(rts_g.env.model, rts_g.env.model_len), GGUFREF_OK);
     assert_int_equal(ggufref_export_configure_sampling(&s), GGUFREF_OK);
     assert_int_equal(ggufref_export_generate(RTS_PROMPT, strlen(RTS_PROMPT), NULL, NULL), 0);
     char small[2], big[8192];
@@ -1127,5 +1113,5 @@ int main(void) {
         cmocka_unit_test(test_export_copy_out),
         cmocka_unit_test(test_export_callback_logits_equal_the_handles),
     };
-    return cmocka_run_group_tests(tests, setup_suite, teardown_suite);
+    return cmocka_run_group_tests(tests, rts_group_setup, rts_group_teardown);
 }
