@@ -320,8 +320,9 @@ async function generateNext(id, req) {
   return resultFields({ tokens: [t] });
 }
 
-// evaluate {tokens, logits: K}: teacher-forced logits of every position (capability `evaluate`,
-// /work/NOTES-evaluate.md). One batch through llama.cpp; the open request is not touched.
+// evaluate {tokens, logits?, logits_full?} (R-PROTO-027, R-RT-045; capability `evaluate`): the
+// logits at every position of the given ids (no BOS added), from one llama.cpp batch on an empty
+// KV cache; leaves the runtime as reset-context does (READY, request cleared).
 async function evaluate(cmd) {
   lazyInit();
   if (!rt.m) fail(S.MODEL_NOT_LOADED, "no model is loaded");
@@ -331,15 +332,21 @@ async function evaluate(cmd) {
   for (const [i, t] of toks.entries()) if (!(t >= 0 && t < m.nVocab)) fail(S.INVALID_ARGUMENT, `tokens[${i}]: ${t} outside [0, ${m.nVocab})`, "RECOVERABLE_ERROR");
   if (toks.length > m.nCtx) fail(S.CONTEXT_OVERFLOW, `${toks.length} tokens > n_ctx ${m.nCtx}`, "RECOVERABLE_ERROR");
   await clearKv(m);
-  rt.nPast = 0; // the open request's KV cache is gone: the next step re-forwards its tokens
-  const idx = await decode(m, toks, 0, true);
-  const positions = [];
-  for (const bi of idx) {
-    const { logits } = await rawLogits(m, bi);
-    positions.push(logitFields(logits, { k: cmd.k, full: cmd.full }));
-  }
-  await clearKv(m);
-  return { state: rt.state, positions };
+  rt.tokens = []; rt.nPrompt = 0; rt.result = Buffer.alloc(0); rt.nPast = 0;
+  let positions = [];
+  try {
+    const idx = await decode(m, toks, 0, true);
+    for (const [i, bi] of idx.entries()) {
+      const { logits } = await rawLogits(m, bi);
+      if (!logits.every(Number.isFinite)) fail(S.GENERATION_FAILED, `non-finite logits at position ${i}`, "RECOVERABLE_ERROR");
+      const p = { index: i, token: toks[i], digest: fnv(logits) };
+      if (cmd.k > 0) p.top = topK(logits, cmd.k);
+      if (cmd.full) p.logits_hex = Array.from(logits, bitsHex).join("");
+      positions.push(p);
+    }
+  } finally { await clearKv(m); }
+  rt.state = "READY";
+  return { state: rt.state, n_tokens: toks.length, positions };
 }
 
 function diagnostics() {
@@ -465,7 +472,7 @@ async function handle({ id, cmd, o }) {
     case "evaluate": {
       if (!Array.isArray(o.tokens)) badField(id, "tokens", "must be an array of token ids");
       o.tokens.forEach((t, i) => { if (!INT32(t)) badField(id, `tokens[${i}]`, "must be an integer"); });
-      const k = checkInt(id, o, "logits", 1, MAX_TOP) ?? 1;
+      const k = checkInt(id, o, "logits", 0, MAX_TOP) ?? 0;
       evalArgs = { tokens: o.tokens, k, full: checkBool(id, o, "logits_full") ?? false };
       break;
     }
