@@ -27,7 +27,7 @@
 #include <cmocka.h>
 
 #include "bpe.h"
-#include "cli_run.h"
+#include "files.h"
 #include "fault.h"
 #include "gguf_builder.h"
 #include "oom.h"
@@ -99,7 +99,7 @@ static char *decode(const gr_bpe *t, const int32_t *ids, size_t n, size_t *len) 
     return b;
 }
 
-/* ---- the vectors (R-TOK-047) ------------------------------------------------------------ */
+/* ---- the vectors (R-TOK-047; llama-bpe and qwen2 through the converter, R-TOK-048) ------------------------------------------------------------ */
 
 /* Run the .inp/.out vectors of vocabulary `name`; returns the number of cases passed. A
  * missing material vocabulary skips; a missing converted one fails (the npm packages are a
@@ -817,6 +817,86 @@ static void test_bpe_worst_case_runs(void **state) {
     free(text);
 }
 
+
+/* ---- the public API (R-TOK-001, R-TOK-042, R-MODEL-007) --------------------------------- */
+
+/* A gpt2 vocabulary binds through ggufref_model_load_vocab; ggufref_tokenize(_ex) and
+ * ggufref_token_to_piece reach the BPE tokenizer; flags add BOS/EOS and parse specials. */
+static void test_bpe_public_api(void **state) {
+    (void)state;
+    gb_buf b;
+    syn_opts o = SYN_DEFAULT;
+    o.add_bos = true;
+    build_syn(&b, &o);
+    void *bytes = gb_dup(&b);
+    ggufref_gguf *g = NULL;
+    ggufref_model *m = NULL;
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_memory(bytes, b.len, &g, &err), GGUFREF_OK);
+    assert_int_equal(ggufref_model_load_vocab(g, &m, &err), GGUFREF_OK);
+    ggufref_model_info info;
+    ggufref_model_get_info(m, &info);
+    assert_int_equal(info.n_vocab, N_SYN);
+    assert_int_equal(info.bos_id, T_CTL);
+    assert_int_equal(info.eos_id, T_EOT);
+    assert_int_equal(info.unk_id, -1);
+    assert_true(info.add_bos);
+    int32_t ids[16];
+    size_t n;
+    assert_int_equal(ggufref_tokenize(m, "ab<|ctl|>", 9, true, ids, 16, &n), GGUFREF_OK);
+    assert_int_equal(n, 9); /* BOS, ab, < | c t l | > */
+    assert_int_equal(ids[0], T_CTL);
+    assert_int_equal(ids[1], T_AB);
+    assert_int_equal(ggufref_tokenize_ex(m, "ab<|ctl|>", 9,
+                                         GGUFREF_TOKENIZE_PARSE_SPECIAL | GGUFREF_TOKENIZE_ADD_EOS,
+                                         ids, 16, &n), GGUFREF_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(ids[0], T_AB);
+    assert_int_equal(ids[1], T_CTL);
+    assert_int_equal(ids[2], T_EOT);
+    ggufref_str p = ggufref_token_to_piece(m, T_CTL, T_SP_A); /* no space dropped after BOS */
+    assert_int_equal(p.len, 2);
+    assert_memory_equal(p.ptr, " a", 2);
+    assert_int_equal(ggufref_token_to_piece(m, -1, T_CTL).len, 0);
+    assert_int_equal(ggufref_token_text(m, T_CTL).len, 7);
+    assert_int_equal(ggufref_tokenize_ex(NULL, "a", 1, 0, ids, 16, &n), GGUFREF_ERR_INVALID_ARGUMENT);
+    ggufref_model_free(m);
+    /* a gpt2 vocabulary without pre: UNSUPPORTED_TOKENIZER naming both keys (R-TOK-001/030) */
+    ggufref_gguf_close(g);
+    free(bytes);
+    gb_free(&b);
+    o.pre = "";
+    build_syn(&b, &o);
+    bytes = gb_dup(&b);
+    assert_int_equal(ggufref_gguf_open_memory(bytes, b.len, &g, &err), GGUFREF_OK);
+    m = (ggufref_model *)&m;
+    assert_int_equal(ggufref_model_load_vocab(g, &m, &err), GGUFREF_ERR_UNSUPPORTED_TOKENIZER);
+    assert_null(m);
+    assert_non_null(strstr(err.message, "tokenizer.ggml.pre"));
+    assert_non_null(strstr(err.message, "tokenizer.ggml.model"));
+    ggufref_gguf_close(g);
+    free(bytes);
+    gb_free(&b);
+}
+
+/* R-TOK-030 (R-TOK-001): the WordPiece vocabulary of the material is refused by name. */
+static void test_bpe_bert_rejected(void **state) {
+    (void)state;
+    char path[1024];
+    if (!material_path("llama.cpp-vocab/ggml-vocab-bert-bge.gguf", path, sizeof path)) {
+        print_message("SKIP: %s\n", "shared material llama.cpp-vocab/ absent (set GGUFREF_SHARED_DIR)");
+        skip();
+        return;
+    }
+    ggufref_gguf *g = NULL;
+    ggufref_model *m = NULL;
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_file(path, &g, &err), GGUFREF_OK);
+    assert_int_equal(ggufref_model_load_vocab(g, &m, &err), GGUFREF_ERR_UNSUPPORTED_TOKENIZER);
+    assert_non_null(strstr(err.message, "tokenizer.ggml.model = \"bert\""));
+    ggufref_gguf_close(g);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_gpt2),
@@ -838,6 +918,8 @@ int main(void) {
         cmocka_unit_test(test_bpe_pre_names),
         cmocka_unit_test(test_bpe_out_of_memory),
         cmocka_unit_test(test_pretok_pieces),
+        cmocka_unit_test(test_bpe_public_api),
+        cmocka_unit_test(test_bpe_bert_rejected),
         cmocka_unit_test(test_bpe_round_trip_property),
         cmocka_unit_test(test_bpe_worst_case_runs),
     };

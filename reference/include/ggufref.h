@@ -311,6 +311,16 @@ ggufref_status ggufref_model_load_vocab(const ggufref_gguf *gguf, ggufref_model 
 ggufref_status ggufref_tokenize(const ggufref_model *model, const char *text, size_t len,
                                 bool add_bos, int32_t *out, size_t cap, size_t *n_out);
 
+/* Flags of ggufref_tokenize_ex (SPEC R-TOK-041, R-TOK-042). */
+#define GGUFREF_TOKENIZE_ADD_BOS 1u       /* BOS first, when the vocabulary has one */
+#define GGUFREF_TOKENIZE_ADD_EOS 2u       /* EOS last, when the vocabulary has one */
+#define GGUFREF_TOKENIZE_PARSE_SPECIAL 4u /* BPE: text of CONTROL tokens becomes those tokens */
+
+/* ggufref_tokenize with flags; ggufref_tokenize(m, t, n, add_bos, ...) is
+ * ggufref_tokenize_ex(m, t, n, add_bos ? GGUFREF_TOKENIZE_ADD_BOS : 0, ...). Same contract. */
+ggufref_status ggufref_tokenize_ex(const ggufref_model *model, const char *text, size_t len,
+                                   unsigned flags, int32_t *out, size_t cap, size_t *n_out);
+
 /* The bytes a token contributes to text, given the token before it (-1 at the start): the
  * piece, with U+2581 as space, the leading space dropped right after BOS, <0xXX> as one byte,
  * control tokens (BOS/EOS/UNK) as nothing. The view stays valid while the model lives. */

@@ -274,7 +274,8 @@ static ggufref_status read_pre(const ggufref_gguf *g, gr_bpe *t, ggufref_error *
     if (st != GGUFREF_OK) return st;
     if (!found) {
         return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, UINT64_MAX,
-                       "%s is missing: a BPE vocabulary needs its pre-tokenizer named", key);
+                       "%s is missing: tokenizer.ggml.model = \"gpt2\" (byte-level BPE) needs "
+                       "its pre-tokenizer named", key);
     }
     if (!gr_pretok_lookup(s.ptr, s.len, &t->pre, &t->ignore_merges)) {
         char q[GR_QUOTE_MAX];

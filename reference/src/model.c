@@ -460,6 +460,15 @@ ggufref_status ggufref_tokenize(const ggufref_model *model, const char *text, si
     return gr_tokenizer_encode(model->tok, text, len, add_bos, out, cap, n_out);
 }
 
+ggufref_status ggufref_tokenize_ex(const ggufref_model *model, const char *text, size_t len,
+                                   unsigned flags, int32_t *out, size_t cap, size_t *n_out) {
+    if (model == NULL) {
+        if (n_out != NULL) *n_out = 0;
+        return GGUFREF_ERR_INVALID_ARGUMENT;
+    }
+    return gr_tokenizer_encode_flags(model->tok, text, len, flags, out, cap, n_out);
+}
+
 ggufref_str ggufref_token_to_piece(const ggufref_model *model, int32_t prev, int32_t token) {
     if (model == NULL) return (ggufref_str){"", 0};
     return gr_tokenizer_piece(model->tok, prev, token);

@@ -33,6 +33,12 @@
  */
 #include "tokenizer.h"
 
+#include "bpe.h"
+
+_Static_assert(GR_BPE_ADD_BOS == GGUFREF_TOKENIZE_ADD_BOS && GR_BPE_ADD_EOS == GGUFREF_TOKENIZE_ADD_EOS &&
+                   GR_BPE_PARSE_SPECIAL == GGUFREF_TOKENIZE_PARSE_SPECIAL,
+               "the BPE flags are the public ones");
+
 #include "hash.h"
 #include "text.h"
 
@@ -67,6 +73,8 @@ struct gr_tokenizer {
     int32_t bos, eos, unk; /* -1 when none */
     bool add_bos;          /* tokenizer.ggml.add_bos_token */
     bool add_space_prefix; /* tokenizer.ggml.add_space_prefix */
+    gr_bpe *bpe;           /* tokenizer.ggml.model = "gpt2": the byte-level BPE tokenizer
+                            * (bpe.c, SPEC 5.2) does all the work; the fields above are unused */
 };
 
 /* ------------------------------------------------------------------------------------- */
@@ -174,7 +182,8 @@ static ggufref_status get_special_id(const ggufref_gguf *g, const char *key, int
 }
 
 /* tokenizer.ggml.model must be the string "llama" (R-TOK-001). */
-static ggufref_status check_model_kind(const ggufref_gguf *g, ggufref_error *err) {
+/* OUT: *bpe = true for "gpt2" (R-TOK-030). */
+static ggufref_status check_model_kind(const ggufref_gguf *g, bool *bpe, ggufref_error *err) {
     const char *key = "tokenizer.ggml.model";
     int64_t kv = ggufref_gguf_find_key(g, key);
     if (kv < 0) {
@@ -185,10 +194,14 @@ static ggufref_status check_model_kind(const ggufref_gguf *g, ggufref_error *err
         return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX, "%s: expected a string, got %s",
                        key, ggufref_value_type_name(ggufref_gguf_kv_type(g, (uint64_t)kv)));
     }
+    if (bpe != NULL && str_eq(s, "gpt2", 4)) {
+        *bpe = true;
+        return GGUFREF_OK;
+    }
     if (!str_eq(s, "llama", 5)) {
         char q[GR_QUOTE_MAX];
         return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, file_offset(g, s.ptr),
-                       "%s = \"%s\" at offset %llu is not supported (only \"llama\")", key,
+                       "%s = \"%s\" at offset %llu is not supported (only \"llama\" and \"gpt2\")", key,
                        gr_quote(q, s.ptr, s.len), (unsigned long long)file_offset(g, s.ptr));
     }
     return GGUFREF_OK;
@@ -389,11 +402,20 @@ ggufref_status gr_tokenizer_init(const ggufref_gguf *gguf, gr_tokenizer **out, g
     if (out == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "out is NULL");
     *out = NULL;
     if (gguf == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "gguf is NULL");
-    ggufref_status st = check_model_kind(gguf, err);
+    bool bpe = false;
+    ggufref_status st = check_model_kind(gguf, &bpe, err);
     if (st != GGUFREF_OK) return st;
     gr_tokenizer *t = gr_calloc(1, sizeof *t);
     if (t == NULL) {
         return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "tokenizer: out of memory");
+    }
+    if (bpe) {
+        if ((st = gr_bpe_init(gguf, &t->bpe, err)) != GGUFREF_OK) {
+            gr_free(t);
+            return st;
+        }
+        *out = t;
+        return GGUFREF_OK;
     }
     bool typed = ggufref_gguf_find_key(gguf, "tokenizer.ggml.token_type") >= 0;
     if ((st = read_vocab(gguf, t, err)) || (st = read_specials(gguf, t, typed, err)) ||
@@ -407,6 +429,7 @@ ggufref_status gr_tokenizer_init(const ggufref_gguf *gguf, gr_tokenizer **out, g
 
 void gr_tokenizer_free(gr_tokenizer *tok) {
     if (tok == NULL) return;
+    gr_bpe_free(tok->bpe);
     gr_free(tok->text);
     gr_free(tok->score);
     gr_free(tok->type);
@@ -416,11 +439,15 @@ void gr_tokenizer_free(gr_tokenizer *tok) {
     gr_free(tok);
 }
 
-uint32_t gr_tokenizer_n_vocab(const gr_tokenizer *tok) { return tok->n_vocab; }
-int32_t gr_tokenizer_bos(const gr_tokenizer *tok) { return tok->bos; }
-int32_t gr_tokenizer_eos(const gr_tokenizer *tok) { return tok->eos; }
-int32_t gr_tokenizer_unk(const gr_tokenizer *tok) { return tok->unk; }
-bool gr_tokenizer_add_bos(const gr_tokenizer *tok) { return tok->add_bos; }
+uint32_t gr_tokenizer_n_vocab(const gr_tokenizer *tok) {
+    return tok->bpe ? gr_bpe_n_vocab(tok->bpe) : tok->n_vocab;
+}
+int32_t gr_tokenizer_bos(const gr_tokenizer *tok) { return tok->bpe ? gr_bpe_bos(tok->bpe) : tok->bos; }
+int32_t gr_tokenizer_eos(const gr_tokenizer *tok) { return tok->bpe ? gr_bpe_eos(tok->bpe) : tok->eos; }
+int32_t gr_tokenizer_unk(const gr_tokenizer *tok) { return tok->bpe ? gr_bpe_unk(tok->bpe) : tok->unk; }
+bool gr_tokenizer_add_bos(const gr_tokenizer *tok) {
+    return tok->bpe ? gr_bpe_add_bos(tok->bpe) : tok->add_bos;
+}
 
 /* ------------------------------------------------------------------------------------- */
 /* Encode (R-TOK-010..017)                                                                */
@@ -584,6 +611,9 @@ static size_t normalised_len(const char *text, size_t len, bool prefix) {
 
 ggufref_status gr_tokenizer_encode(const gr_tokenizer *tok, const char *text, size_t len,
                                    bool add_bos, int32_t *out, size_t cap, size_t *n_out) {
+    if (tok != NULL && tok->bpe != NULL) {
+        return gr_bpe_encode(tok->bpe, text, len, add_bos ? GR_BPE_ADD_BOS : 0, out, cap, n_out);
+    }
     if (tok == NULL || n_out == NULL || (text == NULL && len > 0) || (out == NULL && cap > 0)) {
         if (n_out != NULL) *n_out = 0;
         return GGUFREF_ERR_INVALID_ARGUMENT;
@@ -621,8 +651,27 @@ ggufref_status gr_tokenizer_encode(const gr_tokenizer *tok, const char *text, si
 /* Decode (R-TOK-020..022)                                                                */
 /* ------------------------------------------------------------------------------------- */
 
+/* R-TOK-042: flags GR_BPE_*; SentencePiece honours ADD_BOS and ADD_EOS (PARSE_SPECIAL has no
+ * effect: R-TOK-010). */
+ggufref_status gr_tokenizer_encode_flags(const gr_tokenizer *tok, const char *text, size_t len,
+                                         unsigned flags, int32_t *out, size_t cap, size_t *n_out) {
+    if (tok != NULL && tok->bpe != NULL) {
+        return gr_bpe_encode(tok->bpe, text, len, flags, out, cap, n_out);
+    }
+    bool add_bos = (flags & GR_BPE_ADD_BOS) != 0;
+    ggufref_status st = gr_tokenizer_encode(tok, text, len, add_bos, out, cap, n_out);
+    if (!(flags & GR_BPE_ADD_EOS) || (st != GGUFREF_OK && st != GGUFREF_ERR_LIMIT_EXCEEDED) ||
+        *n_out == 0 || tok->eos < 0) {
+        return st; /* (LIMIT_EXCEEDED with nothing counted: the text is over the limit) */
+    }
+    if (*n_out < cap) out[*n_out] = tok->eos;
+    (*n_out)++;
+    return *n_out > cap ? GGUFREF_ERR_LIMIT_EXCEEDED : GGUFREF_OK;
+}
+
 ggufref_str gr_tokenizer_piece(const gr_tokenizer *tok, int32_t prev, int32_t token) {
     ggufref_str s = {"", 0};
+    if (tok != NULL && tok->bpe != NULL) return gr_bpe_piece(tok->bpe, token);
     if (tok == NULL || token < 0 || (uint32_t)token >= tok->n_vocab) return s;
     s.ptr = tok->pieces + tok->piece_off[token];
     s.len = tok->piece_off[token + 1] - tok->piece_off[token];
@@ -637,6 +686,7 @@ ggufref_str gr_tokenizer_piece(const gr_tokenizer *tok, int32_t prev, int32_t to
 
 ggufref_str gr_tokenizer_text(const gr_tokenizer *tok, int32_t token) {
     ggufref_str s = {"", 0};
+    if (tok != NULL && tok->bpe != NULL) return gr_bpe_text(tok->bpe, token);
     if (tok == NULL || token < 0 || (uint32_t)token >= tok->n_vocab) return s;
     return tok->text[token];
 }

@@ -28,6 +28,9 @@ bool gr_tokenizer_add_bos(const gr_tokenizer *tok);
  * public functions call these; tests call them directly). */
 ggufref_status gr_tokenizer_encode(const gr_tokenizer *tok, const char *text, size_t len,
                                    bool add_bos, int32_t *out, size_t cap, size_t *n_out);
+/* ggufref_tokenize_ex: flags GGUFREF_TOKENIZE_* (= GR_BPE_*, R-TOK-042). */
+ggufref_status gr_tokenizer_encode_flags(const gr_tokenizer *tok, const char *text, size_t len,
+                                         unsigned flags, int32_t *out, size_t cap, size_t *n_out);
 ggufref_str gr_tokenizer_piece(const gr_tokenizer *tok, int32_t prev, int32_t token);
 ggufref_str gr_tokenizer_text(const gr_tokenizer *tok, int32_t token);
 
