@@ -24,7 +24,4 @@ typedef struct cli_result {
 bool cli_run(const char *args, cli_result *r);
 void cli_result_free(cli_result *r);
 
-/* Transitional: files that still find read_whole_file and material_path here. */
-#include "files.h"
-
 #endif
