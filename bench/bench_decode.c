@@ -31,7 +31,9 @@
 
 #include "bench_util.h"
 #include "ggufref.h"
-#include "model.h"
+#include "kernels.h"
+
+#define MAX_MODELS 64
 
 /* Bytes/s of one sequential read of buf (8 independent sums, vectorizable). */
 static double read_bandwidth(const uint64_t *buf, size_t n_words, uint64_t *sink) {
@@ -147,7 +149,8 @@ static int bench_model(const char *path, int n_tokens, int repeat, result *out) 
     ggufref_model_info in;
     ggufref_model_get_info(m, &in);
     ggufref_context *ctx;
-    if (ggufref_context_create(m, 0, &ctx) != GGUFREF_OK || (uint32_t)n_tokens > in.n_ctx_train) {
+    if ((uint32_t)n_tokens > in.n_ctx_train ||
+        ggufref_context_create(m, (uint32_t)n_tokens, &ctx) != GGUFREF_OK) {
         fprintf(stderr, "bench_decode: %s: cannot make a context of %d tokens\n", path, n_tokens);
         return -1;
     }
@@ -201,12 +204,15 @@ int main(int argc, char **argv) {
         strncat(dir, "/../fixtures", sizeof dir - strlen(dir) - 1);
     }
     int n_tokens = 128, repeat = 3;
+    const char *paths[MAX_MODELS];
+    size_t n_paths = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fixtures") == 0 && i + 1 < argc) snprintf(dir, sizeof dir, "%s", argv[++i]);
         else if (strcmp(argv[i], "--tokens") == 0 && i + 1 < argc) n_tokens = atoi(argv[++i]);
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
+        else if (argv[i][0] != '-' && n_paths < MAX_MODELS) paths[n_paths++] = argv[i];
         else {
-            fprintf(stderr, "usage: bench_decode [--fixtures DIR] [--tokens N] [--repeat R]\n");
+            fprintf(stderr, "usage: bench_decode [--fixtures DIR] [--tokens N] [--repeat R] [MODEL.gguf...]\n");
             return 2;
         }
     }
@@ -217,13 +223,21 @@ int main(int argc, char **argv) {
     /* bandwidth before and after the models (the machine may be shared: the higher one is
      * the roofline); the peak RSS after the first (F32) model is that model's footprint */
     double bw_before = measure_bandwidth(repeat);
-    static const char *const names[] = {"stories15m-f32", "stories15m-q8_0", "stories15m-q4_k"};
-    result res[3];
-    int failed = 0, ok[3] = {0, 0, 0};
-    for (size_t i = 0; i < 3; i++) {
-        char path[1200];
-        snprintf(path, sizeof path, "%s/%s.gguf", dir, names[i]);
-        ok[i] = bench_model(path, n_tokens, repeat, &res[i]) == 0;
+    static const char *const stories[] = {"stories15m-f32", "stories15m-q8_0", "stories15m-q4_k"};
+    static char stories_paths[3][1200];
+    const char *names[MAX_MODELS];
+    if (n_paths == 0) { /* the default set: the stories15M-shaped fixtures of the build */
+        for (size_t i = 0; i < 3; i++) {
+            snprintf(stories_paths[i], sizeof stories_paths[i], "%s/%s.gguf", dir, stories[i]);
+            paths[n_paths++] = stories_paths[i];
+        }
+    }
+    result res[MAX_MODELS];
+    int failed = 0, ok[MAX_MODELS] = {0};
+    for (size_t i = 0; i < n_paths; i++) {
+        const char *slash = strrchr(paths[i], '/');
+        names[i] = slash ? slash + 1 : paths[i];
+        ok[i] = bench_model(paths[i], n_tokens, repeat, &res[i]) == 0;
         if (!ok[i]) failed = 1;
     }
     double bw_after = measure_bandwidth(repeat);
@@ -231,13 +245,13 @@ int main(int argc, char **argv) {
     printf("kernel path: %s, single thread, %d tokens, best of %d\n", gr_kernel_path(), n_tokens, repeat);
     printf("memory read bandwidth: %.2f GB/s (512 MiB streaming read; %.2f before, %.2f after)\n\n",
            bw / 1e9, bw_before / 1e9, bw_after / 1e9);
-    printf("%-18s %9s %11s %12s %12s %10s %9s\n", "model", "file MB", "weights MB", "decode tok/s",
+    printf("%-24s %9s %11s %12s %12s %10s %9s\n", "model", "file MB", "weights MB", "decode tok/s",
            "prompt tok/s", "GB/s read", "roofline");
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < n_paths; i++) {
         if (!ok[i]) continue;
         result r = res[i];
         double read = r.decode_tps * (double)r.weight_bytes;
-        printf("%-18s %9.1f %11.1f %12.1f %12.1f %10.2f %8.0f%%\n", names[i], r.file_mb,
+        printf("%-24s %9.1f %11.1f %12.1f %12.1f %10.2f %8.0f%%\n", names[i], r.file_mb,
                (double)r.weight_bytes / 1e6, r.decode_tps, r.prompt_tps, read / 1e9,
                100.0 * read / bw);
     }

@@ -554,17 +554,106 @@ static void test_matvec_and_matmul_agree(void **state) {
     (void)state;
     enum { N_IN = 512, N_OUT = 7, B = 3 };
     static uint8_t data[N_OUT * N_IN * 4];
-    static float x[B * N_IN], y1[N_OUT], yb[B * N_OUT], scratch[N_IN];
+    static float x[B * N_IN], y1[N_OUT], yb[B * N_OUT];
     for (size_t t = 0; t < N_BLOCK_TYPES; t++) {
         const type_case *tc = &block_types[t];
         size_t row_bytes = N_IN / tc->block * tc->bytes;
         for (int r = 0; r < N_OUT; r++) random_row(tc, data + r * row_bytes, N_IN);
         for (int i = 0; i < B * N_IN; i++) x[i] = rnd_float(1.0f);
         gr_weight w = {tc->type, data, N_IN, N_OUT, row_bytes};
-        gr_matmul(&w, x, N_IN, B, yb, N_OUT, scratch);
+        gr_matmul(&w, x, N_IN, B, yb, N_OUT);
         for (int b = 0; b < B; b++) {
             gr_matvec(&w, x + b * N_IN, y1);
             assert_memory_equal(y1, yb + b * N_OUT, sizeof y1);
+        }
+    }
+}
+
+/* R-NUM-012, R-NUM-044: every row of a matrix-vector product (the kernels take several rows
+ * at once, from different parts of the matrix) and of a batched product (several vectors at
+ * once) is the dot of the decoded row, for every type, row counts around the grouping, plain
+ * types at lengths that are not multiples of 16, and any split of the rows into ranges (the
+ * rows one thread computes, R-NUM-047). */
+static void test_matmul_rows_equal_decoded_dots_every_type(void **state) {
+    (void)state;
+    enum { N_IN = 512, MAX_OUT = 19, B = 7 };
+    static uint8_t data[MAX_OUT * N_IN * 4];
+    static float x[B * N_IN], dec[N_IN], y[B * MAX_OUT], ys[B * MAX_OUT], want[B * MAX_OUT];
+    static const uint32_t plain[3] = {GGUFREF_T_F32, GGUFREF_T_F16, GGUFREF_T_BF16};
+    for (size_t t = 0; t < N_BLOCK_TYPES + 3; t++) {
+        const type_case *tc = t < N_BLOCK_TYPES ? &block_types[t] : NULL;
+        uint32_t type = tc ? tc->type : plain[t - N_BLOCK_TYPES];
+        size_t es = type == GGUFREF_T_F32 ? 4 : 2;
+        size_t n_in = tc ? N_IN : N_IN - 13; /* plain: a partial last 16 */
+        size_t row_bytes = tc ? n_in / tc->block * tc->bytes : n_in * es;
+        for (size_t n_out = 1; n_out <= MAX_OUT; n_out += n_out < 9 ? 1 : 10) {
+            for (size_t r = 0; r < n_out; r++) {
+                uint8_t *row = data + r * row_bytes;
+                if (tc) {
+                    random_row(tc, row, n_in);
+                    continue;
+                }
+                for (size_t i = 0; i < n_in; i++) {
+                    float v = rnd_float(2.0f);
+                    if (es == 4) memcpy(row + 4 * i, &v, 4);
+                    else if (type == GGUFREF_T_F16) put16(row + 2 * i, ggufref_f32_to_f16(v));
+                    else put16(row + 2 * i, (uint16_t)(bits(v) >> 16));
+                }
+            }
+            for (size_t i = 0; i < B * n_in; i++) x[i] = rnd_float(1.0f);
+            for (size_t r = 0; r < n_out; r++) {
+                assert_int_equal(ggufref_dequantize(type, data + r * row_bytes, dec, n_in), GGUFREF_OK);
+                for (size_t b = 0; b < B; b++) want[b * n_out + r] = spec_dot(dec, x + b * n_in, n_in);
+            }
+            gr_weight w = {type, data, n_in, n_out, row_bytes};
+            for (size_t nb = 1; nb <= B; nb += 3) {
+                gr_matmul(&w, x, n_in, nb, y, n_out);
+                for (size_t b = 0; b < nb; b++) {
+                    for (size_t r = 0; r < n_out; r++) assert_bits(y[b * n_out + r], bits(want[b * n_out + r]));
+                }
+                /* the rows split at every point into two ranges, and into single rows */
+                for (size_t cut = 0; cut <= n_out; cut++) {
+                    memset(ys, 0xff, sizeof ys);
+                    gr_matmul_rows(&w, x, n_in, nb, ys, n_out, 0, cut);
+                    gr_matmul_rows(&w, x, n_in, nb, ys, n_out, cut, n_out);
+                    assert_memory_equal(ys, y, nb * n_out * sizeof *y);
+                }
+                memset(ys, 0xff, sizeof ys);
+                for (size_t r = n_out; r-- > 0;) gr_matmul_rows(&w, x, n_in, nb, ys, n_out, r, r + 1);
+                assert_memory_equal(ys, y, nb * n_out * sizeof *y);
+            }
+            gr_matvec(&w, x, y);
+            for (size_t r = 0; r < n_out; r++) assert_bits(y[r], bits(want[r]));
+        }
+    }
+}
+
+/* R-TYPE-002, R-NUM-012: every binary16 pattern, as an F16 weight, gives on the kernel path in
+ * use the dot products of the portable path (the AVX2 path converts with F16C), compared as
+ * R-NUM-002 says (any NaN equals any NaN). */
+static void test_f16_every_pattern_on_every_path(void **state) {
+    (void)state;
+    enum { N = 1024 };
+    static uint8_t row[2 * N];
+    static float x[N], one[N];
+    for (size_t i = 0; i < N; i++) {
+        x[i] = rnd_float(3.0f);
+        one[i] = 0.0f;
+    }
+    for (uint32_t base = 0; base < 0x10000; base += N) {
+        for (size_t i = 0; i < N; i++) put16(row + 2 * i, (uint16_t)(base + i));
+        float fast = gr_row_dot(GGUFREF_T_F16, row, x, N);
+        float slow = gr_row_dot_portable(GGUFREF_T_F16, row, x, N);
+        if (slow != slow) assert_true(fast != fast);
+        else assert_bits(fast, bits(slow));
+        /* each value alone: x = 1 at one element, 0 elsewhere */
+        for (size_t i = 0; i < N; i += 1) {
+            one[i] = 1.0f;
+            float f1 = gr_row_dot(GGUFREF_T_F16, row, one, N);
+            float s1 = gr_row_dot_portable(GGUFREF_T_F16, row, one, N);
+            one[i] = 0.0f;
+            if (s1 != s1) assert_true(f1 != f1);
+            else assert_bits(f1, bits(s1));
         }
     }
 }
@@ -764,6 +853,8 @@ int main(void) {
         cmocka_unit_test(test_dot_rounds_each_product_keeps_subnormals),
         cmocka_unit_test(test_row_dot_equals_decoded_dot_every_type),
         cmocka_unit_test(test_matvec_and_matmul_agree),
+        cmocka_unit_test(test_matmul_rows_equal_decoded_dots_every_type),
+        cmocka_unit_test(test_f16_every_pattern_on_every_path),
         cmocka_unit_test(test_weight_row_equals_dequantize),
         cmocka_unit_test(test_attention_kernels_match_definitions),
         cmocka_unit_test(test_expf_inplace_equals_gr_expf),

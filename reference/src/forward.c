@@ -250,9 +250,9 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
     for (size_t b = 0; b < n; b++) {
         rmsnorm(ctx->xb + b * xbs, ctx->x + b * dim, L->attn_norm, dim, in->rms_eps);
     }
-    gr_matmul(&L->wq, ctx->xb, xbs, n, ctx->q, ctx->q_dim, ctx->row);
-    gr_matmul(&L->wk, ctx->xb, xbs, n, kc, ctx->kv_dim, ctx->row);
-    gr_matmul(&L->wv, ctx->xb, xbs, n, vc, ctx->kv_dim, ctx->row);
+    gr_matmul(&L->wq, ctx->xb, xbs, n, ctx->q, ctx->q_dim);
+    gr_matmul(&L->wk, ctx->xb, xbs, n, kc, ctx->kv_dim);
+    gr_matmul(&L->wv, ctx->xb, xbs, n, vc, ctx->kv_dim);
     for (size_t b = 0; b < n; b++) {
         rope_angles(ctx, pos + (uint32_t)b);
         rope_rotate(ctx, ctx->q + b * ctx->q_dim, in->n_heads);
@@ -261,14 +261,14 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
     for (size_t b = 0; b < n; b++) {
         attention(ctx, l, pos + (uint32_t)b, ctx->q + b * ctx->q_dim, ctx->xb + b * xbs);
     }
-    gr_matmul(&L->wo, ctx->xb, xbs, n, ctx->xb2, dim, ctx->row);
+    gr_matmul(&L->wo, ctx->xb, xbs, n, ctx->xb2, dim);
     for (size_t i = 0; i < n * dim; i++) ctx->x[i] = ctx->x[i] + ctx->xb2[i];
 
     for (size_t b = 0; b < n; b++) {
         rmsnorm(ctx->xb + b * xbs, ctx->x + b * dim, L->ffn_norm, dim, in->rms_eps);
     }
-    gr_matmul(&L->w_gate, ctx->xb, xbs, n, ctx->hb, ffn, ctx->row);
-    gr_matmul(&L->w_up, ctx->xb, xbs, n, ctx->hb2, ffn, ctx->row);
+    gr_matmul(&L->w_gate, ctx->xb, xbs, n, ctx->hb, ffn);
+    gr_matmul(&L->w_up, ctx->xb, xbs, n, ctx->hb2, ffn);
     /* R-NUM-025: SiLU(g) * u, the exponentials first (vectorized), in the tmp buffer */
     for (size_t i = 0; i < n * ffn; i++) ctx->tmp[i] = -ctx->hb[i];
     gr_expf_inplace(ctx->tmp, n * ffn);
@@ -277,7 +277,7 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
         g = g * (1.0f / (1.0f + ctx->tmp[i]));
         ctx->hb[i] = g * ctx->hb2[i];
     }
-    gr_matmul(&L->w_down, ctx->hb, ffn, n, ctx->xb2, dim, ctx->row);
+    gr_matmul(&L->w_down, ctx->hb, ffn, n, ctx->xb2, dim);
     for (size_t i = 0; i < n * dim; i++) ctx->x[i] = ctx->x[i] + ctx->xb2[i];
 }
 

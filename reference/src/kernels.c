@@ -9,6 +9,15 @@
  * gr_dot_f32(decode(row), x). The portable C kernels are the reference; the AVX2 kernels
  * (selected at run time on x86-64, same arithmetic per lane: a vector of 8 lanes is 8 scalar
  * operations) exist for speed and are tested bit-for-bit against them.
+ *
+ * Why the AVX2 kernels work on four rows at once: each lane's sum is one chain of dependent
+ * additions (the order is fixed), so one row at a time runs at the latency of an addition per
+ * 16 elements, whatever the type. Four rows give eight independent chains; the decoded bits and
+ * each row's order of additions are unchanged.
+ *
+ * Layout of this file: portable reductions; portable row kernels; AVX2 block kernels (one per
+ * type: decode one block straight into the lanes, or into memory); AVX2 row drivers; the
+ * dispatch (a table per path, so another vector path, e.g. wasm SIMD128, adds its own table).
  */
 #include "kernels.h"
 #include "quant.h"
@@ -16,12 +25,12 @@
 
 #include <string.h>
 
+/* Elements per decode chunk: a multiple of GR_LANES and of every block size. */
+#define CHUNK 256u
+
 /* ===================================================================================== */
 /* Lane-blocked reductions: portable reference kernels (R-NUM-010..012)                   */
 /* ===================================================================================== */
-
-/* Elements per decode chunk: a multiple of GR_LANES and of every block size. */
-#define CHUNK 256u
 
 /* s[l] = s[l] + a[i] * b[i] with l = i mod 16, i ascending. Precondition: the elements already
  * in s number a multiple of GR_LANES, so element 0 here goes to lane 0. */
@@ -60,30 +69,54 @@ float gr_sum_f32(const float *a, size_t n) {
     return lanes_reduce(s);
 }
 
-/* Quantized row dot through a decode buffer: decode CHUNK elements at a time (decode_run),
- * accumulate each chunk into the lanes with muladd (lanes_muladd or a kernel doing the same
- * operations per lane), then combine the lanes (R-NUM-010, 012). */
-static GR_ALWAYS_INLINE float row_dot_chunked(uint32_t type, const uint8_t *row, const float *x,
-                                              size_t n,
-                                              void (*muladd)(float *, const float *, const float *,
-                                                             size_t)) {
+/* ===================================================================================== */
+/* Portable row kernels                                                                   */
+/* ===================================================================================== */
+
+/* The f32 values of elements i .. i+len-1 of a row (i a multiple of CHUNK): the row itself
+ * for an aligned F32 row, else decoded into buf (CHUNK floats). */
+static const float *chunk_values(uint32_t type, const uint8_t *row, size_t i, size_t len,
+                                 float *buf) {
+    if (type == GGUFREF_T_F32 && ((uintptr_t)row & (sizeof(float) - 1)) == 0) {
+        return (const float *)(const void *)row + i;
+    }
     const ggufref_type_info *ti = ggufref_type_info_get(type);
+    gr_decode_run(type, row + i / ti->block_size * ti->type_size, buf, len);
+    return buf;
+}
+
+/* Portable quantized row dot: decode CHUNK elements at a time (R-TYPE-*) and accumulate each
+ * chunk into the 16 lanes (R-NUM-010, 012). */
+float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, size_t n) {
     float s[GR_LANES] = {0};
     float buf[CHUNK];
     for (size_t i = 0; i < n; i += CHUNK) {
         size_t len = n - i < CHUNK ? n - i : CHUNK;
-        gr_decode_run(type, row + i / ti->block_size * ti->type_size, buf, len);
-        muladd(s, buf, x + i, len);
+        lanes_muladd(s, chunk_values(type, row, i, len, buf), x + i, len);
     }
     return lanes_reduce(s);
 }
 
-/* Portable quantized row dot: F32 rows in place when aligned, any other through the buffer. */
-float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, size_t n) {
-    if (type == GGUFREF_T_F32 && ((uintptr_t)row & (sizeof(float) - 1)) == 0) {
-        return dot_f32_portable((const float *)(const void *)row, x, n);
+/* Rows r0 .. r1-1 of w times n_batch vectors, portable: each chunk of a row is decoded once
+ * and accumulated into every vector's lanes. */
+static void matmul_rows_portable(const gr_weight *w, const float *x, size_t x_stride,
+                                 size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1) {
+    float s[GGUFREF_MAX_BATCH][GR_LANES];
+    float buf[CHUNK];
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w->data + r * w->row_bytes;
+        if (n_batch == 1) {
+            y[r] = gr_row_dot_portable(w->type, row, x, w->n_in);
+            continue;
+        }
+        memset(s, 0, sizeof s);
+        for (size_t i = 0; i < w->n_in; i += CHUNK) {
+            size_t len = w->n_in - i < CHUNK ? w->n_in - i : CHUNK;
+            const float *v = chunk_values(w->type, row, i, len, buf);
+            for (size_t b = 0; b < n_batch; b++) lanes_muladd(s[b], v, x + b * x_stride + i, len);
+        }
+        for (size_t b = 0; b < n_batch; b++) y[b * y_stride + r] = lanes_reduce(s[b]);
     }
-    return row_dot_chunked(type, row, x, n, lanes_muladd);
 }
 
 /* ===================================================================================== */
@@ -136,185 +169,381 @@ GR_TARGET_AVX2 static inline __m128i load8(const uint8_t *p) {
     return _mm_cvtsi64_si128(v);
 }
 
-/* Each quantized kernel below has two modes, fixed at compile time by always-inlined
- * wrappers: dot (y == NULL: acc += w * x[off..off+7]) and decode (y[off..off+7] = w, for the
- * batched matmul). Both compute w, the decoded elements, the same way. */
-#define EMIT8(acc, w, off)                                                              \
-    do {                                                                                \
-        if (y) _mm256_storeu_ps(y + (off), (w));                                        \
-        else (acc) = _mm256_add_ps((acc), _mm256_mul_ps((w), _mm256_loadu_ps(x + (off)))); \
+GR_TARGET_AVX2 static inline __m256i u8x8(const uint8_t *p) { return _mm256_cvtepu8_epi32(load8(p)); }
+
+/* ---- Block kernels ----------------------------------------------------------------------
+ * blk_T(blk, x, y, a0, a1): the elements of one block of type T, decoded by R-TYPE-* (the
+ * operations of quant.c's decode_T, 8 lanes at a time). Two modes, fixed at compile time by
+ * the always-inlined callers: y == NULL adds w * x[k..k+7] to the lanes (a0 for block
+ * elements k = 0, 16, 32.. mod 16 = 0..7, a1 for 8..15; every block size is a multiple of 16,
+ * so block element k goes to lane k mod 16), y != NULL stores w at y[k..k+7]. Within each
+ * register the elements come in ascending order, as every lane requires. */
+#define EMIT8(acc, w, k)                                                                    \
+    do {                                                                                    \
+        if (y) _mm256_storeu_ps(y + (k), (w));                                              \
+        else *(acc) = _mm256_add_ps(*(acc), _mm256_mul_ps((w), _mm256_loadu_ps(x + (k))));  \
     } while (0)
 
-/* Q8_0: y = (f32)q * d per element (decode_q8_0), elements 0-7 / 16-23 in lanes 0-7. */
-GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q8_0(const uint8_t *row, const float *x, float *y,
-                                                 size_t n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    for (size_t b = 0; b < n / 32; b++) {
-        const uint8_t *blk = row + b * 34;
-        size_t o = b * 32;
-        __m256 d = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk)));
-        for (int k = 0; k < 32; k += 16) {
-            __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k)));
-            __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k + 8)));
-            EMIT8(s0, _mm256_mul_ps(q0, d), o + (size_t)k);
-            EMIT8(s1, _mm256_mul_ps(q1, d), o + (size_t)k + 8);
-        }
-    }
-    return reduce_avx2(s0, s1);
+#define BLK_ARGS const uint8_t *blk, const float *x, float *y, __m256 *a0, __m256 *a1
+
+/* F32: 16 elements. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_f32(BLK_ARGS) {
+    EMIT8(a0, _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(const void *)blk)), 0);
+    EMIT8(a1, _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(const void *)(blk + 32))), 8);
 }
 
-/* Q5_0 high bits: row b holds, for bit i of the byte b, 16 * bit - 16, so that
- * q - 16 = nibble + q5_high[byte][i] (decode_q5_0). 8 KiB, a compile-time constant. */
+/* F16: 16 elements, converted by F16C, which is exact (R-TYPE-002) except that it quiets a
+ * signalling NaN: used for dot products only, where the product quiets it anyway
+ * (gr_weight_row decodes F16 with quant.c). */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_f16(BLK_ARGS) {
+    EMIT8(a0, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)blk)), 0);
+    EMIT8(a1, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(blk + 16))), 8);
+}
+
+/* BF16: 16 elements, each the top half of a binary32 (R-TYPE-003). */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_bf16(BLK_ARGS) {
+    __m256i v0 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)blk));
+    __m256i v1 = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(blk + 16)));
+    EMIT8(a0, _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16)), 0);
+    EMIT8(a1, _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16)), 8);
+}
+
+/* Q4_0 (R-TYPE-010): y = (f32)(nibble - 8) * d; elements 0-15 are the low nibbles of qs[0..15],
+ * 16-31 the high nibbles. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q4_0(BLK_ARGS) {
+    const __m256i low4 = _mm256_set1_epi32(0x0f), eight = _mm256_set1_epi32(8);
+    __m256 d = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk)));
+    __m256i v0 = u8x8(blk + 2), v1 = u8x8(blk + 10);
+#define Q40(v) _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32((v), eight)), d)
+    EMIT8(a0, Q40(_mm256_and_si256(v0, low4)), 0);
+    EMIT8(a1, Q40(_mm256_and_si256(v1, low4)), 8);
+    EMIT8(a0, Q40(_mm256_srli_epi32(v0, 4)), 16);
+    EMIT8(a1, Q40(_mm256_srli_epi32(v1, 4)), 24);
+#undef Q40
+}
+
+/* Q4_1 (R-TYPE-011): y = (f32)nibble * d + m. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q4_1(BLK_ARGS) {
+    const __m256i low4 = _mm256_set1_epi32(0x0f);
+    __m256 d = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk)));
+    __m256 m = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk + 2)));
+    __m256i v0 = u8x8(blk + 4), v1 = u8x8(blk + 12);
+#define Q41(v) _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(v), d), m)
+    EMIT8(a0, Q41(_mm256_and_si256(v0, low4)), 0);
+    EMIT8(a1, Q41(_mm256_and_si256(v1, low4)), 8);
+    EMIT8(a0, Q41(_mm256_srli_epi32(v0, 4)), 16);
+    EMIT8(a1, Q41(_mm256_srli_epi32(v1, 4)), 24);
+#undef Q41
+}
+
+/* The fifth bits of Q5_0 / Q5_1: row b holds, for bit i of the byte b, 16 * bit (q5_bit16)
+ * or 16 * bit - 16 (q5_high), so that q = nibble + q5_bit16[byte][i] and
+ * q - 16 = nibble + q5_high[byte][i]. 8 KiB each, compile-time constants. */
 #define Q5H(b, i) ((((b) >> (i)) & 1) * 16 - 16)
 #define Q5ROW(b) {Q5H(b, 0), Q5H(b, 1), Q5H(b, 2), Q5H(b, 3), Q5H(b, 4), Q5H(b, 5), Q5H(b, 6), Q5H(b, 7)}
 #define Q5X4(b) Q5ROW(b), Q5ROW(b + 1), Q5ROW(b + 2), Q5ROW(b + 3)
 #define Q5X16(b) Q5X4(b), Q5X4(b + 4), Q5X4(b + 8), Q5X4(b + 12)
 #define Q5X64(b) Q5X16(b), Q5X16(b + 16), Q5X16(b + 32), Q5X16(b + 48)
 static const int32_t q5_high[256][8] = {Q5X64(0), Q5X64(64), Q5X64(128), Q5X64(192)};
+#undef Q5H
+#define Q5H(b, i) ((((b) >> (i)) & 1) * 16)
+static const int32_t q5_bit16[256][8] = {Q5X64(0), Q5X64(64), Q5X64(128), Q5X64(192)};
+#undef Q5H
+#undef Q5ROW
+#undef Q5X4
+#undef Q5X16
+#undef Q5X64
 
-/* Q5_0: y = (f32)(q - 16) * d (decode_q5_0). Per block: low nibbles (elements 0-15), then
- * high nibbles (16-31): ascending in every lane. */
-GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q5_0(const uint8_t *row, const float *x, float *y,
-                                                 size_t n) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    const __m256i low4 = _mm256_set1_epi32(0x0f);
-    for (size_t b = 0; b < n / 32; b++) {
-        const uint8_t *blk = row + b * 22;
-        size_t o = b * 32;
-        __m256 d = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk)));
-        __m256i v0 = _mm256_cvtepu8_epi32(load8(blk + 6)), v1 = _mm256_cvtepu8_epi32(load8(blk + 14));
-        const __m256i *h = (const __m256i *)(const void *)q5_high[0];
-        /* elements 0-7, 8-15 (low nibbles), then 16-23, 24-31 (high nibbles) */
-        __m256i q0 = _mm256_add_epi32(_mm256_and_si256(v0, low4), _mm256_loadu_si256(h + blk[2]));
-        __m256i q1 = _mm256_add_epi32(_mm256_and_si256(v1, low4), _mm256_loadu_si256(h + blk[3]));
-        __m256i q2 = _mm256_add_epi32(_mm256_srli_epi32(v0, 4), _mm256_loadu_si256(h + blk[4]));
-        __m256i q3 = _mm256_add_epi32(_mm256_srli_epi32(v1, 4), _mm256_loadu_si256(h + blk[5]));
-        EMIT8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q0), d), o);
-        EMIT8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q1), d), o + 8);
-        EMIT8(acc0, _mm256_mul_ps(_mm256_cvtepi32_ps(q2), d), o + 16);
-        EMIT8(acc1, _mm256_mul_ps(_mm256_cvtepi32_ps(q3), d), o + 24);
-    }
-    return reduce_avx2(acc0, acc1);
+GR_TARGET_AVX2 static inline __m256i q5_bits(const int32_t (*table)[8], uint8_t byte) {
+    return _mm256_loadu_si256((const __m256i *)(const void *)table[byte]);
 }
 
-/* Q4_K: per 64-element chunk c, the 32 low nibbles (sub-block 2c), then the 32 high nibbles
- * (sub-block 2c + 1): ascending element order, as every lane requires. */
-GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q4_k(const uint8_t *row, const float *x, float *y,
-                                                 size_t n) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+/* Q5_0 (R-TYPE-012): y = (f32)(q - 16) * d; qh byte i holds the fifth bits of elements
+ * 8i .. 8i+7. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q5_0(BLK_ARGS) {
     const __m256i low4 = _mm256_set1_epi32(0x0f);
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *blk = row + b * 144;
-        float d = gr_f16_to_f32(gr_rd16(blk));
-        float dmin = gr_f16_to_f32(gr_rd16(blk + 2));
-        const uint8_t *scales = blk + 4;
-        for (int c = 0; c < 4; c++) {
-            const uint8_t *q = blk + 16 + 32 * c;
-            size_t o = b * 256 + 64 * (size_t)c;
-            float k[4];
-            gr_k4_chunk(scales, c, d, dmin, k);
-            __m256 d1 = _mm256_set1_ps(k[0]), mm1 = _mm256_set1_ps(k[1]);
-            __m256 d2 = _mm256_set1_ps(k[2]), mm2 = _mm256_set1_ps(k[3]);
-            __m256i v0 = _mm256_cvtepu8_epi32(load8(q)), v1 = _mm256_cvtepu8_epi32(load8(q + 8));
-            __m256i v2 = _mm256_cvtepu8_epi32(load8(q + 16)), v3 = _mm256_cvtepu8_epi32(load8(q + 24));
-#define Q4K_W(v, dd, mm) _mm256_sub_ps(_mm256_mul_ps((dd), _mm256_cvtepi32_ps(v)), (mm))
-            /* low nibbles: elements 64c + 0..31 (sub-block 2c) */
-            EMIT8(acc0, Q4K_W(_mm256_and_si256(v0, low4), d1, mm1), o);
-            EMIT8(acc1, Q4K_W(_mm256_and_si256(v1, low4), d1, mm1), o + 8);
-            EMIT8(acc0, Q4K_W(_mm256_and_si256(v2, low4), d1, mm1), o + 16);
-            EMIT8(acc1, Q4K_W(_mm256_and_si256(v3, low4), d1, mm1), o + 24);
-            /* high nibbles: elements 64c + 32..63 (sub-block 2c + 1) */
-            EMIT8(acc0, Q4K_W(_mm256_srli_epi32(v0, 4), d2, mm2), o + 32);
-            EMIT8(acc1, Q4K_W(_mm256_srli_epi32(v1, 4), d2, mm2), o + 40);
-            EMIT8(acc0, Q4K_W(_mm256_srli_epi32(v2, 4), d2, mm2), o + 48);
-            EMIT8(acc1, Q4K_W(_mm256_srli_epi32(v3, 4), d2, mm2), o + 56);
-#undef Q4K_W
-        }
-    }
-    return reduce_avx2(acc0, acc1);
+    __m256 d = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk)));
+    __m256i v0 = u8x8(blk + 6), v1 = u8x8(blk + 14);
+#define Q50(v, i) _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32((v), q5_bits(q5_high, blk[2 + (i)]))), d)
+    EMIT8(a0, Q50(_mm256_and_si256(v0, low4), 0), 0);
+    EMIT8(a1, Q50(_mm256_and_si256(v1, low4), 1), 8);
+    EMIT8(a0, Q50(_mm256_srli_epi32(v0, 4), 2), 16);
+    EMIT8(a1, Q50(_mm256_srli_epi32(v1, 4), 3), 24);
+#undef Q50
 }
 
-/* Q6_K: per 128-element half h and quarter k (32 elements, sub-blocks 8h + 2k, 8h + 2k + 1),
- * y = (d * (f32)sc) * (f32)q (decode_q6_k). */
-GR_TARGET_AVX2 static GR_ALWAYS_INLINE float kern_q6_k(const uint8_t *row, const float *x, float *y,
-                                                 size_t n) {
-    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    const __m256i low4 = _mm256_set1_epi32(0x0f), three = _mm256_set1_epi32(3);
-    const __m256i bias = _mm256_set1_epi32(32);
-    for (size_t b = 0; b < n / 256; b++) {
-        const uint8_t *blk = row + b * 210;
-        const int8_t *scales = (const int8_t *)(blk + 192);
-        float d = gr_f16_to_f32(gr_rd16(blk + 208));
-        for (int h = 0; h < 2; h++) {
-            for (int k = 0; k < 4; k++) {
-                const uint8_t *lo = blk + 64 * h + 32 * (k & 1);
-                const uint8_t *qh = blk + 128 + 32 * h;
-                size_t o = b * 256 + 128 * (size_t)h + 32 * (size_t)k;
-                int shift = (k >> 1) * 4;
-                __m256 da = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k]);
-                __m256 db = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + 1]);
-                for (int l = 0; l < 32; l += 16) { /* lanes 0-7 then 8-15, twice */
-                    __m256 dv = l == 0 ? da : db;
-                    for (int u = 0; u < 2; u++) {
-                        __m256i v = _mm256_cvtepu8_epi32(load8(lo + l + 8 * u));
-                        v = _mm256_and_si256(_mm256_srli_epi32(v, shift), low4);
-                        __m256i hi = _mm256_cvtepu8_epi32(load8(qh + l + 8 * u));
-                        hi = _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(hi, 2 * k), three), 4);
-                        __m256i q = _mm256_sub_epi32(_mm256_or_si256(v, hi), bias);
-                        EMIT8(acc[u], _mm256_mul_ps(dv, _mm256_cvtepi32_ps(q)), o + (size_t)(l + 8 * u));
-                    }
-                }
+/* Q5_1 (R-TYPE-013): y = (f32)q * d + m. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q5_1(BLK_ARGS) {
+    const __m256i low4 = _mm256_set1_epi32(0x0f);
+    __m256 d = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk)));
+    __m256 m = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk + 2)));
+    __m256i v0 = u8x8(blk + 8), v1 = u8x8(blk + 16);
+#define Q51(v, i) \
+    _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_add_epi32((v), q5_bits(q5_bit16, blk[4 + (i)]))), d), m)
+    EMIT8(a0, Q51(_mm256_and_si256(v0, low4), 0), 0);
+    EMIT8(a1, Q51(_mm256_and_si256(v1, low4), 1), 8);
+    EMIT8(a0, Q51(_mm256_srli_epi32(v0, 4), 2), 16);
+    EMIT8(a1, Q51(_mm256_srli_epi32(v1, 4), 3), 24);
+#undef Q51
+}
+
+/* Q8_0 (R-TYPE-014): y = (f32)q * d. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q8_0(BLK_ARGS) {
+    __m256 d = _mm256_set1_ps(gr_f16_to_f32(gr_rd16(blk)));
+    for (int k = 0; k < 32; k += 16) {
+        __m256 q0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k)));
+        __m256 q1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(load8(blk + 2 + k + 8)));
+        EMIT8(a0, _mm256_mul_ps(q0, d), k);
+        EMIT8(a1, _mm256_mul_ps(q1, d), k + 8);
+    }
+}
+
+/* Q2_K (R-TYPE-020): per 16-element sub-block s, y = dl * (f32)q - ml with
+ * dl = d * (f32)(scales[s] & 15), ml = dmin * (f32)(scales[s] >> 4). */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q2_k(BLK_ARGS) {
+    const uint8_t *scales = blk, *qs = blk + 16;
+    float d = gr_f16_to_f32(gr_rd16(blk + 80)), dmin = gr_f16_to_f32(gr_rd16(blk + 82));
+    const __m256i three = _mm256_set1_epi32(3);
+    for (int h = 0; h < 2; h++) {
+        for (int j = 0; j < 4; j++) {
+            __m128i shift = _mm_cvtsi32_si128(2 * j);
+            for (int half = 0; half < 2; half++) {
+                uint8_t sc = scales[8 * h + 2 * j + half];
+                __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0f));
+                __m256 ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
+                const uint8_t *q = qs + 32 * h + 16 * half;
+                int k = 128 * h + 32 * j + 16 * half;
+                __m256i v0 = _mm256_and_si256(_mm256_srl_epi32(u8x8(q), shift), three);
+                __m256i v1 = _mm256_and_si256(_mm256_srl_epi32(u8x8(q + 8), shift), three);
+                EMIT8(a0, _mm256_sub_ps(_mm256_mul_ps(dl, _mm256_cvtepi32_ps(v0)), ml), k);
+                EMIT8(a1, _mm256_sub_ps(_mm256_mul_ps(dl, _mm256_cvtepi32_ps(v1)), ml), k + 8);
             }
         }
     }
-    return reduce_avx2(acc[0], acc[1]);
 }
 
-GR_TARGET_AVX2 static float dot_q8_0_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q8_0(r, x, NULL, n); }
-GR_TARGET_AVX2 static float dot_q5_0_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q5_0(r, x, NULL, n); }
-GR_TARGET_AVX2 static float dot_q4_k_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q4_k(r, x, NULL, n); }
-GR_TARGET_AVX2 static float dot_q6_k_avx2(const uint8_t *r, const float *x, size_t n) { return kern_q6_k(r, x, NULL, n); }
-
-/* Decode one row of n elements into y with the AVX2 kernels where a type has one (the same
- * values as decode_run, R-NUM-012); false if it has none. */
-GR_TARGET_AVX2 static bool decode_row_avx2(uint32_t type, const uint8_t *row, float *y, size_t n) {
-    switch (type) {
-    case GGUFREF_T_Q8_0: kern_q8_0(row, NULL, y, n); return true;
-    case GGUFREF_T_Q5_0: kern_q5_0(row, NULL, y, n); return true;
-    case GGUFREF_T_Q4_K: kern_q4_k(row, NULL, y, n); return true;
-    case GGUFREF_T_Q6_K: kern_q6_k(row, NULL, y, n); return true;
-    default: return false;
-    }
-}
-
-GR_TARGET_AVX2 static float row_dot_avx2(uint32_t type, const uint8_t *row, const float *x,
-                                         size_t n) {
-    switch (type) {
-    case GGUFREF_T_Q8_0: return dot_q8_0_avx2(row, x, n);
-    case GGUFREF_T_Q5_0: return dot_q5_0_avx2(row, x, n);
-    case GGUFREF_T_Q4_K: return dot_q4_k_avx2(row, x, n);
-    case GGUFREF_T_Q6_K: return dot_q6_k_avx2(row, x, n);
-    case GGUFREF_T_F32:
-        /* Rows are f32-aligned in any file with alignment >= 4; otherwise go through a copy. */
-        if (((uintptr_t)row & (sizeof(float) - 1)) == 0) {
-            return dot_f32_avx2((const float *)(const void *)row, x, n);
+/* Q3_K (R-TYPE-021): q = ((qs >> 2j) & 3) - (hmask bit set ? 0 : 4), y = (d * (f32)sc_s) * (f32)q. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q3_k(BLK_ARGS) {
+    const uint8_t *hmask = blk, *qs = blk + 32, *scales = blk + 96;
+    float d = gr_f16_to_f32(gr_rd16(blk + 108));
+    const __m256i three = _mm256_set1_epi32(3), four = _mm256_set1_epi32(4);
+    const __m256i zero = _mm256_setzero_si256();
+    for (int h = 0; h < 2; h++) {
+        for (int j = 0; j < 4; j++) {
+            __m128i shift = _mm_cvtsi32_si128(2 * j);
+            __m256i mbit = _mm256_set1_epi32(1 << (4 * h + j));
+            for (int half = 0; half < 2; half++) {
+                __m256 dl = _mm256_set1_ps(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j + half));
+                int k = 128 * h + 32 * j + 16 * half;
+#define Q3K(l)                                                                                        \
+    _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_sub_epi32(                                            \
+        _mm256_and_si256(_mm256_srl_epi32(u8x8(qs + 32 * h + (l)), shift), three),                    \
+        _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_and_si256(u8x8(hmask + (l)), mbit), zero), four))))
+                EMIT8(a0, Q3K(16 * half), k);
+                EMIT8(a1, Q3K(16 * half + 8), k + 8);
+#undef Q3K
+            }
         }
-        break;
-    default: break;
     }
-    return row_dot_chunked(type, row, x, n, lanes_muladd_avx2);
 }
 
-/* One row at a time: on the machines measured, interleaving several rows' streams was slower
- * than one sequential stream (bench/bench_decode.c). */
-GR_TARGET_AVX2 static void matvec_avx2(const gr_weight *w, const float *x, float *y) {
-    for (size_t r = 0; r < w->n_out; r++) {
-        y[r] = row_dot_avx2(w->type, w->data + r * w->row_bytes, x, w->n_in);
+/* Q4_K (R-TYPE-022): per 64-element chunk c, the 32 low nibbles (sub-block 2c), then the 32
+ * high nibbles (sub-block 2c + 1); y = (d * (f32)sc) * (f32)q - dmin * (f32)m. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q4_k(BLK_ARGS) {
+    const __m256i low4 = _mm256_set1_epi32(0x0f);
+    float d = gr_f16_to_f32(gr_rd16(blk)), dmin = gr_f16_to_f32(gr_rd16(blk + 2));
+    const uint8_t *scales = blk + 4;
+    for (int c = 0; c < 4; c++) {
+        const uint8_t *q = blk + 16 + 32 * c;
+        float kk[4];
+        gr_k4_chunk(scales, c, d, dmin, kk);
+        __m256 d1 = _mm256_set1_ps(kk[0]), m1 = _mm256_set1_ps(kk[1]);
+        __m256 d2 = _mm256_set1_ps(kk[2]), m2 = _mm256_set1_ps(kk[3]);
+        __m256i v0 = u8x8(q), v1 = u8x8(q + 8), v2 = u8x8(q + 16), v3 = u8x8(q + 24);
+#define Q4K(v, dd, mm) _mm256_sub_ps(_mm256_mul_ps((dd), _mm256_cvtepi32_ps(v)), (mm))
+        EMIT8(a0, Q4K(_mm256_and_si256(v0, low4), d1, m1), 64 * c);
+        EMIT8(a1, Q4K(_mm256_and_si256(v1, low4), d1, m1), 64 * c + 8);
+        EMIT8(a0, Q4K(_mm256_and_si256(v2, low4), d1, m1), 64 * c + 16);
+        EMIT8(a1, Q4K(_mm256_and_si256(v3, low4), d1, m1), 64 * c + 24);
+        EMIT8(a0, Q4K(_mm256_srli_epi32(v0, 4), d2, m2), 64 * c + 32);
+        EMIT8(a1, Q4K(_mm256_srli_epi32(v1, 4), d2, m2), 64 * c + 40);
+        EMIT8(a0, Q4K(_mm256_srli_epi32(v2, 4), d2, m2), 64 * c + 48);
+        EMIT8(a1, Q4K(_mm256_srli_epi32(v3, 4), d2, m2), 64 * c + 56);
+    }
+}
+
+/* Q5_K (R-TYPE-023): Q4_K with 16 added to q when bit s of qh[l mod 32] is set. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q5_k(BLK_ARGS) {
+    const __m256i low4 = _mm256_set1_epi32(0x0f), one = _mm256_set1_epi32(1);
+    float d = gr_f16_to_f32(gr_rd16(blk)), dmin = gr_f16_to_f32(gr_rd16(blk + 2));
+    const uint8_t *scales = blk + 4, *qh = blk + 16;
+    for (int c = 0; c < 4; c++) {
+        const uint8_t *q = blk + 48 + 32 * c;
+        float kk[4];
+        gr_k4_chunk(scales, c, d, dmin, kk);
+        __m256 d1 = _mm256_set1_ps(kk[0]), m1 = _mm256_set1_ps(kk[1]);
+        __m256 d2 = _mm256_set1_ps(kk[2]), m2 = _mm256_set1_ps(kk[3]);
+        __m128i s1 = _mm_cvtsi32_si128(2 * c), s2 = _mm_cvtsi32_si128(2 * c + 1);
+#define Q5LO(u) _mm256_add_epi32(_mm256_and_si256(u8x8(q + 8 * (u)), low4), \
+    _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(u8x8(qh + 8 * (u)), s1), one), 4))
+#define Q5HI(u) _mm256_add_epi32(_mm256_srli_epi32(u8x8(q + 8 * (u)), 4), \
+    _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(u8x8(qh + 8 * (u)), s2), one), 4))
+        for (int u = 0; u < 4; u += 2) {
+            EMIT8(a0, Q4K(Q5LO(u), d1, m1), 64 * c + 8 * u);
+            EMIT8(a1, Q4K(Q5LO(u + 1), d1, m1), 64 * c + 8 * u + 8);
+        }
+        for (int u = 0; u < 4; u += 2) {
+            EMIT8(a0, Q4K(Q5HI(u), d2, m2), 64 * c + 32 + 8 * u);
+            EMIT8(a1, Q4K(Q5HI(u + 1), d2, m2), 64 * c + 32 + 8 * u + 8);
+        }
+#undef Q5LO
+#undef Q5HI
+#undef Q4K
+    }
+}
+
+/* Q6_K (R-TYPE-024): per 128-element half h and quarter k (32 elements, sub-blocks 8h + 2k,
+ * 8h + 2k + 1), y = (d * (f32)sc) * (f32)q. */
+GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q6_k(BLK_ARGS) {
+    const __m256i low4 = _mm256_set1_epi32(0x0f), three = _mm256_set1_epi32(3);
+    const __m256i bias = _mm256_set1_epi32(32);
+    const int8_t *scales = (const int8_t *)(blk + 192);
+    float d = gr_f16_to_f32(gr_rd16(blk + 208));
+    for (int h = 0; h < 2; h++) {
+        for (int k = 0; k < 4; k++) {
+            const uint8_t *lo = blk + 64 * h + 32 * (k & 1), *qh = blk + 128 + 32 * h;
+            __m128i shift = _mm_cvtsi32_si128((k >> 1) * 4), hshift = _mm_cvtsi32_si128(2 * k);
+#define Q6K(l) _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_or_si256(                                 \
+    _mm256_and_si256(_mm256_srl_epi32(u8x8(lo + (l)), shift), low4),                                   \
+    _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(u8x8(qh + (l)), hshift), three), 4)), bias))
+            for (int l = 0; l < 32; l += 16) {
+                __m256 dv = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + l / 16]);
+                EMIT8(a0, _mm256_mul_ps(dv, Q6K(l)), 128 * h + 32 * k + l);
+                EMIT8(a1, _mm256_mul_ps(dv, Q6K(l + 8)), 128 * h + 32 * k + l + 8);
+            }
+#undef Q6K
+        }
+    }
+}
+
+/* ---- Row drivers -------------------------------------------------------------------------
+ * For each type T with blocks of BS elements in TS bytes:
+ *   rows_T(row, stride, n_rows, x, n, out): out[r] = dot(row r, x) for r < n_rows (row r at
+ *     row + r * stride), four rows at a time, each with its own 16 lanes;
+ *   decode_T(row, y, n_blocks): the decoded values of n_blocks blocks.
+ * Rows of F32/F16/BF16 (BS 16) may end in a partial block: its elements go to the first lanes
+ * through the portable decoder (finish_lanes). */
+
+/* The dot product of the lanes (a0, a1) plus the rest elements of the row from `done` on. */
+GR_TARGET_AVX2 static inline float finish_lanes(__m256 a0, __m256 a1, uint32_t type,
+                                                const uint8_t *rest, const float *x, size_t rest_n) {
+    if (rest_n == 0) return reduce_avx2(a0, a1);
+    float s[GR_LANES], v[GR_LANES];
+    _mm256_storeu_ps(s, a0);
+    _mm256_storeu_ps(s + 8, a1);
+    gr_decode_run(type, rest, v, rest_n);
+    for (size_t l = 0; l < rest_n; l++) s[l] = s[l] + v[l] * x[l];
+    return lanes_reduce(s);
+}
+
+#ifndef GR_PREFETCH
+#define GR_PREFETCH 512
+#endif
+#define GR_AVX2_ROWS(T, TYPE, BS, TS)                                                              \
+    GR_TARGET_AVX2 static void rows_##T(const uint8_t *row, size_t stride, size_t n_rows,          \
+                                        const float *x, size_t n, float *out) {                    \
+        size_t nb = n / (BS), r = 0, rest = n - nb * (BS), quarter = n_rows / 4;                   \
+        const float *xr = x + nb * (BS);                                                           \
+        const size_t gap = quarter * stride;                                                       \
+        for (; r < quarter; r++) {                                                                 \
+            const uint8_t *p = row + r * stride;                                                   \
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;                     \
+            __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;                                     \
+            for (size_t b = 0; b < nb; b++) {                                                      \
+                const float *xb = x + b * (BS);                                                    \
+                const uint8_t *q = p + b * (TS);                                                   \
+                blk_##T(q, xb, NULL, &a00, &a01);                                                  \
+                blk_##T(q + gap, xb, NULL, &a10, &a11);                                            \
+                blk_##T(q + 2 * gap, xb, NULL, &a20, &a21);                                        \
+                blk_##T(q + 3 * gap, xb, NULL, &a30, &a31);                                        \
+            }                                                                                      \
+            const uint8_t *e = p + nb * (TS);                                                      \
+            out[r] = finish_lanes(a00, a01, TYPE, e, xr, rest);                                    \
+            out[r + quarter] = finish_lanes(a10, a11, TYPE, e + gap, xr, rest);                    \
+            out[r + 2 * quarter] = finish_lanes(a20, a21, TYPE, e + 2 * gap, xr, rest);            \
+            out[r + 3 * quarter] = finish_lanes(a30, a31, TYPE, e + 3 * gap, xr, rest);            \
+        }                                                                                          \
+        r = 4 * quarter;                                                                           \
+        for (; r < n_rows; r++) {                                                                  \
+            const uint8_t *p = row + r * stride;                                                   \
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                              \
+            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), x + b * (BS), NULL, &a0, &a1);   \
+            out[r] = finish_lanes(a0, a1, TYPE, p + nb * (TS), xr, rest);                          \
+        }                                                                                          \
+    }                                                                                              \
+    GR_TARGET_AVX2 static void decode_##T(const uint8_t *row, float *y, size_t n_blocks) {         \
+        __m256 unused = _mm256_setzero_ps();                                                       \
+        for (size_t b = 0; b < n_blocks; b++) {                                                    \
+            blk_##T(row + b * (TS), NULL, y + b * (BS), &unused, &unused);                         \
+        }                                                                                          \
+    }
+
+GR_AVX2_ROWS(f32, GGUFREF_T_F32, 16, 64)
+GR_AVX2_ROWS(f16, GGUFREF_T_F16, 16, 32)
+GR_AVX2_ROWS(bf16, GGUFREF_T_BF16, 16, 32)
+GR_AVX2_ROWS(q4_0, GGUFREF_T_Q4_0, 32, 18)
+GR_AVX2_ROWS(q4_1, GGUFREF_T_Q4_1, 32, 20)
+GR_AVX2_ROWS(q5_0, GGUFREF_T_Q5_0, 32, 22)
+GR_AVX2_ROWS(q5_1, GGUFREF_T_Q5_1, 32, 24)
+GR_AVX2_ROWS(q8_0, GGUFREF_T_Q8_0, 32, 34)
+GR_AVX2_ROWS(q2_k, GGUFREF_T_Q2_K, 256, 84)
+GR_AVX2_ROWS(q3_k, GGUFREF_T_Q3_K, 256, 110)
+GR_AVX2_ROWS(q4_k, GGUFREF_T_Q4_K, 256, 144)
+GR_AVX2_ROWS(q5_k, GGUFREF_T_Q5_K, 256, 176)
+GR_AVX2_ROWS(q6_k, GGUFREF_T_Q6_K, 256, 210)
+
+/* s_b += w . x_b for four (or fewer) vectors x_b at once over len elements (the lanes of each
+ * in s[b]; the same precondition as lanes_muladd): one load of w serves every vector. */
+GR_TARGET_AVX2 static void lanes_muladd4_avx2(float (*s)[GR_LANES], size_t n_vec, const float *w,
+                                              const float *x, size_t x_stride, size_t len) {
+    if (n_vec < 4) {
+        for (size_t b = 0; b < n_vec; b++) lanes_muladd_avx2(s[b], w, x + b * x_stride, len);
+        return;
+    }
+    const float *x0 = x, *x1 = x + x_stride, *x2 = x + 2 * x_stride, *x3 = x + 3 * x_stride;
+    __m256 a00 = _mm256_loadu_ps(s[0]), a01 = _mm256_loadu_ps(s[0] + 8);
+    __m256 a10 = _mm256_loadu_ps(s[1]), a11 = _mm256_loadu_ps(s[1] + 8);
+    __m256 a20 = _mm256_loadu_ps(s[2]), a21 = _mm256_loadu_ps(s[2] + 8);
+    __m256 a30 = _mm256_loadu_ps(s[3]), a31 = _mm256_loadu_ps(s[3] + 8);
+    size_t i = 0;
+    for (; i + GR_LANES <= len; i += GR_LANES) {
+        __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + i + 8);
+        a00 = _mm256_add_ps(a00, _mm256_mul_ps(w0, _mm256_loadu_ps(x0 + i)));
+        a01 = _mm256_add_ps(a01, _mm256_mul_ps(w1, _mm256_loadu_ps(x0 + i + 8)));
+        a10 = _mm256_add_ps(a10, _mm256_mul_ps(w0, _mm256_loadu_ps(x1 + i)));
+        a11 = _mm256_add_ps(a11, _mm256_mul_ps(w1, _mm256_loadu_ps(x1 + i + 8)));
+        a20 = _mm256_add_ps(a20, _mm256_mul_ps(w0, _mm256_loadu_ps(x2 + i)));
+        a21 = _mm256_add_ps(a21, _mm256_mul_ps(w1, _mm256_loadu_ps(x2 + i + 8)));
+        a30 = _mm256_add_ps(a30, _mm256_mul_ps(w0, _mm256_loadu_ps(x3 + i)));
+        a31 = _mm256_add_ps(a31, _mm256_mul_ps(w1, _mm256_loadu_ps(x3 + i + 8)));
+    }
+    _mm256_storeu_ps(s[0], a00), _mm256_storeu_ps(s[0] + 8, a01);
+    _mm256_storeu_ps(s[1], a10), _mm256_storeu_ps(s[1] + 8, a11);
+    _mm256_storeu_ps(s[2], a20), _mm256_storeu_ps(s[2] + 8, a21);
+    _mm256_storeu_ps(s[3], a30), _mm256_storeu_ps(s[3] + 8, a31);
+    for (size_t b = 0; b < 4; b++) {
+        const float *xb = x + b * x_stride;
+        for (size_t j = i, l = 0; j < len; j++, l++) s[b][l] = s[b][l] + w[j] * xb[j];
     }
 }
 
 GR_TARGET_AVX2 static void dot_rows_avx2(const float *q, const float *k, size_t stride,
                                          size_t n_rows, size_t n, float *out) {
+    if (n % GR_LANES == 0) {
+        /* k rows as an F32 "weight" of row_bytes stride * 4: four keys at a time */
+        rows_f32((const uint8_t *)(const void *)k, stride * sizeof(float), n_rows, q, n, out);
+        return;
+    }
     for (size_t r = 0; r < n_rows; r++) out[r] = dot_f32_avx2(q, k + r * stride, n);
 }
 
@@ -351,6 +580,79 @@ GR_TARGET_AVX2 static void weighted_rows_avx2(float *o, const float *w, const fl
     }
 }
 
+/* The AVX2 kernels of one tensor type. */
+typedef struct avx2_kernels {
+    void (*rows)(const uint8_t *row, size_t stride, size_t n_rows, const float *x, size_t n,
+                 float *out);
+    void (*decode)(const uint8_t *row, float *y, size_t n_blocks);
+    uint32_t block_size, type_size;
+    bool exact_decode; /* decode gives R-TYPE-* bits for every input (F16: not for sNaN) */
+} avx2_kernels;
+
+static const avx2_kernels *avx2_for(uint32_t type) {
+#define K(T, BS, TS, EXACT) {rows_##T, decode_##T, BS, TS, EXACT}
+    static const avx2_kernels f32 = K(f32, 16, 64, true), f16 = K(f16, 16, 32, false);
+    static const avx2_kernels bf16 = K(bf16, 16, 32, true), q4_0 = K(q4_0, 32, 18, true);
+    static const avx2_kernels q4_1 = K(q4_1, 32, 20, true), q5_0 = K(q5_0, 32, 22, true);
+    static const avx2_kernels q5_1 = K(q5_1, 32, 24, true), q8_0 = K(q8_0, 32, 34, true);
+    static const avx2_kernels q2_k = K(q2_k, 256, 84, true), q3_k = K(q3_k, 256, 110, true);
+    static const avx2_kernels q4_k = K(q4_k, 256, 144, true), q5_k = K(q5_k, 256, 176, true);
+    static const avx2_kernels q6_k = K(q6_k, 256, 210, true);
+#undef K
+    switch (type) {
+    case GGUFREF_T_F32: return &f32;
+    case GGUFREF_T_F16: return &f16;
+    case GGUFREF_T_BF16: return &bf16;
+    case GGUFREF_T_Q4_0: return &q4_0;
+    case GGUFREF_T_Q4_1: return &q4_1;
+    case GGUFREF_T_Q5_0: return &q5_0;
+    case GGUFREF_T_Q5_1: return &q5_1;
+    case GGUFREF_T_Q8_0: return &q8_0;
+    case GGUFREF_T_Q2_K: return &q2_k;
+    case GGUFREF_T_Q3_K: return &q3_k;
+    case GGUFREF_T_Q4_K: return &q4_k;
+    case GGUFREF_T_Q5_K: return &q5_k;
+    case GGUFREF_T_Q6_K: return &q6_k;
+    default: return NULL;
+    }
+}
+
+/* Elements i .. i+len-1 of a row (i a multiple of CHUNK) decoded into buf by the AVX2 kernels;
+ * a partial block at the end (F types) by the portable decoder. */
+GR_TARGET_AVX2 static void decode_chunk_avx2(const avx2_kernels *k, uint32_t type,
+                                             const uint8_t *row, size_t i, size_t len, float *buf) {
+    const uint8_t *src = row + i / k->block_size * k->type_size;
+    size_t nb = len / k->block_size, done = nb * k->block_size;
+    k->decode(src, buf, nb);
+    if (done < len) gr_decode_run(type, src + nb * k->type_size, buf + done, len - done);
+}
+
+/* Rows r0 .. r1-1 of w times n_batch vectors. One vector: the row drivers. Several: each
+ * CHUNK of a row is decoded once and accumulated into four vectors' lanes at a time. */
+GR_TARGET_AVX2 static void matmul_rows_avx2(const gr_weight *w, const avx2_kernels *k,
+                                            const float *x, size_t x_stride, size_t n_batch,
+                                            float *y, size_t y_stride, size_t r0, size_t r1) {
+    if (n_batch == 1) {
+        k->rows(w->data + r0 * w->row_bytes, w->row_bytes, r1 - r0, x, w->n_in, y + r0);
+        return;
+    }
+    float s[GGUFREF_MAX_BATCH][GR_LANES];
+    float buf[CHUNK];
+    for (size_t r = r0; r < r1; r++) {
+        const uint8_t *row = w->data + r * w->row_bytes;
+        memset(s, 0, sizeof s);
+        for (size_t i = 0; i < w->n_in; i += CHUNK) {
+            size_t len = w->n_in - i < CHUNK ? w->n_in - i : CHUNK;
+            decode_chunk_avx2(k, w->type, row, i, len, buf);
+            for (size_t b = 0; b < n_batch; b += 4) {
+                size_t nv = n_batch - b < 4 ? n_batch - b : 4;
+                lanes_muladd4_avx2(s + b, nv, buf, x + b * x_stride + i, x_stride, len);
+            }
+        }
+        for (size_t b = 0; b < n_batch; b++) y[b * y_stride + r] = lanes_reduce(s[b]);
+    }
+}
+
 #endif
 
 /* ===================================================================================== */
@@ -374,6 +676,7 @@ void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, s
 #endif
     for (size_t r = 0; r < n_rows; r++) out[r] = dot_f32_portable(q, k + r * stride, n);
 }
+
 void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, size_t n_rows,
                       size_t n) {
 #if GR_HAVE_AVX2
@@ -390,52 +693,50 @@ void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, s
 
 float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
 #if GR_HAVE_AVX2
-    if (gr_have_avx2()) return row_dot_avx2(type, row, x, n);
+    const avx2_kernels *k = gr_have_avx2() ? avx2_for(type) : NULL;
+    if (k != NULL) {
+        float out;
+        k->rows(row, 0, 1, x, n, &out);
+        return out;
+    }
 #endif
     return gr_row_dot_portable(type, row, x, n);
 }
 
 const char *gr_kernel_path(void) { return gr_have_avx2() ? "avx2" : "portable"; }
 
-void gr_matvec(const gr_weight *w, const float *x, float *y) {
+void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
+                    size_t y_stride, size_t r0, size_t r1) {
+    if (r0 >= r1) return;
 #if GR_HAVE_AVX2
-    if (gr_have_avx2()) {
-        matvec_avx2(w, x, y);
+    const avx2_kernels *k = gr_have_avx2() ? avx2_for(w->type) : NULL;
+    if (k != NULL) {
+        matmul_rows_avx2(w, k, x, x_stride, n_batch, y, y_stride, r0, r1);
         return;
     }
 #endif
-    for (size_t r = 0; r < w->n_out; r++) {
-        y[r] = gr_row_dot_portable(w->type, w->data + r * w->row_bytes, x, w->n_in);
-    }
+    matmul_rows_portable(w, x, x_stride, n_batch, y, y_stride, r0, r1);
+}
+
+void gr_matvec(const gr_weight *w, const float *x, float *y) {
+    gr_matmul_rows(w, x, 0, 1, y, 0, 0, w->n_out);
+}
+
+void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
+               size_t y_stride) {
+    gr_matmul_rows(w, x, x_stride, n_batch, y, y_stride, 0, w->n_out);
 }
 
 void gr_weight_row(const gr_weight *w, size_t index, float *out) {
     const uint8_t *row = w->data + index * w->row_bytes;
 #if GR_HAVE_AVX2
-    if (gr_have_avx2() && decode_row_avx2(w->type, row, out, w->n_in)) return;
-#endif
-    gr_decode_run(w->type, row, out, w->n_in);
-}
-
-void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
-               size_t y_stride, float *row_scratch) {
-    if (n_batch == 1) {
-        gr_matvec(w, x, y);
+    const avx2_kernels *k = gr_have_avx2() ? avx2_for(w->type) : NULL;
+    if (k != NULL && k->exact_decode) {
+        size_t nb = w->n_in / k->block_size, done = nb * k->block_size;
+        k->decode(row, out, nb);
+        if (done < w->n_in) gr_decode_run(w->type, row + nb * k->type_size, out + done, w->n_in - done);
         return;
     }
-    for (size_t r = 0; r < w->n_out; r++) {
-        /* Decode the row once; each dot then equals gr_row_dot by R-NUM-012. F32 rows are
-         * used in place. */
-        const float *row;
-        const uint8_t *src = w->data + r * w->row_bytes;
-        if (w->type == GGUFREF_T_F32 && ((uintptr_t)src & (sizeof(float) - 1)) == 0) {
-            row = (const float *)(const void *)src;
-        } else {
-            gr_weight_row(w, r, row_scratch);
-            row = row_scratch;
-        }
-        for (size_t b = 0; b < n_batch; b++) {
-            y[b * y_stride + r] = gr_dot_f32(row, x + b * x_stride, w->n_in);
-        }
-    }
+#endif
+    gr_decode_run(w->type, row, out, w->n_in);
 }
