@@ -8,6 +8,7 @@
  * starts from a fresh export layer (ggufref_fault_export_reset).
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,8 @@
 
 #ifdef GGUFREF_HAVE_CJSON
 #include <cjson/cJSON.h>
+
+#include "serve_internal.h" /* the queue and the allocator mode (issue 16 tests) */
 
 /* ---- a server writing into memory --------------------------------------------------------- */
 
@@ -616,6 +619,375 @@ static void test_protocol_fault_commands(void **state) {
     cJSON_Delete(expect_result(f, "UNINITIALIZED"));
 }
 
+/* ---- issue 16: the server against hostile input, a closed stdout, and OOM ---------------------- */
+
+/* Feed bytes to gr_server_run from a temporary regular file (any size: a pipe would block);
+ * returns the run's exit code. */
+static int run_bytes(gr_server *server, const char *bytes, size_t len) {
+    FILE *in = tmpfile();
+    assert_non_null(in);
+    assert_int_equal(fwrite(bytes, 1, len, in), len);
+    assert_int_equal(fflush(in), 0);
+    assert_int_equal(lseek(fileno(in), 0, SEEK_SET), 0);
+    int rc = gr_server_run(server, fileno(in));
+    fclose(in);
+    return rc;
+}
+
+/* Sends a line given with its length (it may hold NUL bytes). */
+static void send_bytes(fixture *f, const char *line, size_t len) {
+    gr_server_handle_line(f->server, line, len);
+}
+
+/* R-PROTO-013, R-PROTO-005, R-PROTO-010: RFC 8259 exactly. Raw NUL or controls in strings, NUL
+ * or VT as whitespace, non-canonical numbers, bad escapes and nesting past 128 are not JSON
+ * (id null, nothing reaches the runtime); CR as whitespace and nesting of exactly 128 are. */
+static void test_protocol_strict_json(void **state) {
+    fixture *f = *state;
+    static const struct {
+        const char *text;
+        size_t len; /* 0: strlen */
+    } bad[] = {
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":\"a\0b\"}", 32},
+        {"{\"id\":1,\"cmd\":\"load-model\",\"path\":\"/tmp/a\0.gguf\"}", 49},
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":\"a\tb\"}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":\"a\x01" "b\"}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":\"a\x1f" "b\"}", 0},
+        {"{\"id\":1,\0\"cmd\":\"boot\"}", 22},
+        {"{\"id\":1,\v\"cmd\":\"boot\"}", 0},
+        {"{\"id\":1,\f\"cmd\":\"boot\"}", 0},
+        {"\v{\"id\":1,\"cmd\":\"boot\"}", 0},
+        {"{\"id\":01,\"cmd\":\"boot\"}", 0},
+        {"{\"id\":1.,\"cmd\":\"boot\"}", 0},
+        {"{\"id\":-,\"cmd\":\"boot\"}", 0},
+        {"{\"id\":.5,\"cmd\":\"boot\"}", 0},
+        {"{\"id\":+1,\"cmd\":\"boot\"}", 0},
+        {"{\"id\":1e,\"cmd\":\"boot\"}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":-01}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":\"\\x41\"}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":\"\\u12\"}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\",}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\"} {}", 0},
+        {"{\"id\":1,\"cmd\":\"boot\",\"x\":tru}", 0},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        size_t len = bad[i].len != 0 ? bad[i].len : strlen(bad[i].text);
+        send_bytes(f, bad[i].text, len);
+        expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, NULL);
+    }
+    /* nesting in a field the command does not define: 128 levels (the command object is one)
+     * are accepted, 129 are not (R-PROTO-008: undefined fields are part of the line) */
+    char deep[600];
+    for (int levels = 127; levels <= 128; levels++) {
+        int n = snprintf(deep, sizeof deep, "{\"id\":1,\"cmd\":\"boot\",\"x\":");
+        for (int i = 0; i < levels; i++) deep[n++] = '[';
+        for (int i = 0; i < levels; i++) deep[n++] = ']';
+        deep[n++] = '}';
+        if (levels == 127) { /* none of the lines so far reached the runtime */
+            ggufref_state st;
+            assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+            assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED);
+        }
+        send_bytes(f, deep, (size_t)n);
+        if (levels == 127) {
+            cJSON_Delete(expect_result(f, "INITIALIZED"));
+        } else {
+            expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, NULL);
+        }
+    }
+    send_line(f, "{\"id\":2,\r\"cmd\":\"diagnostics\",\"x\":[0,-0,1.5e-3,-2E+2,\"\\u00e9\\/\"]}");
+    cJSON_Delete(expect_result(f, "INITIALIZED"));
+    /* U+0000 in a field the command does not define: rejected, the id known */
+    send_line(f, "{\"id\":3,\"cmd\":\"boot\",\"x\":\"\\u0000\"}");
+    expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, "3");
+    assert_true(no_more_events(f));
+}
+
+/* R-PROTO-014: a member named twice, at any depth, spelled alike or not, is INVALID_ARGUMENT
+ * with id null; nothing reaches the runtime. */
+static void test_protocol_duplicate_keys(void **state) {
+    fixture *f = *state;
+    static const char *const dup[] = {
+        "{\"id\":1,\"cmd\":\"boot\",\"cmd\":\"free-model\"}",
+        "{\"id\":1,\"id\":2,\"cmd\":\"boot\"}",
+        "{\"id\":1,\"cmd\":\"boot\",\"c\\u006dd\":\"boot\"}",
+        "{\"id\":1,\"cmd\":\"boot\",\"x\":[{\"a\":1,\"b\":2,\"a\":3}]}",
+    };
+    for (size_t i = 0; i < sizeof dup / sizeof dup[0]; i++) {
+        send_line(f, dup[i]);
+        expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, NULL);
+    }
+    ggufref_state st;
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED);
+    send_line(f, "{\"id\":1,\"cmd\":\"boot\",\"x\":{\"a\":1},\"y\":{\"a\":1}}");
+    cJSON_Delete(expect_result(f, "INITIALIZED"));
+}
+
+/* A line of exactly `len` bytes: {"id":ID,"cmd":"boot","pad":"xxx..."}. */
+static size_t boot_line(char *out, size_t len, int id) {
+    int head = snprintf(out, len, "{\"id\":%d,\"cmd\":\"boot\",\"pad\":\"", id);
+    memset(out + head, 'x', len - (size_t)head - 2);
+    memcpy(out + len - 2, "\"}", 2);
+    return len;
+}
+
+/* R-PROTO-009: the 1 MiB limit counts the bytes before the line ending; a CR before the LF is
+ * part of the ending. Through the reader and through gr_server_handle_line. */
+static void test_protocol_line_limit_and_crlf(void **state) {
+    fixture *f = *state;
+    size_t max = GR_PROTOCOL_MAX_LINE;
+    char *buf = malloc(3 * (max + 3));
+    assert_non_null(buf);
+    size_t n = 0;
+    n += boot_line(buf + n, max, 1);      /* exactly 1 MiB, CRLF: accepted */
+    memcpy(buf + n, "\r\n", 2), n += 2;
+    n += boot_line(buf + n, max + 1, 2);  /* 1 MiB + 1, LF: too long */
+    buf[n++] = '\n';
+    n += boot_line(buf + n, max, 3);      /* exactly 1 MiB, LF */
+    buf[n++] = '\n';
+    assert_int_equal(run_bytes(f->server, buf, n), 0);
+    cJSON *ev = expect_result(f, "INITIALIZED");
+    assert_int_equal((int)num_of(ev, "id"), 1);
+    cJSON_Delete(ev);
+    expect_error(f, GGUFREF_ERR_LIMIT_EXCEEDED, NULL);
+    ev = expect_result(f, "INITIALIZED");
+    assert_int_equal((int)num_of(ev, "id"), 3);
+    cJSON_Delete(ev);
+    boot_line(buf, max, 4);
+    buf[max] = '\r';
+    send_bytes(f, buf, max + 1);
+    cJSON_Delete(expect_result(f, "INITIALIZED"));
+    boot_line(buf, max + 1, 5);
+    send_bytes(f, buf, max + 1);
+    expect_error(f, GGUFREF_ERR_LIMIT_EXCEEDED, NULL);
+    free(buf);
+    assert_true(no_more_events(f));
+}
+
+/* R-PROTO-011, R-PROTO-041: while a generate streams only well-formed cancels jump the queue;
+ * a malformed line naming cancel (no id, trailing bytes, a duplicate key, a raw control
+ * character) gets its error after every event of the generate. */
+static void test_protocol_malformed_lines_wait_for_the_stream(void **state) {
+    fixture *f = *state;
+    char *path = fixture_model("tiny-f32-mha-untied");
+    char script[8192];
+    snprintf(script, sizeof script,
+             "{\"id\":1,\"cmd\":\"load-model\",\"path\":\"%s\"}\n"
+             "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":4,\"stop_at_eos\":false}\n"
+             "{\"id\":\"g\",\"cmd\":\"generate\",\"prompt\":\"x\"}\n"
+             "{\"cmd\":\"cancel\",\"target\":\"g\"}\n"
+             "{\"id\":\"c1\",\"cmd\":\"cancel\",\"target\":\"g\"} x\n"
+             "{\"id\":\"c2\",\"cmd\":\"cancel\",\"target\":\"g\",\"target\":\"g\"}\n"
+             "{\"id\":\"c3\",\"cmd\":\"cancel\",\"target\":\"g\",\"x\":\"\x01\"}\n"
+             "{\"id\":\"c4\",\"cmd\":\"cancel\",\"target\":\"zz\"}\n",
+             path);
+    free(path);
+    run_script(f, script);
+    cJSON_Delete(expect_result(f, "READY"));
+    cJSON_Delete(expect_result(f, "READY"));
+    /* token 0, then the well-formed foreign cancel c4 (it may jump), then tokens 1..3 */
+    cJSON *ev = next_event(f);
+    assert_string_equal(str_of(ev, "event"), "token");
+    cJSON_Delete(ev);
+    ev = expect_result(f, NULL);
+    assert_string_equal(str_of(ev, "id"), "c4");
+    cJSON_Delete(ev);
+    for (int i = 1; i < 4; i++) {
+        ev = next_event(f);
+        assert_string_equal(str_of(ev, "event"), "token");
+        cJSON_Delete(ev);
+    }
+    cJSON_Delete(expect_result(f, "CONTINUATION_READY"));
+    for (int i = 0; i < 4; i++) expect_error(f, GGUFREF_ERR_INVALID_ARGUMENT, NULL);
+    assert_true(no_more_events(f));
+}
+
+/* R-PROTO-015: events that cannot be written (here: a full device) stop the server with a
+ * non-zero exit code and a reason; nothing is reported as success. */
+static void test_protocol_write_failure_is_not_success(void **state) {
+    (void)state;
+    ggufref_fault_export_reset();
+    FILE *full = fopen("/dev/full", "w");
+    if (full == NULL) skip();
+    gr_server_config cfg = {.fault_injection = true};
+    const char *why = NULL;
+    gr_server *s = gr_server_create(full, &cfg, &why);
+    assert_non_null(s);
+    static const char script[] = "{\"id\":1,\"cmd\":\"boot\"}\n{\"id\":2,\"cmd\":\"boot\"}\n";
+    assert_int_equal(run_bytes(s, script, sizeof script - 1), 1);
+    int err = 0;
+    assert_non_null(gr_server_failure(s, &err));
+    assert_int_equal(err, ENOSPC);
+    gr_server_destroy(s);
+    fclose(full);
+    ggufref_fault_export_reset();
+}
+
+/* Issue 16 #3: the command queue is O(1) per line. 200,000 lines pushed and taken (with a
+ * cancel taken from the middle now and then) move each line a bounded number of times; the old
+ * queue moved the whole queue for every line taken (2 * 10^10 moves here). The wall-clock
+ * figure comes from bench/bench_serve_queue. */
+static void test_protocol_queue_is_linear(void **state) {
+    (void)state;
+    gr_queue q = {0};
+    const size_t n = 200000;
+    for (size_t i = 0; i < n; i++) assert_true(gr_queue_push(&q, NULL, i));
+    size_t taken = 0;
+    for (size_t i = 0; q.count > 0; i++) {
+        if (i % 7 == 3 && q.count > 2) {
+            gr_line l = gr_queue_take(&q, 2); /* a cancel from the middle */
+            assert_int_not_equal(l.kind, LINE_GONE);
+        } else {
+            (void)gr_queue_pop(&q);
+        }
+        taken++;
+        if (i % 3 == 0) assert_true(gr_queue_push(&q, NULL, i)), taken--;
+    }
+    assert_true(q.moves <= 2 * n);
+    gr_queue_free(&q);
+    (void)taken;
+}
+
+/* ---- R-PROTO-016: every allocation of the server and the library fails in turn ------------- */
+
+/* A script touching every handler but the fault commands (they re-arm the hook). */
+static char *oom_script(void) {
+    char *path = fixture_model("tiny-f32-mha-untied");
+    char *script = malloc(8192);
+    assert_non_null(script);
+    snprintf(script, 8192,
+             "{\"id\":1,\"cmd\":\"boot\"}\n"
+             "{\"id\":\"load\",\"cmd\":\"load-model\",\"path\":\"%s\"}\n"
+             "{\"id\":2,\"cmd\":\"configure-sampling\",\"max_tokens\":3,\"stop_at_eos\":false}\n"
+             "{\"id\":3,\"cmd\":\"generate\",\"prompt\":\"hi \\u00e9\",\"logits\":3,"
+             "\"logits_full\":true}\n"
+             "{\"id\":4,\"cmd\":\"cancel\",\"target\":3}\n"
+             "{\"id\":5,\"cmd\":\"generate-next-token\",\"logits\":2}\n"
+             "{\"id\":6,\"cmd\":\"evaluate\",\"tokens\":[1,5,7],\"logits\":2,\"logits_full\":true}\n"
+             "{\"id\":7,\"cmd\":\"diagnostics\"}\n"
+             "{\"id\":8,\"cmd\":\"warp\"}\n"
+             "{\"id\":9,\"cmd\":\"load-model\",\"path\":\"/nonexistent/\\n.gguf\"}\n"
+             "not json\n"
+             "{\"id\":10,\"cmd\":\"reset-context\"}\n"
+             "{\"id\":11,\"cmd\":\"free-model\"}\n",
+             path);
+    free(path);
+    return script;
+}
+
+enum { OOM_SAME, OOM_ANSWERED, OOM_STOPPED, OOM_BAD, OOM_KINDS };
+
+/* Judge one run's output: every line one JSON object with id and event (an error with code,
+ * name and one-line message); `commands` final events, or fewer when the server stopped with a
+ * reason; identical to the unfaulted output, or not. */
+static int judge(const char *out, size_t len, size_t commands, int rc, const char *failure,
+                 const char *clean) {
+    size_t finals = 0;
+    for (size_t at = 0; at < len;) {
+        const char *nl = memchr(out + at, '\n', len - at);
+        if (nl == NULL) return OOM_BAD;
+        cJSON *ev = cJSON_ParseWithLength(out + at, (size_t)(nl - (out + at)));
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(ev, "id");
+        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+        bool ok = cJSON_IsObject(ev) && id != NULL && cJSON_IsString(kind);
+        if (ok && strcmp(kind->valuestring, "token") != 0) finals++;
+        if (ok && strcmp(kind->valuestring, "error") == 0) {
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "error");
+            const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
+            const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+            ok = cJSON_IsNumber(code) && cJSON_IsString(msg) && msg->valuestring[0] != '\0' &&
+                 strcmp(str_of(e, "name"), ggufref_status_name((ggufref_status)code->valueint)) ==
+                     0;
+        }
+        cJSON_Delete(ev);
+        if (!ok) return OOM_BAD;
+        at = (size_t)(nl - out) + 1;
+    }
+    if (rc != 0) return failure != NULL && finals <= commands ? OOM_STOPPED : OOM_BAD;
+    if (finals != commands) return OOM_BAD;
+    return strlen(clean) == len && memcmp(clean, out, len) == 0 ? OOM_SAME : OOM_ANSWERED;
+}
+
+/* One run of the script with the k-th allocation failing (0: none; persistent: and every
+ * later one). Returns the outcome; *fired whether the failure happened. */
+static int oom_run(const char *script, uint64_t k, bool persistent, char **clean, bool *fired) {
+    ggufref_fault_export_reset();
+    int64_t live = ggufref_fault_alloc_live();
+    char *out = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&out, &len);
+    assert_non_null(mem);
+    gr_server_config cfg = {.count_allocs = true};
+    if (persistent) {
+        ggufref_fault_alloc_fail_from(k);
+    } else {
+        ggufref_fault_alloc_fail_at(k);
+    }
+    const char *why = NULL;
+    gr_server *s = gr_server_create(mem, &cfg, &why);
+    int rc = 1;
+    const char *failure = why;
+    if (s != NULL) {
+        int fds[2];
+        assert_int_equal(pipe(fds), 0);
+        assert_int_equal(write(fds[1], script, strlen(script)), (ssize_t)strlen(script));
+        close(fds[1]);
+        rc = gr_server_run(s, fds[0]);
+        close(fds[0]);
+        failure = gr_server_failure(s, NULL);
+        gr_server_destroy(s);
+    }
+    *fired = ggufref_fault_alloc_fired();
+    ggufref_fault_alloc_fail_at(0);
+    gr_srv_count_allocs(false);
+    ggufref_fault_export_reset();
+    assert_int_equal(ggufref_fault_alloc_live(), live); /* nothing leaked */
+    fclose(mem);
+    size_t commands = 0;
+    for (const char *p = script; *p != '\0'; p++) commands += *p == '\n';
+    int outcome;
+    if (k == 0) {
+        assert_int_equal(rc, 0);
+        *clean = out;
+        outcome = judge(out, len, commands, rc, failure, out);
+        assert_int_equal(outcome, OOM_SAME);
+        return outcome;
+    }
+    outcome = judge(out, len, commands, rc, failure, *clean);
+    if (outcome == OOM_BAD) {
+        fprintf(stderr, "k=%llu%s: rc %d (%s), output:\n%.*s\n", (unsigned long long)k,
+                persistent ? " persistent" : "", rc, failure ? failure : "-", (int)len, out);
+    }
+    free(out);
+    return outcome;
+}
+
+static void test_protocol_server_under_oom(void **state) {
+    (void)state;
+    char *script = oom_script();
+    char *clean = NULL;
+    bool fired;
+    oom_run(script, 0, false, &clean, &fired);
+    static const char *const names[OOM_KINDS] = {"same", "answered", "stopped", "bad"};
+    for (int persistent = 0; persistent <= 1; persistent++) {
+        int counts[OOM_KINDS] = {0};
+        uint64_t k = 1;
+        for (;; k++) {
+            int outcome = oom_run(script, k, persistent, &clean, &fired);
+            if (!fired) break;
+            counts[outcome]++;
+        }
+        fprintf(stderr, "server OOM loop (%s): k = 1..%llu: %s %d, %s %d, %s %d, %s %d\n",
+                persistent ? "persistent" : "transient", (unsigned long long)(k - 1), names[0],
+                counts[0], names[1], counts[1], names[2], counts[2], names[3], counts[3]);
+        assert_int_equal(counts[OOM_BAD], 0);
+        assert_true(k > 100); /* the script allocates: the loop did run */
+    }
+    free(clean);
+    free(script);
+}
+
 /* R-PROTO-061: break variants exist only in this build; unknown names are refused */
 static void test_protocol_break_variants(void **state) {
     (void)state;
@@ -654,6 +1026,14 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_fault_commands, setup, teardown),
         cmocka_unit_test(test_protocol_break_variants),
+        cmocka_unit_test_setup_teardown(test_protocol_strict_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_duplicate_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_line_limit_and_crlf, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_malformed_lines_wait_for_the_stream, setup,
+                                        teardown),
+        cmocka_unit_test(test_protocol_write_failure_is_not_success),
+        cmocka_unit_test(test_protocol_queue_is_linear),
+        cmocka_unit_test(test_protocol_server_under_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,7 @@
 #include "fixtures.h"
 #include "fuzz.h"
 #include "serve.h"
+#include "serve_internal.h" /* gr_json_check: which lines are JSON to judge */
 
 #include <cjson/cJSON.h>
 #include <unistd.h>
@@ -39,7 +40,7 @@
 #define FZ_MAX_STREAM 32768u /* fits a pipe's buffer: written whole before the server reads */
 
 static char fz_dir[64];
-static gr_server_config fz_config = {true, NULL};
+static gr_server_config fz_config = {.fault_injection = true};
 
 static void remove_files(void) {
     char path[96];
@@ -97,18 +98,33 @@ static char *sandbox_line(const char *line, size_t len) {
     return out;
 }
 
+/* True if some object of the tree names a member twice (R-PROTO-014), pairwise. */
+static bool has_duplicates(const cJSON *v) {
+    const cJSON *a, *b;
+    cJSON_ArrayForEach(a, v) {
+        if (has_duplicates(a)) return true;
+        if (!cJSON_IsObject(v)) continue;
+        for (b = a->next; b != NULL; b = b->next) {
+            if (strcmp(a->string, b->string) == 0) return true;
+        }
+    }
+    return false;
+}
+
 /* The id the server must echo, printed, or NULL if the line has no valid id (then "id" must be
  * null or, for lines the server parses differently, is not checked). Only pure printable ASCII
- * lines are judged, so UTF-8 validation cannot make the two parsers disagree. */
+ * lines are judged, so UTF-8 validation cannot make the two parsers disagree; only lines that
+ * are RFC 8259 JSON (gr_json_check: cJSON also takes `01`, `1.`) without duplicate names. */
 static char *expected_id(const char *line, size_t len) {
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e) return NULL;
     }
+    if (!gr_json_check(line, len, NULL)) return NULL;
     const char *end = NULL;
     cJSON *msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
     while (msg != NULL && end < line + len && (*end == ' ' || *end == '\t')) end++;
     char *out = NULL;
-    if (msg != NULL && end == line + len && cJSON_IsObject(msg)) {
+    if (msg != NULL && end == line + len && cJSON_IsObject(msg) && !has_duplicates(msg)) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
         bool ok = id != NULL &&
                   ((cJSON_IsString(id) && strlen(id->valuestring) <= 256) ||

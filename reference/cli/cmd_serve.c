@@ -44,6 +44,12 @@ int cmd_serve(int argc, char **argv) {
         return 2;
     }
     int rc = gr_server_run(server, STDIN_FILENO);
+    int err = 0;
+    const char *failure = gr_server_failure(server, &err);
+    if (failure != NULL) { /* R-PROTO-015, R-PROTO-016: one line, non-zero exit */
+        fprintf(stderr, "ggufref serve: %s%s%s\n", failure, err != 0 ? ": " : "",
+                err != 0 ? strerror(err) : "");
+    }
     gr_server_destroy(server);
     return rc;
 }

@@ -66,8 +66,8 @@ uint64_t gr_break_seed_one_draw_ahead(uint64_t seed) {
 const float *gr_break_shift(gr_shift *sh, const float *x, uint32_t n) {
     if (sh->n != n || sh->buf[0] == NULL) {
         gr_break_shift_free(sh);
-        sh->buf[0] = malloc((size_t)n * sizeof *x + 1);
-        sh->buf[1] = malloc((size_t)n * sizeof *x + 1);
+        sh->buf[0] = gr_srv_malloc((size_t)n * sizeof *x + 1);
+        sh->buf[1] = gr_srv_malloc((size_t)n * sizeof *x + 1);
         if (sh->buf[0] == NULL || sh->buf[1] == NULL) {
             gr_break_shift_free(sh);
             return NULL;
@@ -82,8 +82,8 @@ const float *gr_break_shift(gr_shift *sh, const float *x, uint32_t n) {
 }
 
 void gr_break_shift_free(gr_shift *sh) {
-    free(sh->buf[0]);
-    free(sh->buf[1]);
+    gr_srv_free(sh->buf[0]);
+    gr_srv_free(sh->buf[1]);
     sh->buf[0] = sh->buf[1] = NULL;
     sh->n = 0;
     sh->valid = false;

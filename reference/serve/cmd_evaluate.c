@@ -16,12 +16,13 @@ typedef struct eval_state {
 static void on_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
                         void *user) {
     eval_state *e = user;
+    if (e->positions == NULL || gr_srv_oom()) return; /* answered OUT_OF_MEMORY afterwards */
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "index", (double)pos);
     cJSON_AddNumberToObject(p, "token", (double)token);
     gr_add_logits(p, logits, n_vocab, e->top, e->full);
     if (e->top == 0) cJSON_DeleteItemFromObjectCaseSensitive(p, "top");
-    cJSON_AddItemToArray(e->positions, p);
+    gr_push(e->positions, p);
 }
 
 /* The `tokens` field: an array of JSON integers in int32 range (R-PROTO-008). Caller frees
@@ -35,7 +36,11 @@ static bool get_tokens(const gr_req *r, int32_t **out, size_t *n) {
         return false;
     }
     size_t count = (size_t)cJSON_GetArraySize(f);
-    int32_t *ids = gr_xmalloc((count + 1) * sizeof *ids);
+    int32_t *ids = gr_srv_malloc((count + 1) * sizeof *ids);
+    if (ids == NULL) {
+        gr_emit_oom(r->s);
+        return false;
+    }
     size_t i = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, f) {
@@ -45,7 +50,7 @@ static bool get_tokens(const gr_req *r, int32_t **out, size_t *n) {
             gr_emit_error(r->s, r->id, GGUFREF_ERR_INVALID_ARGUMENT, false,
                           "evaluate: field 'tokens' element %zu must be an integer in "
                           "[-2147483648, 2147483647]", i);
-            free(ids);
+            gr_srv_free(ids);
             return false;
         }
         ids[i++] = (int32_t)d;
@@ -67,7 +72,7 @@ void gr_cmd_evaluate(gr_req *r) {
     if (!get_tokens(r, &ids, &n)) return;
     eval_state e = {cJSON_CreateArray(), (int)top, full};
     int st = ggufref_export_evaluate(ids, n, on_position, &e);
-    free(ids);
+    gr_srv_free(ids);
     if (st != GGUFREF_OK) {
         cJSON_Delete(e.positions);
         gr_emit_runtime_error(r->s, r->id, st, "evaluate");
@@ -75,6 +80,6 @@ void gr_cmd_evaluate(gr_req *r) {
     }
     cJSON *ev = gr_result_new(r->id, true);
     cJSON_AddNumberToObject(ev, "n_tokens", (double)n);
-    cJSON_AddItemToObject(ev, "positions", e.positions);
+    gr_add(ev, "positions", e.positions);
     gr_emit(r->s, ev);
 }

@@ -45,9 +45,13 @@ void gr_cmd_fault_panic(gr_req *r) {
                       "fault-panic: field 'point' must be a point name or null");
         return;
     }
-    char *copy = cJSON_IsString(f) ? gr_xstrdup(f->valuestring) : NULL;
+    char *copy = NULL;
+    if (cJSON_IsString(f) && (copy = gr_srv_strdup(f->valuestring)) == NULL) {
+        gr_emit_oom(r->s);
+        return;
+    }
     ggufref_fault_panic_at(copy);
-    free(r->s->panic_point);
+    gr_srv_free(r->s->panic_point);
     r->s->panic_point = copy;
     gr_emit(r->s, gr_result_new(r->id, false));
 }
@@ -62,7 +66,7 @@ void gr_cmd_fault_status(gr_req *r) {
     cJSON_AddBoolToObject(ev, "panic_fired", ggufref_fault_panic_fired());
     cJSON *points = cJSON_AddArrayToObject(ev, "points");
     for (size_t i = 0; i < ggufref_fault_panic_point_count(); i++) {
-        cJSON_AddItemToArray(points, cJSON_CreateString(ggufref_fault_panic_point_name(i)));
+        gr_push(points, cJSON_CreateString(ggufref_fault_panic_point_name(i)));
     }
     gr_emit(r->s, ev);
 }
@@ -73,7 +77,7 @@ void gr_cmd_fault_reset(gr_req *r) {
     ggufref_fault_io_fail_at(UINT64_MAX, GGUFREF_IO_FAULT_ERROR);
     ggufref_fault_panic_at(NULL);
     ggufref_fault_export_reset();
-    free(s->model_path);
+    gr_srv_free(s->model_path);
     s->model_path = NULL;
     ggufref_sampling_default(&s->sampling);
     gr_emit(s, gr_result_new(r->id, true));

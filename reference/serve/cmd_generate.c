@@ -29,36 +29,44 @@ static bool stream_options(gr_req *r) {
 static void stream_begin(gr_req *r) {
     gr_server *s = r->s;
     s->streaming = true;
-    s->stream_id = cJSON_Duplicate(r->id, true);
+    s->stream_failed = false;
+    s->stream_id = r->id; /* the command's line outlives the stream: no copy */
     s->stream_index = 0;
     s->n_gen = 0;
 }
 
-static void stream_end(gr_server *s) {
+/* Ends the stream; true if it failed (a token could not be reported: then the command is
+ * answered OUT_OF_MEMORY, R-PROTO-016). */
+static bool stream_end(gr_server *s) {
     s->streaming = false;
-    cJSON_Delete(s->stream_id);
     s->stream_id = NULL;
+    return s->stream_failed;
 }
 
-static void gen_push(gr_server *s, int32_t token) {
+static bool gen_push(gr_server *s, int32_t token) {
     if (s->n_gen == s->gen_cap) {
-        s->gen_cap = s->gen_cap ? s->gen_cap * 2 : 64;
-        s->gen = gr_xrealloc(s->gen, s->gen_cap * sizeof *s->gen);
+        size_t cap = s->gen_cap ? s->gen_cap * 2 : 64;
+        int32_t *grown = gr_srv_realloc(s->gen, cap * sizeof *s->gen);
+        if (grown == NULL) return false;
+        s->gen = grown;
+        s->gen_cap = cap;
     }
     s->gen[s->n_gen++] = token;
+    return true;
 }
 
 /* The token callback (runs inside the export lock: calls only ggufref_export_cancel). */
 static void on_token(int32_t token, const char *piece, size_t len, const float *logits,
                      uint32_t n_vocab, void *user) {
     gr_server *s = user;
-    gen_push(s, token);
+    if (s->stream_failed) return; /* cancelled: the runtime stops before the next token */
+    bool kept = gen_push(s, token);
     cJSON *ev = gr_event_new(s->stream_id, "token");
     cJSON_AddNumberToObject(ev, "index", (double)s->stream_index++);
     cJSON_AddNumberToObject(ev, "token", (double)token);
     char *hex = gr_hex_bytes(piece, len);
-    cJSON_AddStringToObject(ev, "piece", hex);
-    free(hex);
+    if (hex != NULL) cJSON_AddStringToObject(ev, "piece", hex);
+    gr_srv_free(hex);
     if (s->stream_top > 0) {
         const float *x = logits;
         if (s->brk == BRK_POSITION_SHIFT) {
@@ -68,7 +76,14 @@ static void on_token(int32_t token, const char *piece, size_t len, const float *
         }
         gr_add_logits(ev, x, n_vocab, s->stream_top, s->stream_full);
     }
-    gr_emit(s, ev);
+    if (!kept) gr_srv_oom_swap(true);
+    if (!gr_emit_try(s, ev) || s->failure != NULL) {
+        /* The token cannot be reported (or nothing can be written): stop the request; it is
+         * answered OUT_OF_MEMORY once the runtime returns (outside its lock). */
+        s->stream_failed = true;
+        (void)ggufref_export_cancel();
+        return;
+    }
     if (s->between_tokens != NULL) s->between_tokens(s);
 }
 
@@ -80,7 +95,10 @@ void gr_cmd_generate(gr_req *r) {
     s->shift.valid = false; /* a new request (BRK_POSITION_SHIFT) */
     stream_begin(r);
     int st = ggufref_export_generate(prompt, plen, on_token, s);
-    stream_end(s);
+    if (stream_end(s)) {
+        gr_emit_oom(s);
+        return;
+    }
     if (st != GGUFREF_OK) {
         gr_emit_runtime_error(s, r->id, st, "generate");
         return;
@@ -89,12 +107,12 @@ void gr_cmd_generate(gr_req *r) {
     int32_t *all = NULL;
     size_t n_all = 0, n_prompt = 0;
     if (gr_runtime_tokens(&all, &n_all, &n_prompt)) {
-        cJSON_AddItemToObject(ev, "prompt_tokens", gr_int_array(all, n_prompt));
+        gr_add(ev, "prompt_tokens", gr_int_array(all, n_prompt));
         cJSON_AddNumberToObject(ev, "n_prompt", (double)n_prompt);
         cJSON_AddNumberToObject(ev, "n_tokens", (double)n_all);
     }
-    free(all);
-    cJSON_AddItemToObject(ev, "tokens", gr_int_array(s->gen, s->n_gen));
+    gr_srv_free(all);
+    gr_add(ev, "tokens", gr_int_array(s->gen, s->n_gen));
     gr_add_result_text(ev);
     gr_emit(s, ev);
 }
@@ -104,7 +122,10 @@ void gr_cmd_generate_next_token(gr_req *r) {
     if (!stream_options(r)) return;
     stream_begin(r);
     int st = ggufref_export_generate_next_token(on_token, s);
-    stream_end(s);
+    if (stream_end(s)) {
+        gr_emit_oom(s);
+        return;
+    }
     if (st != GGUFREF_OK) {
         gr_emit_runtime_error(s, r->id, st, "generate-next-token");
         return;
@@ -116,8 +137,8 @@ void gr_cmd_generate_next_token(gr_req *r) {
         cJSON_AddNumberToObject(ev, "n_prompt", (double)n_prompt);
         cJSON_AddNumberToObject(ev, "n_tokens", (double)n_all);
     }
-    free(all);
-    cJSON_AddItemToObject(ev, "tokens", gr_int_array(s->gen, s->n_gen));
+    gr_srv_free(all);
+    gr_add(ev, "tokens", gr_int_array(s->gen, s->n_gen));
     gr_emit(s, ev);
 }
 

@@ -10,21 +10,21 @@
 
 static cJSON *capabilities(const gr_server *s) {
     cJSON *caps = cJSON_CreateArray();
-    cJSON_AddItemToArray(caps, cJSON_CreateString("step"));
-    cJSON_AddItemToArray(caps, cJSON_CreateString("cancel"));
-    cJSON_AddItemToArray(caps, cJSON_CreateString("logits"));
-    cJSON_AddItemToArray(caps, cJSON_CreateString("evaluate"));
-    if (s->fault_injection) cJSON_AddItemToArray(caps, cJSON_CreateString("fault-injection"));
+    gr_push(caps, cJSON_CreateString("step"));
+    gr_push(caps, cJSON_CreateString("cancel"));
+    gr_push(caps, cJSON_CreateString("logits"));
+    gr_push(caps, cJSON_CreateString("evaluate"));
+    if (s->fault_injection) gr_push(caps, cJSON_CreateString("fault-injection"));
     return caps;
 }
 
 /* R-LEVEL-002: the conformance levels the reference claims; fault-injection with the capability. */
 static cJSON *levels(const gr_server *s) {
     cJSON *lv = cJSON_CreateArray();
-    cJSON_AddItemToArray(lv, cJSON_CreateString("core"));
-    cJSON_AddItemToArray(lv, cJSON_CreateString("strict-errors"));
-    cJSON_AddItemToArray(lv, cJSON_CreateString("sampler-llama2c"));
-    if (s->fault_injection) cJSON_AddItemToArray(lv, cJSON_CreateString("fault-injection"));
+    gr_push(lv, cJSON_CreateString("core"));
+    gr_push(lv, cJSON_CreateString("strict-errors"));
+    gr_push(lv, cJSON_CreateString("sampler-llama2c"));
+    if (s->fault_injection) gr_push(lv, cJSON_CreateString("fault-injection"));
     return lv;
 }
 
@@ -38,8 +38,8 @@ void gr_cmd_boot(gr_req *r) {
     cJSON_AddStringToObject(ev, "name", "ggufref");
     cJSON_AddStringToObject(ev, "version", GGUFREF_VERSION_STRING);
     cJSON_AddNumberToObject(ev, "protocol", 1);
-    cJSON_AddItemToObject(ev, "capabilities", capabilities(r->s));
-    cJSON_AddItemToObject(ev, "levels", levels(r->s));
+    gr_add(ev, "capabilities", capabilities(r->s));
+    gr_add(ev, "levels", levels(r->s));
     cJSON *limits = cJSON_AddObjectToObject(ev, "limits");
     cJSON_AddNumberToObject(limits, "max_line", (double)GR_PROTOCOL_MAX_LINE);
     cJSON_AddNumberToObject(limits, "max_top", GR_PROTOCOL_MAX_TOP);
@@ -50,18 +50,24 @@ void gr_cmd_load_model(gr_req *r) {
     const char *path;
     if (!gr_get_string(r, "path", &path)) return;
     gr_server *s = r->s;
+    char *copy = gr_srv_strdup(path); /* before the load: a load that works is never lost */
+    if (copy == NULL) {
+        gr_emit_oom(s);
+        return;
+    }
     if (s->brk == BRK_LOAD_NOT_TRANSACTIONAL && s->model_path != NULL) {
         ggufref_export_free_model();
-        free(s->model_path);
+        gr_srv_free(s->model_path);
         s->model_path = NULL;
     }
     int st = ggufref_export_load_model_file(path);
     if (st != GGUFREF_OK) {
+        gr_srv_free(copy);
         gr_emit_runtime_error(s, r->id, st, "load-model");
         return;
     }
-    free(s->model_path);
-    s->model_path = gr_xstrdup(path);
+    gr_srv_free(s->model_path);
+    s->model_path = copy;
     gr_emit(s, gr_result_new(r->id, true));
 }
 
@@ -92,7 +98,7 @@ void gr_cmd_configure_sampling(gr_req *r) {
     }
     r->s->sampling = p;
     cJSON *ev = gr_result_new(r->id, true);
-    cJSON_AddItemToObject(ev, "sampling", gr_sampling_json(&p));
+    gr_add(ev, "sampling", gr_sampling_json(&p));
     gr_emit(r->s, ev);
 }
 
@@ -117,7 +123,7 @@ void gr_cmd_free_model(gr_req *r) {
         gr_emit_runtime_error(r->s, r->id, st, "free-model");
         return;
     }
-    free(r->s->model_path);
+    gr_srv_free(r->s->model_path);
     r->s->model_path = NULL;
     gr_emit(r->s, gr_result_new(r->id, true));
 }
@@ -129,11 +135,15 @@ void gr_cmd_diagnostics(gr_req *r) {
     char *diag = NULL;
     size_t dlen = 0;
     if (st == GGUFREF_OK || st == GGUFREF_ERR_LIMIT_EXCEEDED) {
-        diag = gr_xmalloc(need + 1);
+        diag = gr_srv_malloc(need + 1);
+        if (diag == NULL) {
+            gr_emit_oom(s);
+            return;
+        }
         st = ggufref_export_diagnostics(diag, need + 1, &dlen);
     }
     if (st != GGUFREF_OK) {
-        free(diag);
+        gr_srv_free(diag);
         gr_emit_runtime_error(s, r->id, st, "diagnostics");
         return;
     }
@@ -143,11 +153,11 @@ void gr_cmd_diagnostics(gr_req *r) {
     if (gr_runtime_tokens(&all, &n_all, &n_prompt)) {
         cJSON_AddNumberToObject(ev, "n_prompt", (double)n_prompt);
         cJSON_AddNumberToObject(ev, "n_tokens", (double)n_all);
-        cJSON_AddItemToObject(ev, "tokens", gr_int_array(all, n_all));
+        gr_add(ev, "tokens", gr_int_array(all, n_all));
     }
-    free(all);
+    gr_srv_free(all);
     cJSON_AddBoolToObject(ev, "model", s->model_path != NULL);
-    cJSON_AddItemToObject(ev, "sampling", gr_sampling_json(&s->sampling));
+    gr_add(ev, "sampling", gr_sampling_json(&s->sampling));
     gr_add_result_text(ev);
     cJSON_DeleteItemFromObjectCaseSensitive(ev, "text");
     ggufref_error err;
@@ -166,10 +176,10 @@ void gr_cmd_diagnostics(gr_req *r) {
     }
     cJSON *parsed = cJSON_ParseWithLength(diag, dlen);
     if (parsed != NULL) {
-        cJSON_AddItemToObject(impl, "runtime", parsed);
+        gr_add(impl, "runtime", parsed);
     } else {
         gr_add_string_sanitized(impl, "runtime_text", diag, dlen, false);
     }
-    free(diag);
+    gr_srv_free(diag);
     gr_emit(s, ev);
 }

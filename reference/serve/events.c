@@ -10,38 +10,15 @@
 #include "sampler.h" /* reference/src: the one top-K */
 #include "text.h"    /* reference/src: the one UTF-8 decoder */
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* ---- small helpers ------------------------------------------------------------------------- */
 
-void *gr_xmalloc(size_t n) {
-    void *p = malloc(n == 0 ? 1 : n);
-    if (p == NULL) {
-        fputs("ggufref serve: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
-
-void *gr_xrealloc(void *p, size_t n) {
-    void *q = realloc(p, n == 0 ? 1 : n);
-    if (q == NULL) {
-        fputs("ggufref serve: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
-
-char *gr_xstrdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = gr_xmalloc(n);
-    memcpy(p, s, n);
-    return p;
-}
-
 char *gr_utf8_sanitize(const char *s, size_t len, bool one_line) {
-    char *out = gr_xmalloc(len * 3 + 1);
+    char *out = len > (SIZE_MAX - 1) / 3 ? NULL : gr_srv_malloc(len * 3 + 1);
+    if (out == NULL) return NULL;
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
@@ -67,7 +44,8 @@ char *gr_utf8_sanitize(const char *s, size_t len, bool one_line) {
 char *gr_hex_bytes(const void *data, size_t len) {
     static const char digits[] = "0123456789abcdef";
     const unsigned char *p = data;
-    char *out = gr_xmalloc(len * 2 + 1);
+    char *out = len > (SIZE_MAX - 1) / 2 ? NULL : gr_srv_malloc(len * 2 + 1);
+    if (out == NULL) return NULL;
     for (size_t i = 0; i < len; i++) {
         out[2 * i] = digits[p[i] >> 4];
         out[2 * i + 1] = digits[p[i] & 15];
@@ -91,17 +69,95 @@ static void hex_bits(char out[8], float f) {
 
 /* ---- output ----------------------------------------------------------------------------------- */
 
-void gr_emit(gr_server *s, cJSON *ev) {
-    char *text = cJSON_PrintUnformatted(ev);
-    cJSON_Delete(ev);
-    if (text == NULL) {
-        fputs("ggufref serve: out of memory printing an event\n", stderr);
-        abort();
+/* Write one event line and flush (R-PROTO-001); a failed write stops the server (R-PROTO-015:
+ * standard output closed, broken pipe, full disk). */
+static void write_line(gr_server *s, const char *text, size_t len) {
+    if (s->failure != NULL) return; /* an earlier write failed: nothing more goes out */
+    errno = 0;
+    if (fwrite(text, 1, len, s->out) != len || fputc('\n', s->out) == EOF ||
+        fflush(s->out) != 0) {
+        s->write_errno = errno;
+        s->failure = "cannot write events";
+        s->stop = true;
     }
-    fputs(text, s->out);
-    fputc('\n', s->out);
-    fflush(s->out);
+}
+
+/* A string id as JSON (ids are at most 256 bytes of valid UTF-8, R-PROTO-006) into out. */
+static size_t id_string_text(char *out, size_t cap, const char *id) {
+    size_t o = 0;
+    out[o++] = '"';
+    for (const unsigned char *p = (const unsigned char *)id; *p != 0 && o + 8 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
+    return o;
+}
+
+void gr_emit_oom(gr_server *s) {
+    char id[256 * 6 + 8];
+    const cJSON *cur = s->cur_id;
+    if (cur == NULL) {
+        snprintf(id, sizeof id, "null");
+    } else if (cJSON_IsString(cur)) {
+        id_string_text(id, sizeof id, cur->valuestring);
+    } else {
+        snprintf(id, sizeof id, "%lld", (long long)cur->valuedouble);
+    }
+    /* the state, except for a cancel answered inside a generate (the export lock is held:
+     * the state query would fail; a cancel's events carry no state, R-PROTO-012) */
+    char state[64] = "";
+    ggufref_state st;
+    if (!s->streaming) {
+        snprintf(state, sizeof state, ",\"state\":\"%s\"",
+                 ggufref_export_state(&st) == GGUFREF_OK ? ggufref_state_name(st) : "POISONED");
+    }
+    char line[sizeof id + 256];
+    int n = snprintf(line, sizeof line,
+                     "{\"id\":%s,\"event\":\"error\",\"error\":{\"code\":%d,\"name\":\"%s\","
+                     "\"message\":\"ggufref serve ran out of memory answering this command\"}"
+                     "%s}",
+                     id, (int)GGUFREF_ERR_OUT_OF_MEMORY,
+                     ggufref_status_name(GGUFREF_ERR_OUT_OF_MEMORY), state);
+    gr_srv_oom_clear();
+    write_line(s, line, (size_t)n);
+}
+
+bool gr_emit_try(gr_server *s, cJSON *ev) {
+    char *text = ev == NULL || gr_srv_oom() ? NULL : cJSON_PrintUnformatted(ev);
+    cJSON_Delete(ev);
+    gr_srv_oom_clear();
+    if (text == NULL) return false;
+    write_line(s, text, strlen(text));
     cJSON_free(text);
+    return true;
+}
+
+void gr_emit(gr_server *s, cJSON *ev) {
+    if (!gr_emit_try(s, ev)) gr_emit_oom(s);
+}
+
+void gr_add(cJSON *obj, const char *key, cJSON *item) {
+    if (item == NULL) return;
+    if (!cJSON_AddItemToObject(obj, key, item)) {
+        cJSON_Delete(item);
+        gr_srv_oom_swap(true);
+    }
+}
+
+void gr_push(cJSON *arr, cJSON *item) {
+    if (item == NULL) return;
+    if (!cJSON_AddItemToArray(arr, item)) {
+        cJSON_Delete(item);
+        gr_srv_oom_swap(true);
+    }
 }
 
 /* An integer as exact JSON text: cJSON prints large doubles with 15 significant digits. */
@@ -150,7 +206,7 @@ bool gr_id_equal(const cJSON *a, const cJSON *b) {
 
 cJSON *gr_event_new(const cJSON *id, const char *kind) {
     cJSON *ev = cJSON_CreateObject();
-    cJSON_AddItemToObject(ev, "id", id_copy(id));
+    gr_add(ev, "id", id_copy(id));
     cJSON_AddStringToObject(ev, "event", kind);
     return ev;
 }
@@ -171,8 +227,9 @@ cJSON *gr_result_new(const cJSON *id, bool with_state) {
 void gr_add_string_sanitized(cJSON *obj, const char *key, const char *s, size_t len,
                              bool one_line) {
     char *clean = gr_utf8_sanitize(s, len, one_line);
+    if (clean == NULL) return;
     cJSON_AddStringToObject(obj, key, clean);
-    free(clean);
+    gr_srv_free(clean);
 }
 
 /* R-PROTO-004: {"id", "event": "error", "error": {code, name, message}} (+ "state" when the
@@ -228,24 +285,25 @@ static cJSON *top_logits(const float *x, size_t n, int k) {
         char bits[9] = {0};
         hex_bits(bits, x[best[j]]);
         cJSON *pair = cJSON_CreateArray();
-        cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)best[j]));
-        cJSON_AddItemToArray(pair, cJSON_CreateString(bits));
-        cJSON_AddItemToArray(arr, pair);
+        gr_push(pair, cJSON_CreateNumber((double)best[j]));
+        gr_push(pair, cJSON_CreateString(bits));
+        gr_push(arr, pair);
     }
     return arr;
 }
 
 void gr_add_logits(cJSON *ev, const float *x, uint32_t n, int k, bool full) {
-    cJSON_AddItemToObject(ev, "top", top_logits(x, n, k));
+    gr_add(ev, "top", top_logits(x, n, k));
     char digest[17];
     snprintf(digest, sizeof digest, "%016llx", (unsigned long long)gr_fnv1a_f32(GR_FNV_OFFSET, x, n));
     cJSON_AddStringToObject(ev, "digest", digest);
     if (full) {
-        char *hex = gr_xmalloc((size_t)n * 8 + 1);
+        char *hex = gr_srv_malloc((size_t)n * 8 + 1);
+        if (hex == NULL) return;
         for (size_t i = 0; i < n; i++) hex_bits(hex + 8 * i, x[i]);
         hex[(size_t)n * 8] = '\0';
         cJSON_AddStringToObject(ev, "logits_hex", hex);
-        free(hex);
+        gr_srv_free(hex);
     }
 }
 
@@ -253,20 +311,20 @@ void gr_add_logits(cJSON *ev, const float *x, uint32_t n, int k, bool full) {
 
 cJSON *gr_int_array(const int32_t *v, size_t n) {
     cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(v[i]));
+    for (size_t i = 0; i < n; i++) gr_push(arr, cJSON_CreateNumber(v[i]));
     return arr;
 }
 
 cJSON *gr_sampling_json(const ggufref_sampling *p) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "temperature", gr_json_float(p->temperature));
+    gr_add(o, "temperature", gr_json_float(p->temperature));
     cJSON_AddNumberToObject(o, "top_k", p->top_k);
-    cJSON_AddItemToObject(o, "top_p", gr_json_float(p->top_p));
-    cJSON_AddItemToObject(o, "min_p", gr_json_float(p->min_p));
-    cJSON_AddItemToObject(o, "repeat_penalty", gr_json_float(p->repeat_penalty));
+    gr_add(o, "top_p", gr_json_float(p->top_p));
+    gr_add(o, "min_p", gr_json_float(p->min_p));
+    gr_add(o, "repeat_penalty", gr_json_float(p->repeat_penalty));
     cJSON_AddNumberToObject(o, "repeat_last_n", p->repeat_last_n);
     if (p->seed <= 9007199254740992ull) {
-        cJSON_AddItemToObject(o, "seed", gr_json_int((int64_t)p->seed));
+        gr_add(o, "seed", gr_json_int((int64_t)p->seed));
     } else {
         char buf[24];
         snprintf(buf, sizeof buf, "%llu", (unsigned long long)p->seed);
@@ -282,9 +340,10 @@ bool gr_runtime_tokens(int32_t **out, size_t *n, size_t *n_prompt) {
     *out = NULL;
     int st = ggufref_export_tokens(NULL, 0, &need, &np);
     if (st != GGUFREF_OK && st != GGUFREF_ERR_LIMIT_EXCEEDED) return false;
-    int32_t *buf = gr_xmalloc((need + 1) * sizeof *buf);
+    int32_t *buf = gr_srv_malloc((need + 1) * sizeof *buf);
+    if (buf == NULL) return false;
     if (ggufref_export_tokens(buf, need + 1, n, n_prompt) != GGUFREF_OK) {
-        free(buf);
+        gr_srv_free(buf);
         return false;
     }
     *out = buf;
@@ -295,13 +354,14 @@ void gr_add_result_text(cJSON *ev) {
     size_t need = 0;
     int st = ggufref_export_result(NULL, 0, &need);
     if (st != GGUFREF_OK && st != GGUFREF_ERR_LIMIT_EXCEEDED) return;
-    char *buf = gr_xmalloc(need + 1);
+    char *buf = gr_srv_malloc(need + 1);
+    if (buf == NULL) return;
     size_t len = 0;
     if (ggufref_export_result(buf, need + 1, &len) == GGUFREF_OK) {
         char *hex = gr_hex_bytes(buf, len);
-        cJSON_AddStringToObject(ev, "text_hex", hex);
-        free(hex);
+        if (hex != NULL) cJSON_AddStringToObject(ev, "text_hex", hex);
+        gr_srv_free(hex);
         gr_add_string_sanitized(ev, "text", buf, len, false);
     }
-    free(buf);
+    gr_srv_free(buf);
 }

@@ -17,6 +17,8 @@
  *   server.c     create/destroy, the run loop, framing checks and dispatch, the command table
  *   cmd_*.c      one handler per command, grouped: session, generate, evaluate, fault
  *   fields.c     the typed field getters of a command (R-PROTO-008)
+ *   json_check.c RFC 8259 exactly, before cJSON (R-PROTO-013, R-PROTO-014)
+ *   memory.c     every allocation of the server, cJSON's too (R-PROTO-016)
  *   reader.c     the line reader (R-PROTO-001, R-PROTO-009) and the queue of received lines
  *   events.c     event objects, ids, error events, logits encoding (R-PROTO-030, R-PROTO-031)
  *   breaks.c     the deliberately broken variants of the harness self-test (fault builds)
@@ -43,6 +45,10 @@ typedef struct gr_server_config {
     /* A deliberately broken behaviour for the harness self-test (harness/selftest), or NULL.
      * Only in fault-injection builds; see gr_server_break_names. */
     const char *break_name;
+    /* Allocate the server's blocks (cJSON's included) through the library's allocation hook,
+     * so that ggufref_fault_alloc_fail_at(k) reaches them too: the server OOM loop
+     * (torture_protocol, R-PROTO-016). Off: the hook sees only the runtime's allocations. */
+    bool count_allocs;
 } gr_server_config;
 
 /* A new server writing events to `out`. NULL if cJSON is absent, if fault injection or a break
@@ -57,8 +63,14 @@ void gr_server_destroy(gr_server *server); /* NULL is a no-op */
  * between tokens. */
 void gr_server_handle_line(gr_server *server, const char *line, size_t len);
 
-/* Serve: read lines from fd until end of input, handle each, return the exit code (0). */
+/* Serve: read lines from fd until end of input, handle each, return the exit code: 0, or 1 if
+ * the server stopped early (events could not be written, R-PROTO-015; out of memory where no
+ * answer could be given, R-PROTO-016; the oversize-exit break). */
 int gr_server_run(gr_server *server, int fd);
+
+/* Why the server stopped early, one line for stderr (NULL: it did not, or the break); *err
+ * (if not NULL) the errno of a failed write, else 0. */
+const char *gr_server_failure(const gr_server *server, int *err);
 
 /* The names of the break variants this build knows, NULL-terminated (empty in release). */
 const char *const *gr_server_break_names(void);

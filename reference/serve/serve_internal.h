@@ -2,9 +2,10 @@
  * serve_internal.h — what the files of reference/serve/ share (not for the CLI or the tests:
  * they use serve.h). The layers, each file calling only the ones below it:
  *
- *   server.c ─► cmd_session.c, cmd_generate.c, cmd_fault.c ─► fields.c ─► events.c
- *       │                     │                                              │
- *       └──► reader.c         └──► breaks.c                                 cJSON, ggufref.h
+ *   server.c ─► cmd_*.c ─► fields.c ─► events.c ─► memory.c (every allocation, cJSON's too)
+ *       │          │                                      │
+ *       ├──► json_check.c     └──► breaks.c               cJSON, ggufref.h
+ *       └──► reader.c
  *
  * The one upward edge is a function pointer: the server gives the generate handlers its
  * `between_tokens` hook (read ahead, handle cancels: R-PROTO-041) through gr_server.
@@ -53,10 +54,35 @@ typedef struct gr_shift {
 const float *gr_break_shift(gr_shift *sh, const float *x, uint32_t n);
 void gr_break_shift_free(gr_shift *sh);
 
+/* ---- memory.c: the server's allocator (R-PROTO-016) ----------------------------------------- */
+
+void *gr_srv_malloc(size_t n);           /* NULL (and the OOM flag raised) on failure */
+void *gr_srv_realloc(void *p, size_t n); /* NULL on failure, p still valid */
+void gr_srv_free(void *p);
+char *gr_srv_strdup(const char *s);
+void gr_srv_json_hooks(void);            /* cJSON allocates through the above */
+/* The out-of-memory flag: raised by any failed allocation of the server, cleared by the event
+ * writer after each event. */
+bool gr_srv_oom(void);
+void gr_srv_oom_clear(void);
+bool gr_srv_oom_swap(bool value);        /* set it, returning what it was */
+/* Blocks from the library's allocation hook (true) or from malloc (false, the default). */
+void gr_srv_count_allocs(bool on);
+
+/* ---- json_check.c: RFC 8259 exactly (R-PROTO-013, R-PROTO-014) ------------------------------ */
+
+/* R-PROTO-013: arrays and objects nest at most this deep in a command line. */
+#define GR_PROTOCOL_MAX_DEPTH 128
+/* True if text[0..n) is exactly one JSON text of RFC 8259 within the depth; else *where is the
+ * offset where it stops being one. */
+bool gr_json_check(const char *text, size_t n, size_t *where);
+/* 1 if some object of the tree has two members of the same name, 0 if not, -1 out of memory. */
+int gr_json_duplicates(const cJSON *v);
+
 /* ---- reader.c: lines and the queue --------------------------------------------------------- */
 
-/* What a queued line is (parsed once, remembered). */
-enum { LINE_UNKNOWN = -1, LINE_OTHER = 0, LINE_CANCEL = 1, LINE_STREAM = 2 };
+/* What a queued line is (classified once, remembered; LINE_GONE: taken out of the middle). */
+enum { LINE_UNKNOWN = -1, LINE_OTHER = 0, LINE_CANCEL = 1, LINE_STREAM = 2, LINE_GONE = 3 };
 
 typedef struct gr_line {
     char *text;      /* NUL-terminated copy; NULL for an oversized line */
@@ -64,9 +90,14 @@ typedef struct gr_line {
     int kind;        /* LINE_*: LINE_UNKNOWN until gr_line_kind looked */
 } gr_line;
 
+/* O(1) per line (issue 16): lines are taken from the head by advancing it; a cancel taken from
+ * the middle leaves a LINE_GONE hole the head skips; the array is compacted only when it is
+ * full and its front half is free, so every line moves O(1) times. */
 typedef struct gr_queue {
-    gr_line *items;  /* pending lines, items[head..head+count) */
+    gr_line *items;  /* items[head..head+count): pending lines, holes included */
     size_t head, count, cap;
+    size_t scanned;  /* items[head..head+scanned) hold no cancel (handle_pending_cancels) */
+    uint64_t moves;  /* lines moved by compaction, for the queue's regression test */
 } gr_queue;
 
 typedef struct gr_reader {
@@ -75,16 +106,17 @@ typedef struct gr_reader {
     size_t len, cap;
     bool discarding;    /* inside a line past the limit: drop bytes until its newline */
     bool eof;
+    bool failed;        /* out of memory: a line could not be kept (the server stops) */
 } gr_reader;
 
-void gr_queue_push(gr_queue *q, char *text, size_t len);
-gr_line *gr_queue_at(gr_queue *q, size_t i);
-gr_line gr_queue_take(gr_queue *q, size_t i); /* removes the i-th pending line */
+bool gr_queue_push(gr_queue *q, char *text, size_t len); /* false: out of memory */
+gr_line *gr_queue_at(gr_queue *q, size_t i);            /* i < count */
+gr_line gr_queue_take(gr_queue *q, size_t i); /* removes the i-th (i = 0: the head) */
+gr_line gr_queue_pop(gr_queue *q);            /* the first line that is not a hole; count > 0 */
 void gr_queue_free(gr_queue *q);
 /* Read what is available into q; block until something arrives when `block`. At end of input
  * a last line without newline is queued as if it had one (R-PROTO-001). */
 void gr_reader_fill(gr_reader *rd, gr_queue *q, bool block);
-int gr_line_kind(gr_line *l);
 
 /* ---- the server ------------------------------------------------------------------------------ */
 
@@ -95,10 +127,12 @@ struct gr_server {
     gr_reader *reader;       /* NULL when lines are fed by gr_server_handle_line only */
     gr_queue queue;
     void (*between_tokens)(gr_server *s); /* server.c: read ahead, handle cancels */
+    const cJSON *cur_id;     /* id of the command being answered (NULL: none / null) */
 
     /* the command being streamed (generate / generate-next-token) */
     bool streaming;
-    cJSON *stream_id;
+    bool stream_failed;      /* a token could not be reported (out of memory): cancelled */
+    const cJSON *stream_id;  /* its id (in the command's parsed line, alive while it runs) */
     size_t stream_index;     /* index of the next token event */
     int stream_top;          /* top logits per token event (0 = none) */
     bool stream_full;        /* also the full logits vector */
@@ -109,20 +143,31 @@ struct gr_server {
     char *model_path;        /* the file of the resident model (last accepted load) */
     ggufref_sampling sampling;
     char *panic_point;       /* copy of the armed panic point name */
-    bool stop;               /* BRK_OVERSIZE_EXIT fired */
+    bool stop;               /* stop serving: BRK_OVERSIZE_EXIT, a failed write, out of memory */
+    const char *failure;     /* why, for the CLI's one stderr line (NULL for the break) */
+    int write_errno;         /* errno of the failed write */
 };
 
 /* ---- events.c: helpers, event objects, errors, logits -------------------------------------- */
 
-void *gr_xmalloc(size_t n);
-void *gr_xrealloc(void *p, size_t n);
-char *gr_xstrdup(const char *s);
 /* A NUL-terminated, valid UTF-8 copy of bytes: every invalid byte and every NUL becomes
- * U+FFFD; with one_line, CR and LF become spaces. Caller frees. */
+ * U+FFFD; with one_line, CR and LF become spaces. Caller frees (gr_srv_free); NULL when out of
+ * memory (so are the other builders'). */
 char *gr_utf8_sanitize(const char *s, size_t len, bool one_line);
 char *gr_hex_bytes(const void *data, size_t len); /* lowercase hex; caller frees */
 
-void gr_emit(gr_server *s, cJSON *ev); /* writes and deletes ev */
+/* Writes and deletes ev: one line, flushed (R-PROTO-001). If the server ran out of memory
+ * since the last event (ev incomplete, or NULL), writes gr_emit_oom's event instead. A failed
+ * write stops the server (R-PROTO-015). */
+void gr_emit(gr_server *s, cJSON *ev);
+/* gr_emit without the replacement: false (nothing written, ev deleted) when out of memory. */
+bool gr_emit_try(gr_server *s, cJSON *ev);
+/* R-PROTO-016: OUT_OF_MEMORY for s->cur_id, with state, written without allocating. */
+void gr_emit_oom(gr_server *s);
+/* Add item to obj under key / to the array arr; on failure item is deleted (no leak) and the
+ * OOM flag is up. */
+void gr_add(cJSON *obj, const char *key, cJSON *item);
+void gr_push(cJSON *arr, cJSON *item);
 cJSON *gr_json_int(int64_t v);
 cJSON *gr_json_float(float f);
 bool gr_id_valid(const cJSON *v);

@@ -52,95 +52,159 @@ static bool has_nul_escape(const char *s, size_t len) {
     return false;
 }
 
-/* One command line: framing checks (R-PROTO-005..009), then the handler. */
-static void dispatch(gr_server *s, const char *line, size_t len) {
+/* A line that passed the framing checks. */
+typedef struct gr_frame {
+    cJSON *msg;       /* the parsed line (caller deletes) */
+    const cJSON *id;
+    const char *cmd;
+} gr_frame;
+
+/* The framing checks of one line (R-PROTO-001, R-PROTO-005..009, R-PROTO-013, R-PROTO-014):
+ * true with *f filled, or false; then, if `answer`, the line's error event is written (or none,
+ * for a blank line). Without `answer` nothing is written and the OOM flag is left as it was:
+ * the read-ahead classifies lines with it (R-PROTO-041). */
+static bool frame(gr_server *s, const char *line, size_t len, bool answer, gr_frame *f) {
+    bool oom_before = gr_srv_oom();
+    *f = (gr_frame){0};
     if (line == NULL) {
+        if (!answer) return false;
         if (s->brk == BRK_OVERSIZE_EXIT) {
             s->stop = true;
-            return;
+            return false;
         }
         gr_emit_error(s, NULL, GGUFREF_ERR_LIMIT_EXCEEDED, false,
                       "command line longer than %zu bytes: discarded", GR_PROTOCOL_MAX_LINE);
-        return;
+        return false;
     }
     if (len > 0 && line[len - 1] == '\r') len--;
     bool blank = true;
     for (size_t i = 0; i < len && blank; i++) blank = (line[i] == ' ' || line[i] == '\t');
-    if (blank) return; /* R-PROTO-001: empty lines are ignored */
+    if (blank) return false; /* R-PROTO-001: empty lines are ignored */
+    const char *why = NULL;
+    size_t where = 0;
     if (!gr_utf8_valid(line, len)) {
-        if (s->brk != BRK_MALFORMED_SILENT) {
-            gr_emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false,
-                          "command line is not valid UTF-8");
+        why = "command line is not valid UTF-8";
+        where = 0;
+    } else if (!gr_json_check(line, len, &where)) {
+        why = "command line is not one JSON value (RFC 8259; JSON error near byte %zu)";
+    }
+    if (why != NULL) {
+        if (answer && s->brk != BRK_MALFORMED_SILENT) {
+            gr_emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false, why, where);
         }
-        return;
+        return false;
     }
-    const char *end = NULL;
-    cJSON *msg = cJSON_ParseWithLengthOpts(line, len, &end, false);
-    while (msg != NULL && end < line + len && (*end == ' ' || *end == '\t')) end++;
-    if (msg == NULL || end != line + len) {
+    cJSON *msg = cJSON_ParseWithLength(line, len);
+    int dup = msg == NULL ? 0 : gr_json_duplicates(msg);
+    const char *err = NULL;
+    if (msg == NULL || dup < 0) {
+        err = "out of memory"; /* the line is valid JSON: only memory can fail here */
+    } else if (dup > 0) {
+        err = "a command must not name a member twice (duplicate keys)";
+    } else if (!cJSON_IsObject(msg)) {
+        err = "a command must be an object";
+    }
+    const cJSON *id = err == NULL ? cJSON_GetObjectItemCaseSensitive(msg, "id") : NULL;
+    if (err == NULL && (id == NULL || !gr_id_valid(id))) {
+        err = "field 'id' must be a string of at most 256 bytes or an integer (|id| < 2^53)";
+    }
+    if (err != NULL) {
         cJSON_Delete(msg);
-        if (s->brk != BRK_MALFORMED_SILENT) {
-            gr_emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false,
-                          "command line is not one JSON value (JSON error near byte %zu)",
-                          (size_t)((end != NULL ? end : line) - line));
+        if (!answer) {
+            gr_srv_oom_swap(oom_before);
+        } else if (strcmp(err, "out of memory") == 0) {
+            s->cur_id = NULL;
+            gr_emit_oom(s);
+        } else {
+            gr_emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false, "%s", err);
         }
-        return;
-    }
-    if (!cJSON_IsObject(msg)) {
-        cJSON_Delete(msg);
-        gr_emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false,
-                      "a command must be an object");
-        return;
-    }
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(msg, "id");
-    if (id == NULL || !gr_id_valid(id)) {
-        gr_emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false,
-                      "field 'id' must be a string of at most 256 bytes or an integer "
-                      "(|id| < 2^53)");
-        cJSON_Delete(msg);
-        return;
+        return false;
     }
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
     if (!cJSON_IsString(cmd)) {
-        gr_emit_error(s, id, GGUFREF_ERR_INVALID_ARGUMENT, false,
-                      "field 'cmd' (the command name) is missing or not a string");
-        cJSON_Delete(msg);
-        return;
+        err = "field 'cmd' (the command name) is missing or not a string";
+    } else if (has_nul_escape(line, len)) {
+        err = "strings must not contain U+0000";
     }
-    if (has_nul_escape(line, len)) {
-        gr_emit_error(s, id, GGUFREF_ERR_INVALID_ARGUMENT, false,
-                      "%s: strings must not contain U+0000", cmd->valuestring);
+    if (err != NULL) {
+        if (answer) {
+            gr_emit_error(s, id, GGUFREF_ERR_INVALID_ARGUMENT, false, "%s%s%s",
+                          cJSON_IsString(cmd) ? cmd->valuestring : "",
+                          cJSON_IsString(cmd) ? ": " : "", err);
+        }
         cJSON_Delete(msg);
-        return;
+        return false;
     }
-    gr_req r = {s, msg, id, cmd->valuestring};
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(commands[i].name, r.cmd) != 0) continue;
-        if (commands[i].fault_only && !s->fault_injection) break;
-        commands[i].run(&r);
-        cJSON_Delete(msg);
-        return;
+    *f = (gr_frame){msg, id, cmd->valuestring};
+    return true;
+}
+
+/* One command line: framing checks, then the handler. */
+static void dispatch(gr_server *s, const char *line, size_t len) {
+    const cJSON *outer = s->cur_id; /* a cancel handled while a generate streams */
+    s->cur_id = NULL;
+    gr_srv_oom_clear();
+    gr_frame f;
+    if (frame(s, line, len, true, &f)) {
+        s->cur_id = f.id;
+        gr_req r = {s, f.msg, f.id, f.cmd};
+        const gr_command *c = NULL;
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0] && c == NULL; i++) {
+            if (strcmp(commands[i].name, r.cmd) == 0) c = &commands[i];
+        }
+        if (c != NULL && (!c->fault_only || s->fault_injection)) {
+            c->run(&r);
+        } else {
+            char *name = gr_utf8_sanitize(r.cmd, strlen(r.cmd) > 64 ? 64 : strlen(r.cmd), true);
+            gr_emit_error(s, f.id, GGUFREF_ERR_INVALID_ARGUMENT, false, "unknown command '%s'",
+                          name != NULL ? name : "?");
+            gr_srv_free(name);
+        }
+        cJSON_Delete(f.msg);
     }
-    char *name = gr_utf8_sanitize(r.cmd, strlen(r.cmd) > 64 ? 64 : strlen(r.cmd), true);
-    gr_emit_error(s, id, GGUFREF_ERR_INVALID_ARGUMENT, false, "unknown command '%s'", name);
-    free(name);
-    cJSON_Delete(msg);
+    s->cur_id = outer;
+}
+
+/* What a queued line is: LINE_CANCEL only for a line that passes every framing check and
+ * names `cancel` (anything else waits its turn, R-PROTO-011), LINE_STREAM for generate and
+ * generate-next-token, LINE_OTHER otherwise. */
+static int line_kind(gr_server *s, gr_line *l) {
+    if (l->kind != LINE_UNKNOWN) return l->kind;
+    l->kind = LINE_OTHER;
+    gr_frame f;
+    if (frame(s, l->text, l->len, false, &f)) {
+        if (strcmp(f.cmd, "cancel") == 0) {
+            l->kind = LINE_CANCEL;
+        } else if (strcmp(f.cmd, "generate") == 0 || strcmp(f.cmd, "generate-next-token") == 0) {
+            l->kind = LINE_STREAM;
+        }
+        cJSON_Delete(f.msg);
+    }
+    return l->kind;
 }
 
 /* R-PROTO-041: between two tokens, read ahead and handle every cancel received so far that
- * is not queued behind another generate (such a cancel waits for that generate to start). */
+ * is not queued behind another generate (such a cancel waits for that generate to start).
+ * Lines already looked at are not looked at again (queue.scanned): O(1) per line. */
 static void handle_pending_cancels(gr_server *s) {
     if (s->reader == NULL) return;
     gr_reader_fill(s->reader, &s->queue, false);
-    for (size_t i = 0; i < s->queue.count;) {
-        int kind = gr_line_kind(gr_queue_at(&s->queue, i));
+    if (s->reader->failed) {
+        s->failure = "out of memory reading commands";
+        s->stop = true;
+        return;
+    }
+    gr_queue *q = &s->queue;
+    while (q->scanned < q->count) {
+        gr_line *l = gr_queue_at(q, q->scanned);
+        int kind = l->kind == LINE_GONE ? LINE_OTHER : line_kind(s, l);
         if (kind == LINE_STREAM) break;
         if (kind == LINE_CANCEL) {
-            gr_line l = gr_queue_take(&s->queue, i);
-            dispatch(s, l.text, l.len);
-            free(l.text);
+            gr_line taken = gr_queue_take(q, q->scanned);
+            dispatch(s, taken.text, taken.len);
+            gr_srv_free(taken.text);
         } else {
-            i++;
+            q->scanned++;
         }
     }
 }
@@ -167,7 +231,14 @@ gr_server *gr_server_create(FILE *out, const gr_server_config *config, const cha
         if (why != NULL) *why = reason;
         return NULL;
     }
-    gr_server *s = gr_xmalloc(sizeof *s);
+    gr_srv_json_hooks();
+    gr_srv_count_allocs(config->count_allocs);
+    gr_server *s = gr_srv_malloc(sizeof *s);
+    if (s == NULL) {
+        gr_srv_oom_clear();
+        if (why != NULL) *why = "out of memory";
+        return NULL;
+    }
     memset(s, 0, sizeof *s);
     s->out = out;
     s->fault_injection = config->fault_injection;
@@ -181,16 +252,17 @@ void gr_server_destroy(gr_server *s) {
     if (s == NULL) return;
     gr_queue_free(&s->queue);
     gr_break_shift_free(&s->shift);
-    cJSON_Delete(s->stream_id);
-    free(s->gen);
-    free(s->model_path);
+    gr_srv_free(s->gen);
+    gr_srv_free(s->model_path);
     ggufref_fault_panic_at(NULL);
-    free(s->panic_point);
-    free(s);
+    gr_srv_free(s->panic_point);
+    gr_srv_free(s);
 }
 
 void gr_server_handle_line(gr_server *s, const char *line, size_t len) {
-    if (len > GR_PROTOCOL_MAX_LINE) line = NULL;
+    /* R-PROTO-009: the limit counts the bytes before the line ending (a final CR is one) */
+    bool crlf = len == GR_PROTOCOL_MAX_LINE + 1 && line[len - 1] == '\r';
+    if (len > GR_PROTOCOL_MAX_LINE && !crlf) line = NULL;
     dispatch(s, line, len);
 }
 
@@ -199,15 +271,26 @@ int gr_server_run(gr_server *s, int fd) {
     s->reader = &rd;
     while (!s->stop) {
         if (s->queue.count > 0) {
-            gr_line l = gr_queue_take(&s->queue, 0);
+            gr_line l = gr_queue_pop(&s->queue);
+            s->queue.scanned = 0; /* a new command: the read-ahead looks again from the head */
             dispatch(s, l.text, l.len);
-            free(l.text);
+            gr_srv_free(l.text);
             continue;
+        }
+        if (rd.failed) {
+            s->failure = "out of memory reading commands";
+            s->stop = true;
+            break;
         }
         if (rd.eof) break;
         gr_reader_fill(&rd, &s->queue, true);
     }
     s->reader = NULL;
-    free(rd.buf);
+    gr_srv_free(rd.buf);
     return s->stop ? 1 : 0;
+}
+
+const char *gr_server_failure(const gr_server *s, int *err) {
+    if (err != NULL) *err = s->write_errno;
+    return s->failure;
 }

@@ -32,3 +32,9 @@ int gr_server_run(gr_server *server, int fd) {
     (void)fd;
     return 1;
 }
+
+const char *gr_server_failure(const gr_server *server, int *err) {
+    (void)server;
+    if (err != NULL) *err = 0;
+    return NULL;
+}
