@@ -566,7 +566,7 @@ int ggufref_export_diagnostics(char *buf, size_t cap, size_t *len);
 int ggufref_export_result(char *buf, size_t cap, size_t *len);
 int ggufref_export_tokens(int32_t *buf, size_t cap, size_t *n_tokens, size_t *n_prompt);
 int ggufref_export_last_error(ggufref_error *out);              /* OUT: *out */
-int ggufref_export_state(ggufref_state *out);                   /* OUT: *out; POISONED -> 13 */
+int ggufref_export_state(ggufref_state *out); /* OUT: *out; POISONED -> 13; unavailable -> 13, *out untouched */
 int ggufref_export_digest(uint64_t *out);                       /* OUT: ggufref_runtime_digest */
 /* Lock-free: sets the cancel flag of the global runtime (no-op if none). 13 once poisoned. */
 int ggufref_export_cancel(void);

@@ -27,7 +27,11 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t g_lock;
 static bool g_lock_ok;                       /* written once under g_once */
 static atomic_bool g_poisoned;               /* read lock-free by cancel */
-static _Atomic(ggufref_runtime *) g_rt;      /* NULL = UNINITIALIZED; read lock-free by cancel */
+static _Atomic(ggufref_runtime *) g_rt;      /* NULL = UNINITIALIZED; never read by cancel */
+/* The cancel flag of every runtime this layer creates (gr_runtime_share_cancel): cancel sets it
+ * without reading g_rt, so it never touches a runtime that a lazy init's failure (settle) or
+ * fault_export_reset frees meanwhile (R-EXP-007). Process lifetime, like the lock. */
+static atomic_bool g_cancel;
 
 static void lock_init(void) {
     pthread_mutexattr_t attr;
@@ -70,7 +74,10 @@ static int unlock(ggufref_status st) {
  * handle cannot be allocated. The caller holds the lock. */
 static ggufref_runtime *runtime_for_lazy(void) {
     ggufref_runtime *rt = atomic_load(&g_rt);
-    if (rt == NULL && ggufref_runtime_create(&rt) == GGUFREF_OK) atomic_store(&g_rt, rt);
+    if (rt == NULL && ggufref_runtime_create(&rt) == GGUFREF_OK) {
+        gr_runtime_share_cancel(rt, &g_cancel);
+        atomic_store(&g_rt, rt);
+    }
     return rt;
 }
 
@@ -179,9 +186,11 @@ int ggufref_export_last_error(ggufref_error *out) {
     return unlock(st);
 }
 
+/* R-EXP-004, R-EXP-005: POISONED only for a poisoned lock; an unavailable lock (a call from a
+ * token callback) leaves *out as it was: the state cannot be read, and it is not POISONED. */
 int ggufref_export_state(ggufref_state *out) {
     if (!lock()) {
-        if (out != NULL) *out = GGUFREF_STATE_POISONED;
+        if (out != NULL && atomic_load(&g_poisoned)) *out = GGUFREF_STATE_POISONED;
         return GENERATION_FAILED;
     }
     ggufref_runtime *rt = atomic_load(&g_rt);
@@ -200,10 +209,13 @@ int ggufref_export_digest(uint64_t *out) {
     return unlock(out != NULL ? GGUFREF_OK : GGUFREF_ERR_INVALID_ARGUMENT);
 }
 
+/* Lock-free (R-EXP-007): only the process-lifetime flags are touched, never the runtime. A
+ * cancel with no runtime, or before a generate, has no effect: generate clears the flag when
+ * its checks have passed (R-RT-025). A runtime poisoned inside an export poisons the lock on
+ * the way out (unlock), so g_poisoned answers for it. */
 int ggufref_export_cancel(void) {
     if (atomic_load(&g_poisoned)) return GENERATION_FAILED;
-    ggufref_runtime *rt = atomic_load(&g_rt);
-    if (rt != NULL) (void)ggufref_runtime_cancel(rt);
+    atomic_store(&g_cancel, true);
     return GGUFREF_OK;
 }
 

@@ -101,7 +101,8 @@ void gr_runtime_init_fields(ggufref_runtime *rt) {
     ggufref_rng_seed(&rt->rng, rt->sampling.seed);
     rt->last_error.status = GGUFREF_OK;
     rt->last_error.offset = UINT64_MAX;
-    atomic_init(&rt->cancel, false);
+    atomic_init(&rt->own_cancel, false);
+    rt->cancel = &rt->own_cancel;
     atomic_init(&rt->poisoned, false);
 }
 
@@ -486,7 +487,7 @@ void gr_runtime_scrub(ggufref_runtime *rt) {
     rt->tokens_generated = 0;
     rt->load_ns = rt->prefill_ns = rt->decode_ns = 0;
     rt->last_error = (ggufref_error){.status = GGUFREF_OK, .offset = UINT64_MAX};
-    atomic_store(&rt->cancel, false);
+    atomic_store(rt->cancel, false);
     rt->state = GGUFREF_STATE_READY;
 }
 
@@ -637,7 +638,7 @@ ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt,
     rt->n_tokens = n;
     rt->n_prompt = n;
     ggufref_rng_seed(&rt->rng, rt->sampling.seed);
-    atomic_store(&rt->cancel, false);
+    atomic_store(rt->cancel, false);
     rt->requests++;
     if (gr_panic_point(GR_PANIC_GENERATE_AFTER_COMMIT)) {
         return poison(rt, GR_PANIC_GENERATE_AFTER_COMMIT);
@@ -646,7 +647,7 @@ ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt,
     rt->prefill_ns = rt->decode_ns = 0;
     rt->stop = GR_STOP_MAX_TOKENS;
     for (size_t i = 0; i < max; i++) {
-        if (atomic_load(&rt->cancel)) {
+        if (atomic_load(rt->cancel)) {
             rt->stop = GR_STOP_CANCELLED;
             rt->state = GGUFREF_STATE_CONTINUATION_READY;
             return refuse(rt, GGUFREF_ERR_CANCELLED, "generation cancelled after %zu tokens", i);
@@ -700,7 +701,7 @@ ggufref_status ggufref_runtime_generate_next_token(ggufref_runtime *rt,
         return op_failf(rt, GGUFREF_ERR_OUT_OF_MEMORY, "cannot reserve %zu result bytes", need);
     }
     result_install(rt, grown, cap); /* same bytes, more room: nothing observable changes */
-    atomic_store(&rt->cancel, false);
+    atomic_store(rt->cancel, false);
     uint64_t t0 = now_ns(rt);
     int32_t tok;
     ggufref_error err;
@@ -761,10 +762,12 @@ ggufref_status ggufref_runtime_evaluate(ggufref_runtime *rt, const int32_t *toke
     return GGUFREF_OK;
 }
 
+void gr_runtime_share_cancel(ggufref_runtime *rt, atomic_bool *flag) { rt->cancel = flag; }
+
 ggufref_status ggufref_runtime_cancel(ggufref_runtime *rt) {
     if (rt == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
     if (atomic_load(&rt->poisoned)) return GGUFREF_ERR_GENERATION_FAILED;
-    atomic_store(&rt->cancel, true);
+    atomic_store(rt->cancel, true);
     return GGUFREF_OK;
 }
 

@@ -89,7 +89,9 @@ struct ggufref_runtime {
     uint64_t load_ns, prefill_ns, decode_ns;
 
     ggufref_error last_error;
-    atomic_bool cancel;       /* set by cancel from any thread (R-RT-025) */
+    atomic_bool *cancel;      /* the flag cancel sets from any thread (R-RT-025): &own_cancel,
+                               * or one that outlives the runtime (gr_runtime_share_cancel) */
+    atomic_bool own_cancel;
     atomic_bool poisoned;     /* mirrors state == POISONED for the lock-free cancel */
 };
 
@@ -98,6 +100,11 @@ struct ggufref_runtime {
  * sampling and RNG, clear last_error, the counters and the cancel flag; state READY. Keeps the
  * model, the context's capacity and every allocation. Needs a model (asserted). */
 void gr_runtime_scrub(ggufref_runtime *rt);
+
+/* Make rt check and clear *flag instead of its own cancel flag, for a caller whose cancel
+ * must never touch a runtime that another thread may free (the export layer, R-EXP-007): the
+ * flag lives as long as that caller. Before rt is shared with other threads. */
+void gr_runtime_share_cancel(ggufref_runtime *rt, atomic_bool *flag);
 
 /* Set a runtime to the values ggufref_runtime_create gives it (no allocation). */
 void gr_runtime_init_fields(ggufref_runtime *rt);
