@@ -327,6 +327,59 @@ static void test_concurrency_histories_are_linearizable(void **state) {
     assert_int_equal(ggufref_fault_alloc_live(), 0);
 }
 
+/* A thread that cancels as fast as it can until told to stop. */
+static void *cancel_main(void *arg) {
+    atomic_bool *stop = arg;
+    uint64_t n = 0;
+    while (!atomic_load(stop)) {
+        int st = ggufref_export_cancel();
+        assert_true(st == GGUFREF_OK || st == GGUFREF_ERR_GENERATION_FAILED);
+        n++;
+    }
+    return (void *)(uintptr_t)n;
+}
+
+/* R-EXP-007 (issue 16 #1): the lock-free cancel never touches a runtime that another thread's
+ * export frees. Here the export layer frees its runtime over and over (a lazy init whose
+ * diagnostics allocation fails: settle() destroys the runtime it just made, R-RT-004; and
+ * fault_export_reset) while three threads cancel: the cancel used to read that runtime's
+ * poisoned flag and set its cancel flag (a heap use-after-free ASan reports in every run, a
+ * race TSan reports). Run by the ASan and TSan stages of tools/test-all.sh. */
+static void test_concurrency_cancel_never_touches_a_freed_runtime(void **state) {
+    (void)state;
+    ggufref_fault_export_reset();
+    atomic_bool stop;
+    atomic_init(&stop, false);
+    pthread_t cancellers[3];
+    for (int t = 0; t < 3; t++) {
+        assert_int_equal(pthread_create(&cancellers[t], NULL, cancel_main, &stop), 0);
+    }
+    int failed_inits = 0;
+    for (int i = 0; i < 100000; i++) {
+        ggufref_fault_alloc_fail_at(2); /* 1: the handle, 2: its diagnostics bytes */
+        if (ggufref_export_init_runtime() == GGUFREF_ERR_OUT_OF_MEMORY) failed_inits++;
+        ggufref_fault_alloc_fail_at(0);
+        if (i % 2 == 1) {
+            assert_int_equal(ggufref_export_init_runtime(), GGUFREF_OK);
+            ggufref_fault_export_reset(); /* frees the initialized runtime */
+        }
+    }
+    atomic_store(&stop, true);
+    uintptr_t cancels = 0;
+    for (int t = 0; t < 3; t++) {
+        void *n;
+        assert_int_equal(pthread_join(cancellers[t], &n), 0);
+        cancels += (uintptr_t)n;
+    }
+    ggufref_state st;
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED); /* every failed init left no runtime */
+    assert_int_equal(failed_inits, 100000);
+    assert_true(cancels > 0);
+    ggufref_fault_export_reset();
+    assert_int_equal(ggufref_fault_alloc_live(), 0);
+}
+
 /* The checker can fail: histories that no sequential order explains are rejected. */
 static void test_concurrency_checker_rejects_impossible_histories(void **state) {
     (void)state;
@@ -369,6 +422,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrency_checker_rejects_impossible_histories),
         cmocka_unit_test(test_concurrency_histories_are_linearizable),
+        cmocka_unit_test(test_concurrency_cancel_never_touches_a_freed_runtime),
     };
     return cmocka_run_group_tests(tests, rts_group_setup, rts_group_teardown);
 }

@@ -1019,6 +1019,8 @@ static void test_diagnostics_deterministic_except_timings(void **state) {
 /* ------------------------------------------------------------------------------------- */
 
 static int g_reentrant_status = -1;
+static int g_reentrant_state_status = -1;
+static ggufref_state g_reentrant_state = GGUFREF_STATE_POISONED;
 static void reentrant_cb(int32_t token, const char *piece, size_t len, const float *logits,
                          uint32_t n_vocab, void *user) {
     (void)logits;
@@ -1028,6 +1030,11 @@ static void reentrant_cb(int32_t token, const char *piece, size_t len, const flo
     (void)len;
     (void)user;
     g_reentrant_status = ggufref_export_reset_context(); /* the lock is held: unavailable */
+    /* R-EXP-005 (issue 16): state() is unavailable too, and says nothing: it does not claim
+     * POISONED for a lock that is not poisoned; *out keeps what the caller put there */
+    ggufref_state st = GGUFREF_STATE_FREED;
+    g_reentrant_state_status = ggufref_export_state(&st);
+    g_reentrant_state = st;
     assert_int_equal(ggufref_export_cancel(), GGUFREF_OK); /* lock-free: allowed */
 }
 
@@ -1043,6 +1050,8 @@ static void test_export_reentrant_call_is_unavailable_not_poisoned(void **state)
     assert_int_equal(ggufref_export_generate(RTS_PROMPT, strlen(RTS_PROMPT), reentrant_cb, NULL),
                      GGUFREF_ERR_CANCELLED);
     assert_int_equal(g_reentrant_status, GGUFREF_ERR_GENERATION_FAILED);
+    assert_int_equal(g_reentrant_state_status, GGUFREF_ERR_GENERATION_FAILED);
+    assert_int_equal(g_reentrant_state, GGUFREF_STATE_FREED); /* untouched, not POISONED */
     ggufref_state st;
     assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
     assert_int_equal(st, GGUFREF_STATE_CONTINUATION_READY);
