@@ -1,21 +1,28 @@
 """External goldens: llama2.c's published outputs for stories260K (../shared/material/goldens),
-a real trained model. Skipped (not run) when the shared material is absent."""
+a real trained model. Each case runs on the GGUF v3 copy the build makes with the project's
+converter (`<build>/fixtures/stories260K-f32.v3.gguf`, tools/gguf_v1_to_v3.py), which every
+implementation reads, and on the published v1 file itself for implementations that read GGUF v1
+(one that rejects v1 cleanly gets "not applicable" there: reading v1 is judged by
+test_edge_fixtures.py). Greedy cases are `core`; sampled ones `sampler-llama2c` (R-LEVEL-001).
+Not run when the shared material is absent."""
 import json
 import os
 
 import pytest
 
 from ggufref_harness import paths
+from ggufref_harness.wire import Server
 
 SHARED = paths.shared_dir()
 MATERIAL = os.path.join(SHARED, "material") if SHARED else None
-MODEL = os.path.join(MATERIAL, "stories260K-f32.v1.gguf") if MATERIAL else None
+MODEL_V1 = os.path.join(MATERIAL, "stories260K-f32.v1.gguf") if MATERIAL else None
+MODEL_V3 = os.path.join(paths.build_dir() or "", "fixtures", "stories260K-f32.v3.gguf")
 GOLDENS = os.path.join(MATERIAL, "goldens", "stories260K_llama2c_goldens.json") \
     if MATERIAL else None
 
 
 def _goldens():
-    if not GOLDENS or not os.path.isfile(GOLDENS) or not os.path.isfile(MODEL):
+    if not GOLDENS or not os.path.isfile(GOLDENS) or not os.path.isfile(MODEL_V1):
         return []
     with open(GOLDENS, encoding="utf-8") as f:
         return json.load(f)
@@ -24,18 +31,43 @@ def _goldens():
 CASES = _goldens()
 
 
+@pytest.fixture(scope="module")
+def shared_server(impl):
+    """One process for the module (R-LEVEL-050): each case loads its model again."""
+    s = Server(impl)
+    s.request("boot").expect_ok()
+    yield s
+    s.close()
+
+
+def _params():
+    for c in CASES:
+        for form in ("v3", "v1"):
+            marks = []
+            if c.get("temperature"):
+                marks.append(pytest.mark.level("sampler-llama2c"))
+            yield pytest.param(c, form, marks=marks, id="%s-%s" % (c["id"], form))
+
+
 @pytest.mark.skipif(not CASES, reason="shared material (stories260K goldens) absent; set "
                                       "GGUFREF_SHARED_DIR")
 @pytest.mark.req("R-SAMP-020", "R-RNG-001", "R-RNG-002", "R-RNG-003", "R-TOK-021",
                  "R-RT-023", "R-RT-041", "R-PROTO-023")
-@pytest.mark.level("sampler-llama2c")
-@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_llama2c_published_output(booted, case):
+@pytest.mark.parametrize("case,form", list(_params()))
+def test_llama2c_published_output(shared_server, case, form):
     """`run -t T -p P -s S -n STEPS -i PROMPT`: prompt tokens are forced, -n counts positions
     (BOS at position 0), the text is the prompt's pieces then the generated ones, no stop at
     EOS within these runs."""
-    s = booted
-    s.request("load-model", path=MODEL).expect_ok()
+    s = shared_server
+    if form == "v3":
+        if not os.path.isfile(MODEL_V3):
+            pytest.skip("not run: %s not built (target fixtures-stories260k-v3)" % MODEL_V3)
+        s.request("load-model", path=MODEL_V3).expect_ok()
+    else:
+        r = s.request("load-model", path=MODEL_V1)
+        if not r.ok:
+            pytest.skip("not applicable: the implementation does not read GGUF v1 (%s)" %
+                        (r.error or {}).get("name"))
     settings = {"temperature": case["temperature"], "stop_at_eos": False, "max_tokens": 1}
     if case.get("topp") is not None:
         settings["top_p"] = case["topp"]

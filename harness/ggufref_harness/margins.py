@@ -124,13 +124,7 @@ def step_margin(logits, settings, history, coin):
 
 
 def is_safe(gap, coin_gap, tol_logit, temperature):
-    """R-TRACE-051: no logit error within the tolerance can change the token."""
-    if gap is not None and gap <= 2.0 * tol_logit:
-        return False
-    if coin_gap is not None:
-        # a logit error d moves each probability by a factor within e^(+-2d/T), so every
-        # cumulative boundary by at most e^(2d/T) - 1 of the total; twice that, to be safe
-        shift = math.expm1(2.0 * tol_logit / temperature) if temperature > 0 else math.inf
-        if coin_gap <= 2.0 * shift:
-            return False
-    return True
+    """R-TRACE-051: no logit error within the tolerance can change the token (the one rule,
+    shared with the replayer: tracefmt.margin_is_safe)."""
+    from .tracefmt import margin_is_safe
+    return margin_is_safe(gap, coin_gap, tol_logit, temperature)
