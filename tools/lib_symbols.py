@@ -91,6 +91,7 @@ LAYERS = [
     ("base", ["alloc.c", "fault.c", "status.c", "hash.c", "text.c", "types.c", "mathx.c",
               "rng.c", "internal.h", "fault.h", "hash.h", "text.h", "mathx.h", "simd.h",
               "unicode_table.c", "unicode.h"]),
+    ("threads", ["threads.c", "threads.h"]),
     ("unicode", ["unicode.c"]),
     ("pre-tokenizers", ["pretok.c", "pretok.h"]),
     ("gguf", ["gguf.c", "gguf.h", "cursor.h"]),
