@@ -1,5 +1,6 @@
 /*
- * bench_tokenize.c — SentencePiece encode throughput (SPEC R-TOK-013: O(n log n) per text).
+ * bench_tokenize.c — encode throughput: SentencePiece (SPEC R-TOK-013: O(n log n) per text) and
+ * byte-level BPE (SPEC 5.2).
  *
  * Vocabulary: ../shared/material/llama.cpp-vocab/ggml-vocab-llama-spm.gguf (LLaMA-2, 32000
  * tokens) or the file given as the first argument. Texts, each about 1 MiB:
@@ -12,7 +13,17 @@
  * prose text at 1/256 (4 KiB, a long prompt), 1/64, 1/16, 1/4 and 1x length, to show the cost
  * grows like n log n, not n^2.
  *
- * Usage: bench_tokenize [VOCAB.gguf [RUNS]]   (default RUNS 7)
+ * Usage: bench_tokenize [VOCAB.gguf [RUNS [MIXED_OUT]]]   (default RUNS 7)
+ *
+ * With a byte-level BPE vocabulary (tokenizer.ggml.model = gpt2, SPEC 5.2) it also measures:
+ *   load     open + tokenizer init of the vocabulary, median of RUNS loads (Llama 3: < 50 ms);
+ *   mixed    ~1 MiB of prose (the material's texts and test strings), C code (this project's
+ *            reference/src, $GGUFREF_SOURCE_DIR or .) and CJK (a fixed Chinese/Japanese passage)
+ *            in 4 KiB / 4 KiB / 1 KiB turns; written to MIXED_OUT when given, so that
+ *            bench/bench_tokenize_llamacpp.mjs tokenizes the same bytes with llama.cpp
+ *            (bench/bench_bpe_side_by_side.sh runs both, interleaved);
+ *   1 MiB runs of one class (letters, digits, spaces, newlines, punctuation, CJK, ill-formed
+ *            bytes): the worst cases of R-TOK-033 (one piece of 1 MiB for letters).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -80,9 +91,64 @@ static double time_encode(const ggufref_model *m, const char *text, size_t len, 
     return bench_sort_median(t, (size_t)runs);
 }
 
+/* ~TEXT_BYTES of prose, code and CJK in turns (see the header). */
+static size_t make_mixed(const char *shared, const char *prose, size_t n_prose, char *buf) {
+    static const char *code_files[] = {"reference/src/bpe.c", "reference/src/pretok.c",
+                                       "reference/src/tokenizer.c", "reference/src/gguf.c",
+                                       "reference/src/forward.c", "reference/src/sampler.c"};
+    static const char cjk[] =
+        "\xE4\xBB\x8E\xE5\x89\x8D\xE6\x9C\x89\xE4\xB8\x80\xE5\xBA\xA7\xE5\xB1\xB1\xEF\xBC\x8C"
+        "\xE5\xB1\xB1\xE9\x87\x8C\xE6\x9C\x89\xE4\xB8\x80\xE5\xBA\xA7\xE5\xBA\x99\xE3\x80\x82"
+        "\xE5\xBA\x99\xE9\x87\x8C\xE6\x9C\x89\xE4\xB8\xAA\xE8\x80\x81\xE5\x92\x8C\xE5\xB0\x9A"
+        "\xE5\x9C\xA8\xE7\xBB\x99\xE5\xB0\x8F\xE5\x92\x8C\xE5\xB0\x9A\xE8\xAE\xB2\xE6\x95\x85"
+        "\xE4\xBA\x8B\xE3\x80\x82\xE4\xBB\x8A\xE6\x97\xA5\xE3\x81\xAF\xE3\x81\x84\xE3\x81\x84"
+        "\xE5\xA4\xA9\xE6\xB0\x97\xE3\x81\xA7\xE3\x81\x99\xE3\x81\xAD\xE3\x80\x82\xE6\x9D\xB1"
+        "\xE4\xBA\xAC\xE3\x81\xAB\xE8\xA1\x8C\xE3\x81\x8D\xE3\x81\xBE\xE3\x81\x97\xE3\x82\x87"
+        "\xE3\x81\x86\xE3\x80\x82\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 \xED\x85\x8D\xEC\x8A\xA4"
+        "\xED\x8A\xB8\xEC\x9E\x85\xEB\x8B\x88\xEB\x8B\xA4. ";
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    static char code[1u << 18];
+    size_t n_code = 0;
+    for (size_t i = 0; i < sizeof code_files / sizeof code_files[0]; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", src ? src : ".", code_files[i]);
+        n_code = append_file(path, code, n_code, sizeof code);
+    }
+    if (n_code == 0) {
+        static const char fallback[] = "for (size_t i = 0; i < n; i++) { sum += x[i] * y[i]; }\n";
+        n_code = sizeof fallback - 1;
+        memcpy(code, fallback, n_code);
+    }
+    (void)shared;
+    size_t len = 0, ip = 0, ic = 0;
+    const size_t turn = 4096;
+    while (len + 2 * turn + 8 + turn / 4 + sizeof cjk <= TEXT_BYTES) {
+        /* whole characters only: the text is valid UTF-8 for both tokenizers */
+        for (size_t k = 0; k < turn || (prose[ip % n_prose] & 0xC0) == 0x80; k++) {
+            buf[len++] = prose[ip++ % n_prose];
+        }
+        for (size_t k = 0; k < turn || (code[ic % n_code] & 0xC0) == 0x80; k++) {
+            buf[len++] = code[ic++ % n_code];
+        }
+        for (size_t k = 0; k + sizeof cjk - 1 <= turn / 4; k += sizeof cjk - 1) {
+            memcpy(buf + len, cjk, sizeof cjk - 1);
+            len += sizeof cjk - 1;
+        }
+    }
+    return len;
+}
+
 static void report(const char *name, double secs, size_t len, size_t n_tokens) {
     printf("%-10s %9zu bytes %9zu tokens  %8.2f ms  %12.0f tokens/s  %7.2f MiB/s\n", name, len,
            n_tokens, secs * 1e3, (double)n_tokens / secs, (double)len / secs / (1024.0 * 1024.0));
+}
+
+/* Is the vocabulary byte-level BPE (tokenizer.ggml.model = "gpt2")? */
+static bool is_bpe(const ggufref_gguf *g) {
+    int64_t kv = ggufref_gguf_find_key(g, "tokenizer.ggml.model");
+    ggufref_str s;
+    return kv >= 0 && ggufref_gguf_get_str(g, (uint64_t)kv, &s) == GGUFREF_OK && s.len == 4 &&
+           memcmp(s.ptr, "gpt2", 4) == 0;
 }
 
 int main(int argc, char **argv) {
@@ -92,6 +158,7 @@ int main(int argc, char **argv) {
     snprintf(vocab, sizeof vocab, "%s/material/llama.cpp-vocab/ggml-vocab-llama-spm.gguf", shared);
     const char *path = argc > 1 ? argv[1] : vocab;
     int runs = argc > 2 ? atoi(argv[2]) : 7;
+    const char *mixed_out = argc > 3 ? argv[3] : NULL;
     if (runs < 1) runs = 1;
 
     ggufref_gguf *g = NULL;
@@ -129,6 +196,58 @@ int main(int argc, char **argv) {
     memset(text, 'a', TEXT_BYTES);
     secs = time_encode(m, text, TEXT_BYTES, ids, cap, runs, &n_tokens);
     report("words", secs, TEXT_BYTES, n_tokens);
+
+    if (is_bpe(g)) {
+        double loads[64];
+        int n_loads = runs > 64 ? 64 : runs;
+        for (int r = 0; r < n_loads; r++) {
+            ggufref_gguf *g2 = NULL;
+            ggufref_model *m2 = NULL;
+            double a = bench_now_s();
+            if (ggufref_gguf_open_file(path, &g2, &err) != GGUFREF_OK ||
+                ggufref_model_load_vocab(g2, &m2, &err) != GGUFREF_OK) {
+                return 1;
+            }
+            loads[r] = bench_now_s() - a;
+            ggufref_model_free(m2);
+            ggufref_gguf_close(g2);
+        }
+        printf("load       open + tokenizer init, median of %d: %.2f ms\n", n_loads,
+               bench_sort_median(loads, (size_t)n_loads) * 1e3);
+        char *prose = malloc(TEXT_BYTES);
+        if (prose == NULL) return 1;
+        size_t n_prose = make_prose(shared, prose);
+        size_t mlen = make_mixed(shared, prose, n_prose, text);
+        free(prose);
+        if (mixed_out != NULL) {
+            FILE *f = fopen(mixed_out, "wb");
+            if (f == NULL || fwrite(text, 1, mlen, f) != mlen || fclose(f) != 0) {
+                fprintf(stderr, "bench_tokenize: cannot write %s\n", mixed_out);
+                return 1;
+            }
+        }
+        secs = time_encode(m, text, mlen, ids, cap, runs, &n_tokens);
+        report("mixed", secs, mlen, n_tokens);
+        if (mixed_out != NULL) { /* the ids, one per line, for the side-by-side comparison */
+            char idp[1100];
+            snprintf(idp, sizeof idp, "%s.ids", mixed_out);
+            FILE *f = fopen(idp, "w");
+            if (f == NULL) return 1;
+            for (size_t i = 0; i < n_tokens; i++) fprintf(f, "%d\n", ids[i]);
+            fclose(f);
+        }
+        static const struct {
+            const char *name, *unit;
+        } worst[] = {{"run:letter", "a"}, {"run:digit", "7"},     {"run:space", " "},
+                     {"run:newline", "\n"}, {"run:punct", "!"}, {"run:cjk", "\xE4\xB8\xAD"},
+                     {"run:badbyte", "\xFF"}};
+        for (size_t w = 0; w < sizeof worst / sizeof worst[0]; w++) {
+            size_t ul = strlen(worst[w].unit), wl = TEXT_BYTES - TEXT_BYTES % ul;
+            for (size_t i = 0; i < wl; i++) text[i] = worst[w].unit[i % ul];
+            secs = time_encode(m, text, wl, ids, cap, runs < 3 ? runs : 3, &n_tokens);
+            report(worst[w].name, secs, wl, n_tokens);
+        }
+    }
 
     uint64_t s = 0x9E3779B97F4A7C15ull;
     for (size_t i = 0; i < TEXT_BYTES; i++) {

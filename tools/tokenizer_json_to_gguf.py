@@ -2,7 +2,7 @@
 """Convert a Hugging Face tokenizer.json (byte-level BPE) into a vocabulary-only GGUF v3 file,
 laid out as llama.cpp's convert_hf_to_gguf.py lays one out (SPEC R-TOK-048):
 
-  general.architecture     "llama"
+  general.architecture     "llama" (with nominal hyperparameters llama.cpp's loader requires)
   tokenizer.ggml.model     "gpt2"
   tokenizer.ggml.pre       --pre (llama.cpp names it from a hash of the tokenizer's output;
                            we take it from the caller)
@@ -22,7 +22,16 @@ import os
 import struct
 import sys
 
-T_UINT32, T_INT32, T_BOOL, T_STRING, T_ARRAY = 4, 5, 7, 8, 9
+T_UINT32, T_INT32, T_FLOAT32, T_BOOL, T_STRING, T_ARRAY = 4, 5, 6, 7, 8, 9
+
+# Nominal llama hyperparameters (Llama-3-8B's), written so that llama.cpp's loader accepts the
+# vocabulary-only file (it reads the architecture's keys even with vocab_only); ggufref's
+# ggufref_model_load_vocab ignores them. They describe no weights: the file has no tensors.
+NOMINAL_HPARAMS = [("llama.context_length", T_UINT32, 8192), ("llama.embedding_length", T_UINT32, 4096),
+                   ("llama.block_count", T_UINT32, 32), ("llama.feed_forward_length", T_UINT32, 14336),
+                   ("llama.attention.head_count", T_UINT32, 32), ("llama.attention.head_count_kv", T_UINT32, 8),
+                   ("llama.rope.freq_base", T_FLOAT32, 500000.0),
+                   ("llama.attention.layer_norm_rms_epsilon", T_FLOAT32, 1e-5)]
 NORMAL, CONTROL, USER_DEFINED, UNUSED = 1, 3, 4, 5
 
 
@@ -37,6 +46,8 @@ def kv(key, vtype, value):
         return out + gguf_str(value)
     if vtype == T_UINT32:
         return out + struct.pack("<I", value)
+    if vtype == T_FLOAT32:
+        return out + struct.pack("<f", value)
     if vtype == T_BOOL:
         return out + struct.pack("<B", 1 if value else 0)
     raise ValueError(vtype)
@@ -110,6 +121,7 @@ def convert(tok_path, pre):
                 add_eos = len(single) > 1 and "SpecialToken" in single[-1]
     out = [kv("general.architecture", T_STRING, "llama"),
            kv("general.name", T_STRING, os.path.basename(os.path.dirname(os.path.dirname(tok_path)))),
+           *[kv(k, t, v) for k, t, v in NOMINAL_HPARAMS],
            kv("tokenizer.ggml.model", T_STRING, "gpt2"),
            kv("tokenizer.ggml.pre", T_STRING, pre),
            kv_array("tokenizer.ggml.tokens", T_STRING, tokens),

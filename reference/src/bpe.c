@@ -127,7 +127,15 @@ static uint64_t mix64(uint64_t x) { /* the SplitMix64 finaliser: every bit reach
     return x;
 }
 
-/* Hash of n bytes under key: each 8-byte word folded through mix64 with the key. */
+static uint64_t load32(const char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Hash of n bytes under key: each 8-byte word folded through mix64 with the key; a tail of 4..7
+ * bytes read as two overlapping 4-byte words, 1..3 bytes as first, middle and last byte (the
+ * length is folded in first, so the overlaps cannot make two texts equal). */
 static uint64_t hash_text(uint64_t key, const char *p, size_t n) {
     uint64_t h = key ^ (n * 0x9e3779b97f4a7c15ull);
     while (n >= 8) {
@@ -137,8 +145,14 @@ static uint64_t hash_text(uint64_t key, const char *p, size_t n) {
         p += 8;
         n -= 8;
     }
-    uint64_t w = 0;
-    for (size_t i = 0; i < n; i++) w |= (uint64_t)(uint8_t)p[i] << (8 * i);
+    uint64_t w;
+    if (n >= 4) {
+        w = load32(p) | load32(p + n - 4) << 32;
+    } else if (n > 0) {
+        w = (uint64_t)(uint8_t)p[0] << 16 | (uint64_t)(uint8_t)p[n / 2] << 8 | (uint8_t)p[n - 1];
+    } else {
+        w = 0;
+    }
     return mix64(h ^ w ^ (key << 1));
 }
 
@@ -382,8 +396,8 @@ static ggufref_status read_merges(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
         return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, file_offset(g, arr.data),
                        "%s: %llu merges (at most 2^31-1)", key, (unsigned long long)arr.count);
     }
-    size_t slots = 16;
-    while (slots < 2u * (size_t)arr.count) slots *= 2;
+    size_t slots = 16; /* load factor at most 2/3 */
+    while (slots < (size_t)arr.count + (size_t)arr.count / 2) slots *= 2;
     t->merges = gr_malloc(slots * sizeof *t->merges);
     if (t->merges == NULL) return oom(err);
     for (size_t i = 0; i < slots; i++) t->merges[i].key = UINT64_MAX;
@@ -456,7 +470,8 @@ static ggufref_status read_specials(const ggufref_gguf *g, gr_bpe *t, ggufref_er
     return GGUFREF_OK;
 }
 
-/* Decoded bytes of token id (R-TOK-046); with dst NULL only the length. */
+/* Decoded bytes of token id into dst (R-TOK-046); returns their count (at most the text's
+ * length: a character of the alphabet is 1 or 2 bytes and stands for 1). */
 static size_t decode_token(const gr_bpe *t, uint32_t id, char *dst) {
     ggufref_str s = t->text[id];
     switch (t->type[id]) {
@@ -465,24 +480,33 @@ static size_t decode_token(const gr_bpe *t, uint32_t id, char *dst) {
     case TT_UNUSED:
         return 0;
     case TT_BYTE:
-        if (dst != NULL) dst[0] = (char)parse_byte_token(s);
+        dst[0] = (char)parse_byte_token(s);
         return 1;
     case TT_USER_DEFINED:
-        if (dst != NULL && s.len > 0) memcpy(dst, s.ptr, s.len);
+        if (s.len > 0) memcpy(dst, s.ptr, s.len);
         return s.len;
     default: /* NORMAL, UNDEFINED: the byte of each character; others as they are */
         break;
     }
+    const uint8_t *u = (const uint8_t *)s.ptr;
     size_t n = 0;
     for (size_t i = 0; i < s.len;) {
         uint32_t cp;
-        size_t l = gr_uc_decode((const uint8_t *)s.ptr + i, s.len - i, &cp);
+        size_t l;
+        if (u[i] < 0x80) { /* fast paths: the alphabet is below U+0800 */
+            cp = u[i];
+            l = 1;
+        } else if (u[i] >= 0xC2 && u[i] <= 0xDF && i + 1 < s.len && (u[i + 1] & 0xC0) == 0x80) {
+            cp = (uint32_t)(u[i] & 0x1F) << 6 | (u[i + 1] & 0x3F);
+            l = 2;
+        } else {
+            l = gr_uc_decode(u + i, s.len - i, &cp);
+        }
         int b = cp < 324 ? t->abc.byte[cp] : -1;
         if (b >= 0) {
-            if (dst != NULL) dst[n] = (char)b;
-            n++;
+            dst[n++] = (char)b;
         } else {
-            if (dst != NULL) memcpy(dst + n, s.ptr + i, l);
+            memcpy(dst + n, u + i, l);
             n += l;
         }
         i += l;
@@ -493,15 +517,16 @@ static size_t decode_token(const gr_bpe *t, uint32_t id, char *dst) {
 static ggufref_status build_pieces(gr_bpe *t, ggufref_error *err) {
     t->piece_off = gr_calloc((size_t)t->n_vocab + 1, sizeof *t->piece_off);
     if (t->piece_off == NULL) return oom(err);
+    size_t bound = 1; /* every piece fits in its text's length (BYTE: 1 byte of 6) */
+    for (uint32_t i = 0; i < t->n_vocab; i++) bound += t->text[i].len;
+    t->pieces = gr_malloc(bound);
+    if (t->pieces == NULL) return oom(err);
     size_t total = 0;
     for (uint32_t i = 0; i < t->n_vocab; i++) {
         t->piece_off[i] = total;
-        total += decode_token(t, i, NULL); /* <= the text bytes, which are in the file */
+        total += decode_token(t, i, t->pieces + total);
     }
     t->piece_off[t->n_vocab] = total;
-    t->pieces = gr_malloc(total > 0 ? total : 1);
-    if (t->pieces == NULL) return oom(err);
-    for (uint32_t i = 0; i < t->n_vocab; i++) (void)decode_token(t, i, t->pieces + t->piece_off[i]);
     return GGUFREF_OK;
 }
 
