@@ -878,9 +878,37 @@ static char *oom_script(void) {
 
 enum { OOM_SAME, OOM_ANSWERED, OOM_STOPPED, OOM_BAD, OOM_KINDS };
 
+static int by_text(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The ids of the final events of an output, printed, sorted, joined by spaces (a cancel that
+ * hits answers before its generate, so the order may change; the set may not). */
+static void final_ids(const char *out, size_t len, char *ids, size_t cap) {
+    char *list[64];
+    size_t n = 0;
+    for (size_t at = 0; at < len && n < 64;) {
+        const char *nl = memchr(out + at, '\n', len - at);
+        if (nl == NULL) break;
+        cJSON *ev = cJSON_ParseWithLength(out + at, (size_t)(nl - (out + at)));
+        if (strcmp(str_of(ev, "event"), "token") != 0) {
+            list[n++] = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(ev, "id"));
+        }
+        cJSON_Delete(ev);
+        at = (size_t)(nl - out) + 1;
+    }
+    qsort(list, n, sizeof *list, by_text);
+    ids[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        strncat(ids, list[i] != NULL ? list[i] : "?", cap - strlen(ids) - 2);
+        strcat(ids, " ");
+        cJSON_free(list[i]);
+    }
+}
+
 /* Judge one run's output: every line one JSON object with id and event (an error with code,
- * name and one-line message); `commands` final events, or fewer when the server stopped with a
- * reason; identical to the unfaulted output, or not. */
+ * name and one-line message); `commands` final events with the ids of the unfaulted run, or
+ * fewer when the server stopped with a reason; identical to the unfaulted output, or not. */
 static int judge(const char *out, size_t len, size_t commands, int rc, const char *failure,
                  const char *clean) {
     size_t finals = 0;
@@ -906,6 +934,10 @@ static int judge(const char *out, size_t len, size_t commands, int rc, const cha
     }
     if (rc != 0) return failure != NULL && finals <= commands ? OOM_STOPPED : OOM_BAD;
     if (finals != commands) return OOM_BAD;
+    char want[1024], got[1024];
+    final_ids(clean, strlen(clean), want, sizeof want);
+    final_ids(out, len, got, sizeof got);
+    if (strcmp(want, got) != 0) return OOM_BAD;
     return strlen(clean) == len && memcmp(clean, out, len) == 0 ? OOM_SAME : OOM_ANSWERED;
 }
 

@@ -82,32 +82,55 @@ static void write_line(gr_server *s, const char *text, size_t len) {
     }
 }
 
-/* A string id as JSON (ids are at most 256 bytes of valid UTF-8, R-PROTO-006) into out. */
-static size_t id_string_text(char *out, size_t cap, const char *id) {
-    size_t o = 0;
-    out[o++] = '"';
-    for (const unsigned char *p = (const unsigned char *)id; *p != 0 && o + 8 < cap; p++) {
-        if (*p == '"' || *p == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)*p;
-        } else if (*p < 0x20) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
-        } else {
-            out[o++] = (char)*p;
+/* A fixed buffer as gr_json_string's writer (text.h: the library's one JSON escaper). */
+typedef struct fixed_buf {
+    char *p;
+    size_t len, cap;
+} fixed_buf;
+
+static void fixed_write(void *user, const char *p, size_t n) {
+    fixed_buf *b = user;
+    if (n > b->cap - 1 - b->len) n = b->cap - 1 - b->len; /* ids fit: R-PROTO-006 bounds them */
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+/* The id of R-PROTO-006 from its raw JSON text (a line that could not be parsed for want of
+ * memory), as an event writes it: an integer in plain digits, a string as spelled (escapes
+ * included: the same value), else null. */
+static void raw_id(char *out, size_t cap, const char *raw, size_t len) {
+    snprintf(out, cap, "null");
+    if (len > 0 && raw[0] == '"') {
+        if (len <= 256 * 6 + 2 && len < cap) { /* at most 256 bytes once unescaped */
+            memcpy(out, raw, len);
+            out[len] = '\0';
         }
+        return;
     }
-    out[o++] = '"';
-    out[o] = '\0';
-    return o;
+    char num[40];
+    if (len == 0 || len >= sizeof num) return;
+    memcpy(num, raw, len);
+    num[len] = '\0';
+    char *end = NULL;
+    double d = strtod(num, &end);
+    if (end == num + len && d >= -9007199254740991.0 && d <= 9007199254740991.0 &&
+        (double)(int64_t)d == d) {
+        snprintf(out, cap, "%lld", (long long)d);
+    }
 }
 
 void gr_emit_oom(gr_server *s) {
     char id[256 * 6 + 8];
     const cJSON *cur = s->cur_id;
-    if (cur == NULL) {
+    if (cur == NULL && s->cur_raw_id != NULL) {
+        raw_id(id, sizeof id, s->cur_raw_id, s->cur_raw_len);
+    } else if (cur == NULL) {
         snprintf(id, sizeof id, "null");
     } else if (cJSON_IsString(cur)) {
-        id_string_text(id, sizeof id, cur->valuestring);
+        fixed_buf b = {id, 0, sizeof id};
+        gr_json_string(fixed_write, &b, cur->valuestring, strlen(cur->valuestring),
+                       GR_JSON_CR_SHORT);
     } else {
         snprintf(id, sizeof id, "%lld", (long long)cur->valuedouble);
     }

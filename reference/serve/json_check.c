@@ -184,3 +184,57 @@ int gr_json_duplicates(const cJSON *v) {
     gr_srv_free(names);
     return dup;
 }
+
+/* Past the value starting at c->i (text already checked by gr_json_check). */
+static void skip_value(cursor *c) {
+    size_t depth = 0;
+    do {
+        unsigned char b = c->s[c->i];
+        if (b == '"') {
+            (void)string(c);
+        } else if (b == '{' || b == '[') {
+            depth++;
+            c->i++;
+        } else if (b == '}' || b == ']') {
+            depth--;
+            c->i++;
+        } else if (depth == 0) {
+            while (c->i < c->n && c->s[c->i] != ',' && c->s[c->i] != '}' && c->s[c->i] != ']' &&
+                   c->s[c->i] != ' ' && c->s[c->i] != '\t' && c->s[c->i] != '\r' &&
+                   c->s[c->i] != '\n') {
+                c->i++;
+            }
+        } else {
+            c->i++;
+        }
+    } while (depth > 0 && c->i < c->n);
+}
+
+bool gr_json_top_member(const char *text, size_t n, const char *name, size_t *start,
+                        size_t *end) {
+    cursor c = {(const unsigned char *)text, n, 0};
+    size_t name_len = strlen(name);
+    skip_ws(&c);
+    if (c.i >= c.n || c.s[c.i] != '{') return false;
+    c.i++;
+    for (;;) {
+        skip_ws(&c);
+        if (c.i >= c.n || c.s[c.i] != '"') return false;
+        size_t key = c.i;
+        (void)string(&c);
+        bool match = c.i - key == name_len + 2 && memcmp(text + key + 1, name, name_len) == 0;
+        skip_ws(&c);
+        c.i++; /* ':' */
+        skip_ws(&c);
+        size_t value = c.i;
+        skip_value(&c);
+        if (match) {
+            *start = value;
+            *end = c.i;
+            return true;
+        }
+        skip_ws(&c);
+        if (c.i >= c.n || c.s[c.i] != ',') return false;
+        c.i++;
+    }
+}

@@ -76,6 +76,10 @@ void gr_srv_count_allocs(bool on);
 /* True if text[0..n) is exactly one JSON text of RFC 8259 within the depth; else *where is the
  * offset where it stops being one. */
 bool gr_json_check(const char *text, size_t n, size_t *where);
+/* The raw text [*start, *end) of the top-level member `name` (spelled as is) of a checked
+ * object, without allocating: the id of a line that could not be parsed for want of memory. */
+bool gr_json_top_member(const char *text, size_t n, const char *name, size_t *start,
+                        size_t *end);
 /* 1 if some object of the tree has two members of the same name, 0 if not, -1 out of memory. */
 int gr_json_duplicates(const cJSON *v);
 
@@ -128,6 +132,8 @@ struct gr_server {
     gr_queue queue;
     void (*between_tokens)(gr_server *s); /* server.c: read ahead, handle cancels */
     const cJSON *cur_id;     /* id of the command being answered (NULL: none / null) */
+    const char *cur_raw_id;  /* else its raw JSON text when parsing ran out of memory */
+    size_t cur_raw_len;
 
     /* the command being streamed (generate / generate-next-token) */
     bool streaming;

@@ -113,8 +113,14 @@ static bool frame(gr_server *s, const char *line, size_t len, bool answer, gr_fr
         if (!answer) {
             gr_srv_oom_swap(oom_before);
         } else if (strcmp(err, "out of memory") == 0) {
+            size_t a, b; /* answer with the id found without allocating, if it is one */
             s->cur_id = NULL;
+            if (gr_json_top_member(line, len, "id", &a, &b)) {
+                s->cur_raw_id = line + a;
+                s->cur_raw_len = b - a;
+            }
             gr_emit_oom(s);
+            s->cur_raw_id = NULL;
         } else {
             gr_emit_error(s, NULL, GGUFREF_ERR_INVALID_ARGUMENT, false, "%s", err);
         }
