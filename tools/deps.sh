@@ -2,8 +2,8 @@
 # Installs the Debian packages ggufref needs, if any are missing (run as root on Debian 12).
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build clang-14 llvm-14 libclang-rt-14-dev lld-14
-      libcmocka-dev libcjson-dev lcov unicode-data afl++ python3-pytest python3-hypothesis python3-numpy valgrind
-      wasi-libc libclang-rt-14-dev-wasm32 nodejs)
+      libcmocka-dev libcjson-dev lcov unicode-data afl++ python3-pytest python3-hypothesis python3-regex python3-numpy valgrind
+      wasi-libc libclang-rt-14-dev-wasm32 nodejs chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -41,5 +41,15 @@ if command -v npm >/dev/null && [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; 
     (cd "$lcpp" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm install --no-save --omit=optional --ignore-scripts \
        --no-audit --no-fund --loglevel=error >/dev/null &&
      cp package-lock.json node_modules/.ggufref-installed-lock)
+  fi
+fi
+# harness/impls/browser: playwright-core (exact version in package.json/package-lock.json) drives
+# Debian's chromium (/usr/bin/chromium, above); playwright-core never downloads a browser.
+if command -v npm >/dev/null; then
+  brw="$(cd "$(dirname "$0")/.." && pwd)/harness/impls/browser"
+  if ! cmp -s "$brw/package-lock.json" "$brw/node_modules/.ggufref-installed-lock" 2>/dev/null; then
+    echo "deps: npm ci in harness/impls/browser (playwright-core)"
+    (cd "$brw" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund \
+       --loglevel=error >/dev/null && cp package-lock.json node_modules/.ggufref-installed-lock)
   fi
 fi
