@@ -53,7 +53,9 @@ typedef struct gr_server_config {
 
 /* A new server writing events to `out`. NULL if cJSON is absent, if fault injection or a break
  * is asked of a build without it, if the break name is unknown, or if memory runs out; then
- * *why (if not NULL) points at a static one-line reason. */
+ * *why (if not NULL) points at a static one-line reason. It installs the server's allocator as
+ * cJSON's (cJSON_InitHooks, process-wide, R-PROTO-016): a caller that also uses cJSON frees
+ * each value under the hooks it was made with (make none before the first server). */
 gr_server *gr_server_create(FILE *out, const gr_server_config *config, const char **why);
 void gr_server_destroy(gr_server *server); /* NULL is a no-op */
 
