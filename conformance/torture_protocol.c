@@ -10,6 +10,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <setjmp.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,6 +21,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+
+extern char **environ;
 
 #include "ggufref.h"
 #include "serve.h"
@@ -824,6 +828,45 @@ static void test_protocol_write_failure_is_not_success(void **state) {
     ggufref_fault_export_reset();
 }
 
+/* R-PROTO-015 through the CLI: `ggufref serve` with its standard output closed by the client
+ * exits 1 with one line on stderr (it used to exit 0 with every event lost). */
+static void test_protocol_cli_closed_stdout(void **state) {
+    (void)state;
+    const char *dir = getenv("GGUFREF_BUILD_DIR");
+    char exe[4096];
+    snprintf(exe, sizeof exe, "%s/ggufref", dir != NULL ? dir : ".");
+    if (access(exe, X_OK) != 0) {
+        fprintf(stderr, "skipped: %s is not built\n", exe);
+        skip();
+    }
+    FILE *in = tmpfile(), *err = tmpfile();
+    assert_non_null(in);
+    assert_non_null(err);
+    fputs("{\"id\":1,\"cmd\":\"boot\"}\n", in);
+    fflush(in);
+    rewind(in);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fileno(in), 0);
+    posix_spawn_file_actions_addclose(&fa, 1);
+    posix_spawn_file_actions_adddup2(&fa, fileno(err), 2);
+    char *argv[] = {exe, "serve", NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, exe, &fa, NULL, argv, environ), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    posix_spawn_file_actions_destroy(&fa);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 1);
+    char msg[512] = {0};
+    rewind(err);
+    size_t n = fread(msg, 1, sizeof msg - 1, err);
+    assert_true(n > 0 && msg[n - 1] == '\n' && memchr(msg, '\n', n) == msg + n - 1);
+    assert_non_null(strstr(msg, "cannot write events"));
+    fclose(in);
+    fclose(err);
+}
+
 /* Issue 16 #3: the command queue is O(1) per line. 200,000 lines pushed and taken (with a
  * cancel taken from the middle now and then) move each line a bounded number of times; the old
  * queue moved the whole queue for every line taken (2 * 10^10 moves here). The wall-clock
@@ -1064,6 +1107,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_protocol_malformed_lines_wait_for_the_stream, setup,
                                         teardown),
         cmocka_unit_test(test_protocol_write_failure_is_not_success),
+        cmocka_unit_test(test_protocol_cli_closed_stdout),
         cmocka_unit_test(test_protocol_queue_is_linear),
         cmocka_unit_test(test_protocol_server_under_oom),
     };
