@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -24,6 +25,7 @@
 #include "ggufref.h"
 #include "model.h" /* gr_model_tokenizer; includes tokenizer.h */
 #include "oom.h"
+#include "vocab_flood.h"
 
 /* ---- shared material --------------------------------------------------------------------- */
 
@@ -927,6 +929,93 @@ static void test_tokenize_stories260k_prompts(void **state) {
     ggufref_gguf_close(g);
 }
 
+/* CPU seconds since c0. */
+static double cpu_since(clock_t c0) { return (double)(clock() - c0) / CLOCKS_PER_SEC; }
+
+/* Load a vocab-only model from b. OUT: *g, *m. */
+static void load_vocab(const gb_buf *b, ggufref_gguf **g, ggufref_model **m) {
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_memory(b->data, b->len, g, &err), GGUFREF_OK);
+    assert_int_equal(ggufref_model_load_vocab(*g, m, &err), GGUFREF_OK);
+}
+
+/* R-TOK-018 (issue 16 #2): a file cannot choose collisions. 131,072 texts that all fall in
+ * one bucket of the old FNV-1a table (it loaded them in 7.6 s of CPU, 35 s on a busy machine)
+ * load in a fraction of a second. The bound is 40x
+ * what this takes (bench/bench_vocab_flood.c measures it), not a speed figure. */
+static void test_tokenizer_vocab_texts_cannot_collide(void **state) {
+    (void)state;
+    enum { N = 131072 };
+    char **texts = malloc(N * sizeof *texts);
+    char *pool = malloc((size_t)N * 10);
+    assert_true(texts != NULL && pool != NULL && vf_colliding_texts(texts, pool, N));
+    gb_buf b;
+    vf_build_vocab(&b, texts, N);
+    clock_t c0 = clock();
+    ggufref_gguf *g;
+    ggufref_model *m;
+    load_vocab(&b, &g, &m);
+    double load_s = cpu_since(c0);
+    ggufref_model_info info;
+    ggufref_model_get_info(m, &info);
+    assert_int_equal(info.n_vocab, N + 1);
+    /* no text is reachable by merges (no 2-byte pieces): each encodes to its 9 bytes, every
+     * one of them UNK (no byte tokens), the full-text search answered "no" for each symbol */
+    int32_t ids[16];
+    size_t n = 0;
+    assert_int_equal(ggufref_tokenize(m, texts[7], 9, false, ids, 16, &n), GGUFREF_OK);
+    assert_int_equal(n, 9);
+    for (size_t i = 0; i < n; i++) assert_int_equal(ids[i], 0);
+    print_message("colliding vocab of %d texts: loaded in %.3f s CPU\n", N, load_s);
+    assert_true(load_s < 4.0);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+    gb_free(&b);
+    free(texts);
+    free(pool);
+}
+
+/* R-TOK-018 (issue 16 #2): a 2 MiB prompt of 'a' over the vocab a^1..a^4096 (longer scores
+ * higher: every merge grows a symbol by one byte) costs one table search per distinct pair
+ * of pieces, not the bytes of every candidate (the old encoder: 4.8 s of CPU, O(n L)); the
+ * result is 512 tokens of a^4096. Bound: 6x what this takes under ASan. */
+static void test_tokenizer_long_runs_are_bounded(void **state) {
+    (void)state;
+    enum { L = 4096, BYTES = 2 << 20 };
+    char **texts = malloc(L * sizeof *texts);
+    char *pool = malloc((size_t)L * (L + 1));
+    assert_true(texts != NULL && pool != NULL);
+    for (uint32_t i = 0; i < L; i++) {
+        texts[i] = pool + (size_t)i * (L + 1);
+        memset(texts[i], 'a', i + 1);
+        texts[i][i + 1] = 0;
+    }
+    gb_buf b;
+    vf_build_vocab(&b, texts, L);
+    ggufref_gguf *g;
+    ggufref_model *m;
+    load_vocab(&b, &g, &m);
+    char *prompt = malloc(BYTES);
+    int32_t *ids = malloc(1024 * sizeof *ids);
+    assert_true(prompt != NULL && ids != NULL);
+    memset(prompt, 'a', BYTES);
+    clock_t c0 = clock();
+    size_t n = 0;
+    assert_int_equal(ggufref_tokenize(m, prompt, BYTES, false, ids, 1024, &n), GGUFREF_OK);
+    double s = cpu_since(c0);
+    assert_int_equal(n, BYTES / L);
+    for (size_t i = 0; i < n; i++) assert_int_equal(ids[i], L); /* a^4096 */
+    print_message("2 MiB run over a^1..a^%d: %.3f s CPU\n", L, s);
+    assert_true(s < 3.0);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+    gb_free(&b);
+    free(prompt);
+    free(ids);
+    free(texts);
+    free(pool);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokenize_llama_spm_vectors),
@@ -945,6 +1034,8 @@ int main(void) {
         cmocka_unit_test(test_tokenizer_init_rejects),
         cmocka_unit_test(test_model_load_vocab_rejects_gpt2),
         cmocka_unit_test(test_tokenizer_out_of_memory),
+        cmocka_unit_test(test_tokenizer_vocab_texts_cannot_collide),
+        cmocka_unit_test(test_tokenizer_long_runs_are_bounded),
         cmocka_unit_test(test_tokenize_stories260k_prompts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,10 +20,10 @@
  *                      token per byte (byte fallback), or UNK when that byte token is absent
  *
  * The best pair is kept in a binary heap of candidate bigrams (stale entries are recognised
- * and skipped when popped), so a text of n bytes costs O(n log n) heap work plus O(L) hashing
- * per candidate, L = the longest piece. Each call allocates one scratch block (normalised text,
- * symbols and heap: 64 bytes per character plus the text) through gr_malloc and frees it before
- * returning.
+ * and skipped when popped), so a text of n bytes costs O(n log n) heap work plus one table
+ * search per distinct pair of adjacent pieces (a memo answers the repeats: R-TOK-018). Each
+ * call allocates one scratch block (normalised text, symbols, keys, heap and memo: about 90
+ * bytes per character plus the text) through gr_malloc and frees it before returning.
  *
  * Decode: every token has a precomputed piece (its text with U+2581 as ' ', one raw byte for a
  * byte token, nothing for BOS/EOS/UNK and control tokens), so ggufref_token_to_piece is a view.
@@ -39,7 +39,6 @@ _Static_assert(GR_BPE_ADD_BOS == GGUFREF_TOKENIZE_ADD_BOS && GR_BPE_ADD_EOS == G
                    GR_BPE_PARSE_SPECIAL == GGUFREF_TOKENIZE_PARSE_SPECIAL,
                "the BPE flags are the public ones");
 
-#include "hash.h"
 #include "text.h"
 
 #include <string.h>
@@ -64,8 +63,8 @@ struct gr_tokenizer {
     ggufref_str *text;     /* [n_vocab] token strings, views into the GGUF */
     float *score;          /* [n_vocab] merge priority (0 when the file has no scores) */
     uint8_t *type;         /* [n_vocab] GR_TT_* */
-    int32_t *table;        /* [table_mask + 1] open addressing, text -> matchable id, -1 empty */
-    size_t table_mask;
+    int32_t *sorted;       /* [n_sorted] matchable ids by (length, bytes), one per text (R-TOK-018) */
+    uint32_t n_sorted;
     size_t max_piece_len;  /* longest matchable text: longer strings are never looked up */
     int32_t byte_id[256];  /* the <0xXX> token of each byte, -1 if the vocab lacks it */
     char *pieces;          /* decoded bytes of every token, back to back */
@@ -78,35 +77,62 @@ struct gr_tokenizer {
 };
 
 /* ------------------------------------------------------------------------------------- */
-/* Hash table of matchable pieces                                                         */
+/* The table of matchable pieces: sorted, searched (R-TOK-018)                             */
 /* ------------------------------------------------------------------------------------- */
-
-/* The table's hash of a piece (FNV-1a 64). */
-static uint64_t hash_bytes(const char *p, size_t n) { return gr_fnv1a(GR_FNV_OFFSET, p, n); }
+/*
+ * No hash table: the texts come from a stranger's file, which could choose them to collide
+ * (131,072 texts in one bucket took 35 s to load). The ids are sorted by (length, bytes) once,
+ * O(n log n) comparisons, and a lookup is a binary search: O(log n) steps, each a length
+ * comparison or a memcmp of texts of equal length.
+ */
 
 static bool str_eq(ggufref_str a, const char *p, size_t n) {
     return a.len == n && (n == 0 || memcmp(a.ptr, p, n) == 0);
 }
 
-/* The id of the matchable piece with text (p, n), or -1. O(n) expected. */
+/* Order of (p, n) against text a: length first, then bytes. <0, 0, >0. */
+static int text_cmp(const char *p, size_t n, ggufref_str a) {
+    if (n != a.len) return n < a.len ? -1 : 1;
+    return n == 0 ? 0 : memcmp(p, a.ptr, n);
+}
+
+/* The id of the matchable piece with text (p, n), or -1. O(log n_sorted) comparisons. */
 static int32_t lookup(const gr_tokenizer *t, const char *p, size_t n) {
     if (n == 0 || n > t->max_piece_len) return -1;
-    size_t i = (size_t)hash_bytes(p, n) & t->table_mask;
-    while (t->table[i] >= 0) {
-        if (str_eq(t->text[t->table[i]], p, n)) return t->table[i];
-        i = (i + 1) & t->table_mask;
+    size_t lo = 0, hi = t->n_sorted;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = text_cmp(p, n, t->text[t->sorted[mid]]);
+        if (c == 0) return t->sorted[mid];
+        if (c < 0) hi = mid;
+        else lo = mid + 1;
     }
     return -1;
 }
 
-/* Insert id; a later id with the same text replaces the earlier one (R-TOK-006). */
-static void table_insert(gr_tokenizer *t, int32_t id) {
-    ggufref_str s = t->text[id];
-    size_t i = (size_t)hash_bytes(s.ptr, s.len) & t->table_mask;
-    while (t->table[i] >= 0 && !str_eq(t->text[t->table[i]], s.ptr, s.len)) {
-        i = (i + 1) & t->table_mask;
+/* Table order: (length, bytes), then id (so the last of equal texts is the highest id). */
+static bool id_before(const gr_tokenizer *t, int32_t a, int32_t b) {
+    int c = text_cmp(t->text[a].ptr, t->text[a].len, t->text[b]);
+    return c != 0 ? c < 0 : a < b;
+}
+
+/* Stable bottom-up merge sort of ids[0..n) by id_before, through tmp[0..n). Deterministic,
+ * O(n log n) comparisons whatever the texts are. */
+static void sort_ids(const gr_tokenizer *t, int32_t *ids, int32_t *tmp, size_t n) {
+    int32_t *src = ids, *dst = tmp;
+    for (size_t w = 1; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) dst[k++] = id_before(t, src[j], src[i]) ? src[j++] : src[i++];
+            while (i < mid) dst[k++] = src[i++];
+            while (j < hi) dst[k++] = src[j++];
+        }
+        int32_t *swap = src;
+        src = dst;
+        dst = swap;
     }
-    t->table[i] = id;
+    if (src != ids) memcpy(ids, src, n * sizeof *ids);
 }
 
 /* Tokens that text can produce: NORMAL, USER_DEFINED and UNDEFINED(0), non-empty (R-TOK-005). */
@@ -327,25 +353,35 @@ static ggufref_status read_specials(const ggufref_gguf *g, gr_tokenizer *t, bool
     return GGUFREF_OK;
 }
 
-/* The text -> id table and the byte table (R-TOK-005, R-TOK-006). */
+/* The sorted text -> id table and the byte table (R-TOK-005, R-TOK-006, R-TOK-018). */
 static ggufref_status build_tables(gr_tokenizer *t, ggufref_error *err) {
-    size_t slots = 16;
-    while (slots < 2u * (size_t)t->n_vocab) slots *= 2; /* n_vocab < 2^31: no overflow */
-    t->table = gr_malloc(slots * sizeof *t->table);
-    if (t->table == NULL) {
-        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "tokenizer: out of memory");
-    }
-    for (size_t i = 0; i < slots; i++) t->table[i] = -1;
-    t->table_mask = slots - 1;
     for (int b = 0; b < 256; b++) t->byte_id[b] = -1;
+    size_t n = 0;
     for (uint32_t i = 0; i < t->n_vocab; i++) {
         if (is_matchable(t, i)) {
-            table_insert(t, (int32_t)i);
+            n++;
             if (t->text[i].len > t->max_piece_len) t->max_piece_len = t->text[i].len;
         } else if (t->type[i] == GR_TT_BYTE) {
             t->byte_id[parse_byte_token(t->text[i])] = (int32_t)i; /* later id wins */
         }
     }
+    t->sorted = gr_calloc(2 * n + 1, sizeof *t->sorted); /* the table, then sort scratch */
+    if (t->sorted == NULL) {
+        return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "tokenizer: out of memory");
+    }
+    size_t k = 0;
+    for (uint32_t i = 0; i < t->n_vocab; i++) {
+        if (is_matchable(t, i)) t->sorted[k++] = (int32_t)i;
+    }
+    sort_ids(t, t->sorted, t->sorted + n, n);
+    /* one id per text: the last of a run of equal texts, the highest id (R-TOK-006) */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool last = i + 1 == n || !str_eq(t->text[t->sorted[i + 1]],
+                                          t->text[t->sorted[i]].ptr, t->text[t->sorted[i]].len);
+        if (last) t->sorted[m++] = t->sorted[i];
+    }
+    t->n_sorted = (uint32_t)m;
     return GGUFREF_OK;
 }
 
@@ -433,7 +469,7 @@ void gr_tokenizer_free(gr_tokenizer *tok) {
     gr_free(tok->text);
     gr_free(tok->score);
     gr_free(tok->type);
-    gr_free(tok->table);
+    gr_free(tok->sorted);
     gr_free(tok->pieces);
     gr_free(tok->piece_off);
     gr_free(tok);
@@ -464,14 +500,31 @@ typedef struct gr_symbol {
 typedef struct gr_bigram {
     float score;
     uint32_t left, right, size;
+    int32_t id;         /* the piece left + right make */
 } gr_bigram;
+
+/* One entry of the pair memo: the lookup of the text of key lk followed by the text of key rk
+ * (R-TOK-018). A symbol's key is its piece id, or for a character that is no piece
+ * GR_CHAR_KEY | length << 32 | its bytes: equal keys, equal texts. */
+typedef struct gr_memo {
+    uint64_t lk, rk;
+    int32_t id;         /* lookup's answer, -1 for none */
+    bool used;
+} gr_memo;
+#define GR_CHAR_KEY (1ull << 40)
+#define GR_MEMO_MAX 65536u /* entries at most (1.5 MiB) */
 
 typedef struct gr_encoder {
     const gr_tokenizer *tok;
     const char *text;   /* normalised text */
     gr_symbol *sym;
+    uint64_t *key;      /* [n_sym] the key of each live symbol */
     gr_bigram *heap;
     size_t n_heap;
+    gr_memo *memo;      /* [memo_mask + 1], a direct-mapped cache */
+    size_t memo_mask;
+    uint64_t memo_seed; /* from addresses: a file cannot aim at the slots; only speed depends
+                         * on it, every answer is lookup's */
 } gr_encoder;
 
 /* Heap order: higher score first, then the leftmost pair (R-TOK-013). */
@@ -507,13 +560,28 @@ static gr_bigram heap_pop(gr_encoder *e) {
     return top;
 }
 
-/* Queue the pair (left, right) if their concatenation is a matchable piece. */
+/* The memo slot of a pair of keys (a splitmix64 finalizer of both, keyed). */
+static size_t memo_slot(const gr_encoder *e, uint64_t lk, uint64_t rk) {
+    uint64_t h = (lk * 0x9E3779B97F4A7C15ull) ^ rk ^ e->memo_seed;
+    h = (h ^ (h >> 30)) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ (h >> 27)) * 0x94D049BB133111EBull;
+    return (size_t)(h ^ (h >> 31)) & e->memo_mask;
+}
+
+/* Queue the pair (left, right) if their concatenation is a matchable piece. A pair of symbols
+ * already looked up (the same two keys) is answered by the memo, so the bytes of a long
+ * candidate are compared once per distinct pair, not once per position (R-TOK-018). */
 static void try_add_bigram(gr_encoder *e, uint32_t left, uint32_t right) {
     if (left == GR_NONE || right == GR_NONE) return;
     uint32_t size = e->sym[left].n + e->sym[right].n;
-    int32_t id = lookup(e->tok, e->text + e->sym[left].start, size);
-    if (id < 0) return;
-    heap_push(e, (gr_bigram){e->tok->score[id], left, right, size});
+    if (size > e->tok->max_piece_len) return;
+    uint64_t lk = e->key[left], rk = e->key[right];
+    gr_memo *m = &e->memo[memo_slot(e, lk, rk)];
+    if (!m->used || m->lk != lk || m->rk != rk) {
+        *m = (gr_memo){lk, rk, lookup(e->tok, e->text + e->sym[left].start, size), true};
+    }
+    if (m->id < 0) return;
+    heap_push(e, (gr_bigram){e->tok->score[m->id], left, right, size, m->id});
 }
 
 /* Normalise (R-TOK-010): optional U+2581 prefix, each ' ' as U+2581. OUT: dst; returns bytes. */
@@ -567,6 +635,10 @@ static ggufref_status encode_normalised(gr_encoder *e, uint32_t n_text, int32_t 
         size_t len = gr_utf8_len(u + pos, n_text - pos);
         if (len == 0) len = 1; /* an ill-formed byte is a symbol of its own (R-TOK-011) */
         e->sym[n_sym] = (gr_symbol){pos, (uint32_t)len, n_sym - 1, n_sym + 1};
+        int32_t id = lookup(e->tok, e->text + pos, len);
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < len; i++) bytes |= (uint64_t)u[pos + i] << (8 * i);
+        e->key[n_sym] = id >= 0 ? (uint64_t)id : GR_CHAR_KEY | (uint64_t)len << 32 | bytes;
         pos += (uint32_t)len;
         n_sym++;
     }
@@ -579,6 +651,7 @@ static ggufref_status encode_normalised(gr_encoder *e, uint32_t n_text, int32_t 
         if (l->n == 0 || r->n == 0 || l->n + r->n != b.size) continue; /* stale */
         l->n += r->n;
         r->n = 0;
+        e->key[b.left] = (uint64_t)b.id;
         l->next = r->next;
         if (r->next != GR_NONE) e->sym[r->next].prev = b.left;
         try_add_bigram(e, l->prev, b.left);
@@ -623,19 +696,29 @@ ggufref_status gr_tokenizer_encode(const gr_tokenizer *tok, const char *text, si
     size_t n = 0;
     if (add_bos && tok->bos >= 0) emit(tok->bos, out, cap, &n);
     if (len > 0) {
-        /* One scratch block: heap [3 n_sym] (n_sym - 1 seeds plus at most two per merge),
+        /* One scratch block: memo [n_memo] (a power of two, about n_sym / 2, at most
+         * GR_MEMO_MAX), heap [3 n_sym] (n_sym - 1 seeds plus at most two per merge), keys and
          * symbols [n_sym], normalised text [n_text]. n_text < 2^32 as len <= 2^28. */
         size_t n_sym = count_symbols(text, len, tok->add_space_prefix);
         size_t n_text = normalised_len(text, len, tok->add_space_prefix);
-        size_t per_sym = 3 * sizeof(gr_bigram) + sizeof(gr_symbol), bytes;
-        if (!gr_mul_size(n_sym, per_sym, &bytes) || !gr_add_size(bytes, n_text, &bytes)) {
+        size_t n_memo = 16;
+        while (n_memo < GR_MEMO_MAX && n_memo < n_sym / 2) n_memo *= 2;
+        size_t per_sym = 3 * sizeof(gr_bigram) + sizeof(uint64_t) + sizeof(gr_symbol), bytes;
+        if (!gr_mul_size(n_sym, per_sym, &bytes) || !gr_add_size(bytes, n_text, &bytes) ||
+            !gr_add_size(bytes, n_memo * sizeof(gr_memo), &bytes)) {
             return GGUFREF_ERR_OUT_OF_MEMORY;
         }
         void *scratch = gr_malloc(bytes);
         if (scratch == NULL) return GGUFREF_ERR_OUT_OF_MEMORY;
         gr_encoder e = {.tok = tok};
-        e.heap = scratch;
-        e.sym = (gr_symbol *)(e.heap + 3 * n_sym);
+        e.memo = scratch;
+        e.memo_mask = n_memo - 1;
+        e.memo_seed = ((uint64_t)(uintptr_t)scratch * 0x9E3779B97F4A7C15ull) ^
+                      (uint64_t)(uintptr_t)tok ^ (uint64_t)(uintptr_t)&e;
+        for (size_t i = 0; i < n_memo; i++) e.memo[i].used = false;
+        e.heap = (gr_bigram *)(e.memo + n_memo);
+        e.key = (uint64_t *)(e.heap + 3 * n_sym);
+        e.sym = (gr_symbol *)(e.key + n_sym);
         char *norm = (char *)(e.sym + n_sym);
         e.text = norm;
         (void)normalise(text, len, tok->add_space_prefix, norm);
