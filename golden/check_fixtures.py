@@ -8,7 +8,9 @@ in models/edge also v1 with u32 counts, and v2) and checks:
   - types: each tensor's byte size from ggml's block table, ne[0] a multiple of the block;
   - llama binding: hyperparameter keys, every tensor name and shape they imply, norms F32,
     tied models have no output.weight;
-  - vocabulary: SentencePiece ids 0/1/2 = <unk>/<s>/</s>, 256 byte tokens <0xXX> (type 6),
+  - vocabulary (byte-level BPE for the fixture the manifest marks "tokenizer": "gpt2": the byte
+    alphabet, merges naming tokens, BOS/EOS CONTROL at the end); otherwise
+    SentencePiece ids 0/1/2 = <unk>/<s>/</s>, 256 byte tokens <0xXX> (type 6),
     unique pieces, every multi-character piece reachable by merges (its prefixes exist),
     scores strictly decreasing within a piece length;
   - values: every f16 block scale finite and below 1, plain weights finite and |w| <= 1;
@@ -149,7 +151,34 @@ def check_llama(kv, tensors, meta):
         assert meta[k] == v, "manifest %s = %r, file says %r" % (k, meta[k], v)
 
 
+def byte_alphabet():
+    """GPT-2's byte-to-unicode characters, byte order (SPEC R-TOK-031)."""
+    self_ = [b for b in range(256) if 0x21 <= b <= 0x7E or 0xA1 <= b <= 0xAC or b >= 0xAE]
+    others = [b for b in range(256) if b not in self_]
+    return [chr(b) if b in self_ else chr(256 + others.index(b)) for b in range(256)]
+
+
+def check_bpe_vocab(kv):
+    """The tiny byte-level BPE vocabulary (gen/vocab.c VOCAB_BPE_TINY)."""
+    toks, types, merges = (kv["tokenizer.ggml.tokens"], kv["tokenizer.ggml.token_type"],
+                           kv["tokenizer.ggml.merges"])
+    assert kv["tokenizer.ggml.pre"] == "llama-bpe"
+    assert len(toks) == len(types) and len(set(toks)) == len(toks), "tokens"
+    assert toks[:256] == byte_alphabet() and types[:256] == [1] * 256, "byte alphabet"
+    assert toks[-2:] == ["<|begin_of_text|>", "<|end_of_text|>"] and types[-2:] == [3, 3]
+    assert (kv["tokenizer.ggml.bos_token_id"], kv["tokenizer.ggml.eos_token_id"]) == \
+        (len(toks) - 2, len(toks) - 1)
+    assert kv["tokenizer.ggml.add_bos_token"] is True
+    pieces = set(toks)
+    for m in merges:
+        left, right = m.split(" ")
+        assert left in pieces and right in pieces and left + right in pieces, "merge %r" % m
+    assert len(merges) == len(toks) - 256 - 2, "one merge per merged token"
+
+
 def check_vocab(kv):
+    if kv["tokenizer.ggml.model"] == "gpt2":
+        return check_bpe_vocab(kv)
     toks, scores, types = (kv["tokenizer.ggml.tokens"], kv["tokenizer.ggml.scores"],
                            kv["tokenizer.ggml.token_type"])
     assert kv["tokenizer.ggml.model"] == "llama"
@@ -215,6 +244,7 @@ def main(folder):
             assert check_layout(data, kv, kv_types, tensors, end) == meta["alignment"]
             check_llama(kv, tensors, meta)
             check_vocab(kv)
+            assert meta.get("tokenizer", "llama") == kv["tokenizer.ggml.model"], "manifest tokenizer"
             check_values(tensors)
             attn_q = next(t for t in tensors if t["name"] == "blk.0.attn_q.weight")
             assert TYPES[attn_q["type"]][0] == meta["type"], "type of attn_q"

@@ -211,9 +211,15 @@ static void test_fixtures_model_load(void **state) {
         assert_int_equal(info.n_ctx_train, json_uint(line, "n_ctx"));
         assert_int_equal(info.tied_output, json_true(line, "tied"));
         assert_int_equal(info.rope_dim, info.head_dim);
-        assert_int_equal(info.bos_id, 1);
-        assert_int_equal(info.eos_id, 2);
-        assert_int_equal(info.unk_id, 0);
+        if (strstr(line, "\"tokenizer\": \"gpt2\"") != NULL) { /* BPE: BOS, EOS last; no UNK */
+            assert_int_equal(info.bos_id, (int32_t)info.n_vocab - 2);
+            assert_int_equal(info.eos_id, (int32_t)info.n_vocab - 1);
+            assert_int_equal(info.unk_id, -1);
+        } else {
+            assert_int_equal(info.bos_id, 1);
+            assert_int_equal(info.eos_id, 2);
+            assert_int_equal(info.unk_id, 0);
+        }
         assert_true(info.add_bos);
         /* A few steps: logits finite and not all equal (the fixtures are meant to give
          * varied logits: scales small and finite). */

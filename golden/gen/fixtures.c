@@ -50,6 +50,11 @@ const gen_fixture gen_fixtures[] = {
     {TINY("tiny-q4_k-gqa-tied", GT_Q4_K, 256, 1, 8, 2, 256, true, 0x3003), .wexp = -3},
     {TINY("tiny-q5_k-gqa-tied", GT_Q5_K, 256, 1, 8, 2, 256, true, 0x3004), .wexp = -3},
     {TINY("tiny-q6_k-gqa-tied", GT_Q6_K, 256, 1, 8, 1, 256, true, 0x3005), .wexp = -3},
+/* A llama model with a byte-level BPE vocabulary (Llama 3's layout: tokenizer.ggml.model gpt2,
+ * pre llama-bpe, merges; SPEC 5.2): the suite's tokenization and golden traces on BPE. */
+    {.name = "tiny-f32-gqa-untied-bpe", .type = GT_F32, .fallback = GT_F32, .dim = 48,
+     .n_layers = 2, .n_heads = 6, .n_kv_heads = 2, .ffn = 72, .n_ctx = 96, .tied = false,
+     .vocab = VOCAB_BPE_TINY, .seed = 0x5001, .wexp = -2},
 /* Reader edge cases (FX_EDGE: committed in models/edge/, never part of the type test or the
  * golden traces): tiny-f32-gqa-tied's model byte for byte in its tensors (same seed, shapes and
  * values), written as GGUF v1 (u32 counts), GGUF v2, with wide integer hyperparameters (u64
@@ -167,6 +172,18 @@ static void put_metadata(model_writer *m, const gen_vocab *v) {
     if (!(fx->flags & FX_DEFAULTS)) gw_kv_u32(w, "llama.attention.head_count_kv", fx->n_kv_heads);
     gw_kv_f32(w, "llama.attention.layer_norm_rms_epsilon", fixture_rms_eps(fx));
     if (!(fx->flags & FX_DEFAULTS)) gw_kv_f32(w, "llama.rope.freq_base", fixture_rope_freq_base(fx));
+    if (fx->vocab == VOCAB_BPE_TINY) { /* byte-level BPE, laid out as llama.cpp's converter */
+        gw_kv_str(w, "tokenizer.ggml.model", "gpt2");
+        gw_kv_str(w, "tokenizer.ggml.pre", "llama-bpe");
+        gw_kv_str_array(w, "tokenizer.ggml.tokens", v->text, v->n);
+        gw_kv_i32_array(w, "tokenizer.ggml.token_type", v->type, v->n);
+        gw_kv_str_array(w, "tokenizer.ggml.merges", v->merges, v->n_merges);
+        gw_kv_u32(w, "tokenizer.ggml.bos_token_id", v->bos);
+        gw_kv_u32(w, "tokenizer.ggml.eos_token_id", v->eos);
+        gw_kv_bool(w, "tokenizer.ggml.add_bos_token", true);
+        gw_kv_bool(w, "tokenizer.ggml.add_eos_token", false);
+        return;
+    }
     gw_kv_str(w, "tokenizer.ggml.model", "llama");
     gw_kv_str_array(w, "tokenizer.ggml.tokens", v->text, v->n);
     gw_kv_f32_array(w, "tokenizer.ggml.scores", v->score, v->n);

@@ -9,7 +9,8 @@
  *
  * Modules, in the order a file is made:
  *   blocks.c   PRNG, exact float encodings, the type table and one random-block writer per type
- *   vocab.c    the SentencePiece vocabulary (tiny English pieces, or 32000 synthetic ones)
+ *   vocab.c    the SentencePiece vocabulary (tiny English pieces, or 32000 synthetic ones), or a
+ *              tiny byte-level BPE one (GPT-2 byte alphabet, merges, tokenizer.ggml.pre)
  *   gguf_writer.c  growable byte buffer + GGUF v3 writer (metadata, tensor infos, aligned data)
  *   fixtures.c the fixture table and the llama model assembly
  *   sha256.c   SHA-256 (for SHA256SUMS and manifest.json)
@@ -138,7 +139,7 @@ void gen_fill_norm(uint8_t *dst, size_t n, gen_rng *r);
 
 /* ---- vocabulary (vocab.c) ---------------------------------------------------------------- */
 
-enum { VOCAB_TINY = 0, VOCAB_SYNTH32000 = 1 };
+enum { VOCAB_TINY = 0, VOCAB_SYNTH32000 = 1, VOCAB_BPE_TINY = 2 };
 enum { TOK_NORMAL = 1, TOK_UNKNOWN = 2, TOK_CONTROL = 3, TOK_BYTE = 6 };
 enum { VOCAB_UNK = 0, VOCAB_BOS = 1, VOCAB_EOS = 2 };
 
@@ -147,6 +148,9 @@ typedef struct gen_vocab {
     float *score;
     int32_t *type;   /* TOK_* */
     size_t n;
+    char **merges;   /* VOCAB_BPE_TINY: "left right" in rank order (else NULL) */
+    size_t n_merges;
+    uint32_t bos, eos; /* the BOS and EOS ids */
 } gen_vocab;
 
 void vocab_build(gen_vocab *v, int kind);

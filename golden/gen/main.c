@@ -87,7 +87,10 @@ static void manifest_line(gbuf *b, const gen_fixture *fx, const out_file *f, con
                 fixture_vocab_size(fx), fx->n_ctx, fx->tied ? "true" : "false",
                 fx->alignment ? fx->alignment : 32u, (double)fixture_rms_eps(fx),
                 (double)fixture_rope_freq_base(fx), metadata_kind(fx),
-                fx->version ? fx->version : 3u);
+                fx->version ? fx->version : 3u);    if (fx->vocab == VOCAB_BPE_TINY) { /* only the BPE fixture says so: the others are "llama" */
+        b->len--;                       /* reopen the object */
+        gbuf_printf(b, ", \"tokenizer\": \"gpt2\"}");
+    }
 }
 
 /* A committed set, then its SHA256SUMS and manifest.json: every tiny fixture (edge false) or

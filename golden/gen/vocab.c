@@ -115,13 +115,93 @@ static void push_synthetic(gen_vocab *v, size_t cap, size_t first, size_t n_tiny
     }
 }
 
+/* ---- the tiny byte-level BPE vocabulary (VOCAB_BPE_TINY, SPEC 5.2) -----------------------
+ *
+ *   id      token                              type       merges
+ *   0..255  the character of byte i in GPT-2's alphabet (0x20 " " is "Ġ" U+0120)   NORMAL
+ *   256..   every prefix of the words below, in that alphabet, each made by merging the
+ *           previous prefix with the next character ("Ġ t", "Ġt h", "Ġth e", ...)  NORMAL
+ *   last 2  "<|begin_of_text|>" (BOS), "<|end_of_text|>" (EOS)            CONTROL
+ */
+static const char *const bpe_words[] = {
+    " the", " and", " was", " to", " he", " she", " it", " in", " of", " a", " is", " you",
+    " that", " day", " time", "Once", " upon", " there", " little", " girl", " Lily",
+    " caf\xC3\xA9", "ing", "ed", "er", "ly", "ll", ", ", ".\n",
+};
+
+/* UTF-8 of byte b's character in GPT-2's alphabet into out (NUL-terminated). */
+static void bpe_char(unsigned b, char out[3]) {
+#define SELF(x) (((x) >= 0x21 && (x) <= 0x7E) || ((x) >= 0xA1 && (x) <= 0xAC) || (x) >= 0xAE)
+    unsigned cp = b, k = 0;
+    if (!SELF(b)) {
+        for (unsigned x = 0; x < b; x++) k += !SELF(x);
+        cp = 256 + k;
+    }
+#undef SELF
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        out[1] = '\0';
+    } else {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        out[2] = '\0';
+    }
+}
+
+static int find_piece(const gen_vocab *v, const char *text) {
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->text[i], text) == 0) return (int)i;
+    return -1;
+}
+
+static void bpe_build(gen_vocab *v, size_t cap) {
+    v->merges = calloc(cap, sizeof *v->merges);
+    if (!v->merges) gen_die("out of memory");
+    for (unsigned b = 0; b < 256; b++) {
+        char c[3];
+        bpe_char(b, c);
+        push(v, cap, c, TOK_NORMAL, 0.0f);
+    }
+    for (size_t w = 0; w < sizeof bpe_words / sizeof bpe_words[0]; w++) {
+        char prefix[64] = "", merge[80];
+        for (const unsigned char *p = (const unsigned char *)bpe_words[w]; *p; p++) {
+            char c[3];
+            bpe_char(*p, c);
+            if (strlen(prefix) + strlen(c) >= sizeof prefix) gen_die("bpe word too long");
+            if (prefix[0] != '\0') {
+                snprintf(merge, sizeof merge, "%s %s", prefix, c);
+                strcat(prefix, c);
+                if (find_piece(v, prefix) < 0) {
+                    push(v, cap, prefix, TOK_NORMAL, 0.0f);
+                    if (v->n_merges == cap) gen_die("too many merges");
+                    v->merges[v->n_merges++] = dup_str(merge);
+                }
+            } else {
+                strcat(prefix, c);
+            }
+        }
+    }
+    v->bos = (uint32_t)v->n;
+    push(v, cap, "<|begin_of_text|>", TOK_CONTROL, 0.0f);
+    v->eos = (uint32_t)v->n;
+    push(v, cap, "<|end_of_text|>", TOK_CONTROL, 0.0f);
+}
+
 void vocab_build(gen_vocab *v, int kind) {
     size_t cap = kind == VOCAB_SYNTH32000 ? 32000 : 1024;
     v->text = calloc(cap, sizeof *v->text);
     v->score = calloc(cap, sizeof *v->score);
     v->type = calloc(cap, sizeof *v->type);
     v->n = 0;
+    v->merges = NULL;
+    v->n_merges = 0;
+    v->bos = VOCAB_BOS;
+    v->eos = VOCAB_EOS;
     if (!v->text || !v->score || !v->type) gen_die("out of memory");
+    if (kind == VOCAB_BPE_TINY) {
+        bpe_build(v, cap);
+        return;
+    }
 
     push(v, cap, "<unk>", TOK_UNKNOWN, 0.0f);
     push(v, cap, "<s>", TOK_CONTROL, 0.0f);
@@ -144,6 +224,8 @@ void vocab_build(gen_vocab *v, int kind) {
 
 void vocab_free(gen_vocab *v) {
     for (size_t i = 0; i < v->n; i++) free(v->text[i]);
+    for (size_t i = 0; i < v->n_merges; i++) free(v->merges[i]);
+    free(v->merges);
     free(v->text);
     free(v->score);
     free(v->type);

@@ -48,6 +48,10 @@ REQ_ALWAYS = ["R-TRACE-031", "R-PROTO-023", "R-PROTO-030", "R-PROTO-031", "R-RT-
 REQ_PROMPT = {"empty": ["R-TOK-012", "R-TOK-015"], "long": ["R-TOK-013", "R-TOK-014"],
               "non-ascii": ["R-TOK-011", "R-TOK-014", "R-TOK-020"],
               "byte-fallback": ["R-TOK-011", "R-TOK-014", "R-TOK-020"]}
+# The same prompts on the byte-level BPE fixture (manifest "tokenizer": "gpt2", SPEC 5.2).
+REQ_PROMPT_BPE = {"empty": ["R-TOK-042"], "long": ["R-TOK-032", "R-TOK-035", "R-TOK-039"],
+                  "non-ascii": ["R-TOK-031", "R-TOK-039", "R-TOK-046"],
+                  "byte-fallback": ["R-TOK-031", "R-TOK-039", "R-TOK-046"]}
 REQ_SAMPLER = {
     "greedy": ["R-SAMP-010", "R-SAMP-013"],
     "low-temperature": ["R-SAMP-014", "R-SAMP-015", "R-SAMP-016", "R-SAMP-030", "R-RNG-001"],
@@ -125,7 +129,8 @@ def model_prompt_cases():
                        "greedy decoding of the %s prompt with %s (%s, %s heads / %s kv heads, "
                        "%s)" % (pname, m["name"], m["type"], m["n_heads"], m["n_kv_heads"],
                                 "tied" if m["tied"] else "untied"),
-                       REQ_ALWAYS + REQ_PROMPT[pname] + REQ_SAMPLER["greedy"], steps,
+                       REQ_ALWAYS + (REQ_PROMPT_BPE if m.get("tokenizer") == "gpt2" else REQ_PROMPT)[pname]
+                       + REQ_SAMPLER["greedy"], steps,
                        {"model": m["name"], "type": m["type"], "prompt": pname,
                         "sampler": "greedy"}, max_tokens=8)
 
