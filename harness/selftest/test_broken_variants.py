@@ -28,6 +28,9 @@ VARIANTS = {
     "position-shift": ["R-PROTO-030"],                  # the previous token's logits reported
     "oversize-exit": ["R-PROTO-002"],                   # an oversized line ends the server
     "malformed-silent": ["R-PROTO-005"],                # malformed lines get no answer
+    "logits-2pct": ["R-PROTO-030"],                     # logits 2% off (f32 models too)
+    "accept-malformed": ["R-GGUF-050"],                 # a malformed file "loads"
+    "kv-not-reset": ["R-RT-024"],                       # one request's context leaks on
 }
 
 FI = os.path.join(paths.build_dir() or "", "ggufref-fi")

@@ -27,7 +27,10 @@ static const char *const break_names[] = {
     [6] = "position-shift",    /* BRK_POSITION_SHIFT */
     [7] = "oversize-exit",     /* BRK_OVERSIZE_EXIT */
     [8] = "malformed-silent",  /* BRK_MALFORMED_SILENT */
-    [9] = NULL,                /* BRK_COUNT */
+    [9] = "logits-2pct",       /* BRK_LOGITS_2PCT */
+    [10] = "accept-malformed", /* BRK_ACCEPT_MALFORMED */
+    [11] = "kv-not-reset",     /* BRK_KV_NOT_RESET */
+    [12] = NULL,               /* BRK_COUNT */
 };
 #else
 static const char *const break_names[] = {NULL};
@@ -43,7 +46,7 @@ const char *const *gr_server_break_names(void) {
 
 #ifdef GGUFREF_HAVE_CJSON
 
-_Static_assert(BRK_COUNT == 9, "break_names lists every variant");
+_Static_assert(BRK_COUNT == 12, "break_names lists every variant");
 
 int gr_break_parse(const char *name) {
 #ifdef GGUFREF_FAULT_INJECTION
@@ -79,6 +82,17 @@ const float *gr_break_shift(gr_shift *sh, const float *x, uint32_t n) {
     memcpy(sh->buf[sh->cur], x, (size_t)n * sizeof *x);
     sh->valid = true;
     return report;
+}
+
+const float *gr_break_scaled(gr_shift *sh, const float *x, uint32_t n) {
+    if (sh->n != n || sh->buf[0] == NULL) {
+        gr_break_shift_free(sh);
+        sh->buf[0] = gr_srv_malloc((size_t)n * sizeof *x + 1);
+        if (sh->buf[0] == NULL) return NULL;
+        sh->n = n;
+    }
+    for (uint32_t i = 0; i < n; i++) sh->buf[0][i] = x[i] * 1.02f;
+    return sh->buf[0];
 }
 
 void gr_break_shift_free(gr_shift *sh) {

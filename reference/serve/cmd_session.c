@@ -61,6 +61,14 @@ void gr_cmd_load_model(gr_req *r) {
         s->model_path = NULL;
     }
     int st = ggufref_export_load_model_file(path);
+    if (st != GGUFREF_OK && s->brk == BRK_ACCEPT_MALFORMED && st != GGUFREF_ERR_IO &&
+        st != GGUFREF_ERR_OUT_OF_MEMORY) {
+        gr_srv_free(copy);
+        cJSON *ev = gr_event_new(r->id, "result");
+        cJSON_AddStringToObject(ev, "state", "READY");
+        gr_emit(s, ev);
+        return;
+    }
     if (st != GGUFREF_OK) {
         gr_srv_free(copy);
         gr_emit_runtime_error(s, r->id, st, "load-model");

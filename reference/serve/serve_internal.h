@@ -33,6 +33,9 @@ enum gr_break {
     BRK_POSITION_SHIFT,     /* each token reports the logits of the token before it */
     BRK_OVERSIZE_EXIT,      /* an oversized line ends the server */
     BRK_MALFORMED_SILENT,   /* a malformed line gets no answer */
+    BRK_LOGITS_2PCT,        /* the reported logits are 2% off (x 1.02) */
+    BRK_ACCEPT_MALFORMED,   /* a load the runtime rejects is answered READY */
+    BRK_KV_NOT_RESET,       /* generate keeps the previous request's context (prepended) */
     BRK_COUNT
 };
 
@@ -53,6 +56,9 @@ typedef struct gr_shift {
  * out of memory. */
 const float *gr_break_shift(gr_shift *sh, const float *x, uint32_t n);
 void gr_break_shift_free(gr_shift *sh);
+/* BRK_LOGITS_2PCT: x[0..n) times 1.02, in sh's first buffer (valid until the next call);
+ * NULL when out of memory. */
+const float *gr_break_scaled(gr_shift *sh, const float *x, uint32_t n);
 
 /* ---- memory.c: the server's allocator (R-PROTO-016) ----------------------------------------- */
 
