@@ -365,6 +365,16 @@ ggufref_status ggufref_forward(ggufref_context *ctx, int32_t token, uint32_t pos
 ggufref_status ggufref_forward_batch(ggufref_context *ctx, const int32_t *tokens, size_t n,
                                      uint32_t pos, const float **logits);
 
+/* Threads of the forward pass (R-NUM-047, R-NUM-048): each matrix product is split by rows over
+ * n_threads threads (the caller and n_threads - 1 workers the context keeps until it is freed
+ * or the count changes); every value is bit-identical for any count. Default 1.
+ * INVALID_ARGUMENT for NULL, 0, more than GGUFREF_MAX_THREADS, or more than 1 in a build
+ * without threads (wasm32-wasi); OUT_OF_MEMORY when a thread cannot be started. On an error
+ * the context keeps its threads. */
+#define GGUFREF_MAX_THREADS 64u
+ggufref_status ggufref_context_set_threads(ggufref_context *ctx, uint32_t n_threads);
+uint32_t ggufref_context_threads(const ggufref_context *ctx); /* 1 for NULL */
+
 /* ===================================================================================== */
 /* 7. Sampling and RNG (SPEC chapter 6 "sampling")                                        */
 /* ===================================================================================== */
@@ -471,6 +481,17 @@ ggufref_status ggufref_runtime_init(ggufref_runtime *rt); /* idempotent */
  * context, sampler) before installing it; the old model is freed after the new one is installed.
  * Any failure leaves every resident datum unchanged (R-RT-010). */
 ggufref_status ggufref_runtime_load_model(ggufref_runtime *rt, const void *bytes, size_t len);
+/* Owned model bytes (SPEC R-RT-017): room for len model bytes that a load takes over instead of
+ * copying, placed as the runtime's own copy would be (R-RT-014/015). Fill data, then hand it to
+ * load_model_owned (or destroy it). create: OUT_OF_MEMORY or INVALID_ARGUMENT; OUT: *out. */
+typedef struct ggufref_model_bytes ggufref_model_bytes;
+ggufref_status ggufref_model_bytes_create(size_t len, ggufref_model_bytes **out);
+uint8_t *ggufref_model_bytes_data(ggufref_model_bytes *m); /* len writable bytes */
+void ggufref_model_bytes_destroy(ggufref_model_bytes *m);  /* NULL is a no-op */
+/* (lazy) load_model from owned bytes: the same statuses, transitions and transactional failure
+ * (R-RT-010), without the copy. Consumes m in every case: the runtime keeps it on success and
+ * frees it on any failure. */
+ggufref_status ggufref_runtime_load_model_owned(ggufref_runtime *rt, ggufref_model_bytes *m);
 /* (lazy) As load_model, reading the file through the I/O hook (section 10): IO_ERROR on open or
  * read failure and on a short read, naming the byte offset. */
 ggufref_status ggufref_runtime_load_model_file(ggufref_runtime *rt, const char *path);
@@ -489,6 +510,19 @@ ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt,
 /* (lazy) One more token of the open request (CONTINUATION_READY only). cb may be NULL. */
 ggufref_status ggufref_runtime_generate_next_token(ggufref_runtime *rt,
                                                    ggufref_token_callback cb, void *user);
+/* Step budget (SPEC R-EXP-010..012), for a host that returns to its event loop between slices
+ * of a request (a browser Worker). generate_budget is generate making at most `budget` tokens
+ * now (0: the request is committed, nothing forwarded); generate_continue makes at most `budget`
+ * more tokens of the open request under the request's own rules (max_tokens, stop_at_eos;
+ * cancel flag as generate_next_token, R-RT-025). Transitions: those of generate and of
+ * generate_next_token. OUT: *more, true while the request can make more tokens. Slices of any
+ * sizes end with the tokens, result and digest of one generate. */
+ggufref_status ggufref_runtime_generate_budget(ggufref_runtime *rt, const char *prompt,
+                                               size_t len, uint32_t budget,
+                                               ggufref_token_callback cb, void *user, bool *more);
+ggufref_status ggufref_runtime_generate_continue(ggufref_runtime *rt, uint32_t budget,
+                                                 ggufref_token_callback cb, void *user,
+                                                 bool *more);
 /* Called once per position by evaluate: the position, its token, and the n_vocab logits of the
  * forward pass at that position (the prediction for the next one; R-RT-045), valid only during
  * the call. It may call ggufref_runtime_cancel (or ggufref_export_cancel) and nothing else. */
@@ -555,6 +589,13 @@ int ggufref_export_configure_sampling(const ggufref_sampling *s);
 int ggufref_export_generate(const char *prompt, size_t len, ggufref_token_callback cb,
                             void *user);
 int ggufref_export_generate_next_token(ggufref_token_callback cb, void *user);
+/* R-RT-017 through the lock: m is consumed in every case (also when the lock is unavailable). */
+int ggufref_export_load_model_owned(ggufref_model_bytes *m);
+/* The step budget of R-EXP-010..012 (ggufref_runtime_generate_budget / _continue). */
+int ggufref_export_generate_budget(const char *prompt, size_t len, uint32_t budget,
+                                   ggufref_token_callback cb, void *user, bool *more);
+int ggufref_export_generate_continue(uint32_t budget, ggufref_token_callback cb, void *user,
+                                     bool *more);
 /* R-RT-045 under the lock; cb runs inside the critical section like generate's (R-EXP-008). */
 int ggufref_export_evaluate(const int32_t *tokens, size_t n, ggufref_logits_callback cb,
                             void *user);

@@ -24,6 +24,7 @@
  */
 #include "mathx.h"
 #include "model.h"
+#include "threads.h"
 
 #include <math.h> /* sqrtf: IEEE correctly rounded, the only libm function used */
 #include <string.h>
@@ -32,6 +33,7 @@ struct ggufref_context {
     const ggufref_model *model;
     uint32_t n_ctx;
     uint32_t n_filled;    /* positions 0..n_filled-1 hold valid K/V rows */
+    gr_pool *pool;        /* threads of the matrix products (NULL: the caller alone) */
     size_t q_dim;         /* n_heads * head_dim */
     size_t kv_dim;        /* n_kv_heads * head_dim */
     float *block;         /* the one allocation; every pointer below points into it */
@@ -44,7 +46,6 @@ struct ggufref_context {
     float *tmp;           /* (MAX_BATCH, ffn_dim) exponentials of the SiLU */
     float *att;           /* (n_ctx) attention scores of one head */
     float *logits;        /* (n_vocab) */
-    float *row;           /* (max n_in) one decoded weight row (batched matmul) */
     float *rope_freq;     /* (rope_dim / 2) */
     float *rope_cos;      /* (rope_dim / 2) of the current position */
     float *rope_sin;      /* (rope_dim / 2) */
@@ -132,14 +133,13 @@ static float *take(float **cursor, size_t n) {
 
 /* Sizes of every buffer, overflow-checked. OUT: sizes[] in the order of the struct fields
  * x..value_cache, *total. */
-enum { B_X, B_XB, B_XB2, B_Q, B_HB, B_HB2, B_TMP, B_ATT, B_LOGITS, B_ROW, B_FREQ, B_COS, B_SIN, B_KEY,
+enum { B_X, B_XB, B_XB2, B_Q, B_HB, B_HB2, B_TMP, B_ATT, B_LOGITS, B_FREQ, B_COS, B_SIN, B_KEY,
        B_VALUE, B_COUNT };
 static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t sizes[B_COUNT],
                          size_t *total) {
     size_t B = GGUFREF_MAX_BATCH, q_dim = (size_t)in->n_heads * in->head_dim;
     size_t kv_dim = (size_t)in->n_kv_heads * in->head_dim;
     size_t wide = q_dim > in->dim ? q_dim : in->dim;
-    size_t max_in = in->ffn_dim > wide ? in->ffn_dim : wide;
     size_t kv;
     if (!gr_mul_size(in->n_layers, n_ctx, &kv) || !gr_mul_size(kv, kv_dim, &kv)) return false;
     sizes[B_X] = B * in->dim;
@@ -151,7 +151,6 @@ static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t si
     sizes[B_TMP] = B * in->ffn_dim;
     sizes[B_ATT] = n_ctx;
     sizes[B_LOGITS] = in->n_vocab;
-    sizes[B_ROW] = max_in;
     sizes[B_FREQ] = sizes[B_COS] = sizes[B_SIN] = in->rope_dim / 2;
     sizes[B_KEY] = sizes[B_VALUE] = kv;
     *total = 0;
@@ -199,7 +198,7 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
     ctx->block = block;
     float *cur = block;
     float **fields[B_COUNT] = {&ctx->x, &ctx->xb, &ctx->xb2, &ctx->q, &ctx->hb, &ctx->hb2,
-                               &ctx->tmp, &ctx->att, &ctx->logits, &ctx->row, &ctx->rope_freq,
+                               &ctx->tmp, &ctx->att, &ctx->logits, &ctx->rope_freq,
                                &ctx->rope_cos, &ctx->rope_sin, &ctx->key_cache,
                                &ctx->value_cache};
     for (int i = 0; i < B_COUNT; i++) *fields[i] = take(&cur, sizes[i]);
@@ -214,11 +213,29 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
 
 void ggufref_context_free(ggufref_context *ctx) {
     if (ctx == NULL) return;
+    gr_pool_free(ctx->pool);
     gr_free(ctx->block);
     gr_free(ctx);
 }
 
 uint32_t ggufref_context_n_ctx(const ggufref_context *ctx) { return ctx ? ctx->n_ctx : 0; }
+
+/* R-NUM-047, R-NUM-048: the new pool is made before the old one goes, so a failure changes
+ * nothing. */
+ggufref_status ggufref_context_set_threads(ggufref_context *ctx, uint32_t n_threads) {
+    if (ctx == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    if (n_threads == gr_pool_threads(ctx->pool)) return GGUFREF_OK;
+    gr_pool *pool;
+    ggufref_status st = gr_pool_create(n_threads, &pool);
+    if (st != GGUFREF_OK) return st;
+    gr_pool_free(ctx->pool);
+    ctx->pool = pool;
+    return GGUFREF_OK;
+}
+
+uint32_t ggufref_context_threads(const ggufref_context *ctx) {
+    return ctx ? gr_pool_threads(ctx->pool) : 1;
+}
 
 /* ===================================================================================== */
 /* Forward                                                                                */
@@ -239,6 +256,38 @@ static ggufref_status check_request(const ggufref_context *ctx, const int32_t *t
     return GGUFREF_OK;
 }
 
+/* Matrix products of one step, split by rows over the context's threads (R-NUM-047): thread t
+ * of T computes rows [n_out * t / T, n_out * (t + 1) / T) of every product, for every token
+ * of the batch; each row's sums are those of one thread. */
+typedef struct matmul_job {
+    const gr_weight *w;
+    const float *x; /* (n, x_stride) */
+    size_t x_stride;
+    float *y;       /* (n, y_stride) */
+    size_t y_stride;
+} matmul_job;
+
+typedef struct matmul_jobs {
+    const matmul_job *jobs;
+    size_t n_jobs;
+    size_t n; /* tokens */
+} matmul_jobs;
+
+static void matmul_part(void *arg, size_t part, size_t n_parts) {
+    const matmul_jobs *mj = arg;
+    for (size_t j = 0; j < mj->n_jobs; j++) {
+        const matmul_job *jb = &mj->jobs[j];
+        size_t n_out = jb->w->n_out;
+        gr_matmul_rows(jb->w, jb->x, jb->x_stride, mj->n, jb->y, jb->y_stride,
+                       n_out * part / n_parts, n_out * (part + 1) / n_parts);
+    }
+}
+
+static void matmuls(ggufref_context *ctx, const matmul_job *jobs, size_t n_jobs, size_t n) {
+    matmul_jobs mj = {jobs, n_jobs, n};
+    gr_pool_run(ctx->pool, matmul_part, &mj);
+}
+
 /* One layer for n tokens at positions pos..pos+n-1 (x holds their residual streams). */
 static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t pos) {
     const ggufref_model_info *in = &ctx->model->info;
@@ -250,9 +299,10 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
     for (size_t b = 0; b < n; b++) {
         rmsnorm(ctx->xb + b * xbs, ctx->x + b * dim, L->attn_norm, dim, in->rms_eps);
     }
-    gr_matmul(&L->wq, ctx->xb, xbs, n, ctx->q, ctx->q_dim);
-    gr_matmul(&L->wk, ctx->xb, xbs, n, kc, ctx->kv_dim);
-    gr_matmul(&L->wv, ctx->xb, xbs, n, vc, ctx->kv_dim);
+    const matmul_job qkv[3] = {{&L->wq, ctx->xb, xbs, ctx->q, ctx->q_dim},
+                               {&L->wk, ctx->xb, xbs, kc, ctx->kv_dim},
+                               {&L->wv, ctx->xb, xbs, vc, ctx->kv_dim}};
+    matmuls(ctx, qkv, 3, n);
     for (size_t b = 0; b < n; b++) {
         rope_angles(ctx, pos + (uint32_t)b);
         rope_rotate(ctx, ctx->q + b * ctx->q_dim, in->n_heads);
@@ -261,14 +311,15 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
     for (size_t b = 0; b < n; b++) {
         attention(ctx, l, pos + (uint32_t)b, ctx->q + b * ctx->q_dim, ctx->xb + b * xbs);
     }
-    gr_matmul(&L->wo, ctx->xb, xbs, n, ctx->xb2, dim);
+    matmuls(ctx, &(matmul_job){&L->wo, ctx->xb, xbs, ctx->xb2, dim}, 1, n);
     for (size_t i = 0; i < n * dim; i++) ctx->x[i] = ctx->x[i] + ctx->xb2[i];
 
     for (size_t b = 0; b < n; b++) {
         rmsnorm(ctx->xb + b * xbs, ctx->x + b * dim, L->ffn_norm, dim, in->rms_eps);
     }
-    gr_matmul(&L->w_gate, ctx->xb, xbs, n, ctx->hb, ffn);
-    gr_matmul(&L->w_up, ctx->xb, xbs, n, ctx->hb2, ffn);
+    const matmul_job gate_up[2] = {{&L->w_gate, ctx->xb, xbs, ctx->hb, ffn},
+                                   {&L->w_up, ctx->xb, xbs, ctx->hb2, ffn}};
+    matmuls(ctx, gate_up, 2, n);
     /* R-NUM-025: SiLU(g) * u, the exponentials first (vectorized), in the tmp buffer */
     for (size_t i = 0; i < n * ffn; i++) ctx->tmp[i] = -ctx->hb[i];
     gr_expf_inplace(ctx->tmp, n * ffn);
@@ -277,7 +328,7 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
         g = g * (1.0f / (1.0f + ctx->tmp[i]));
         ctx->hb[i] = g * ctx->hb2[i];
     }
-    gr_matmul(&L->w_down, ctx->hb, ffn, n, ctx->xb2, dim);
+    matmuls(ctx, &(matmul_job){&L->w_down, ctx->hb, ffn, ctx->xb2, dim}, 1, n);
     for (size_t i = 0; i < n * dim; i++) ctx->x[i] = ctx->x[i] + ctx->xb2[i];
 }
 
@@ -291,7 +342,7 @@ ggufref_status ggufref_forward_batch(ggufref_context *ctx, const int32_t *tokens
     for (uint32_t l = 0; l < m->info.n_layers; l++) layer_forward(ctx, l, n, pos);
     float *last = ctx->x + (n - 1) * dim;
     rmsnorm(last, last, m->output_norm, dim, m->info.rms_eps);
-    gr_matvec(&m->output, last, ctx->logits);
+    matmuls(ctx, &(matmul_job){&m->output, last, 0, ctx->logits, 0}, 1, 1);
     ctx->n_filled = pos + (uint32_t)n;
     *logits = ctx->logits;
     return GGUFREF_OK;

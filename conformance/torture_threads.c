@@ -1,0 +1,235 @@
+/*
+ * torture_threads.c — the threads of the forward pass (SPEC R-NUM-047, R-NUM-048).
+ *
+ * 1. Determinism: on every fixture model (golden/models: every tensor type, MHA and GQA, tied
+ *    and untied; the build's stories15M-shaped models; with GGUFREF_THREADS_BENCH_MODELS set,
+ *    the 100M-shaped benchmark models of `--target bench_models`), the logits of single positions, a batch of 16 and the positions
+ *    after it are bit-identical for 1, 2, 3 and 4 threads, and so is every KV row that the next
+ *    position reads (a position run again gives the same logits).
+ * 2. The setting: bounds, NULL, the count read back, a change in the middle of a sequence, and
+ *    allocation failures that leave the context as it was.
+ */
+#define _DEFAULT_SOURCE /* scandir, alphasort */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ggufref.h"
+#include "oom.h"
+
+/* Logits of one fixed sequence (the one tools/logits_dump.c writes): positions 0..9 one by
+ * one, 16 as one batch, then single positions to the end of a context of min(n_ctx_train, 40).
+ * OUT: *out (steps * n_vocab floats, malloc'd), *n_out. */
+static void run_sequence(ggufref_context *ctx, const ggufref_model_info *in, uint32_t n_ctx,
+                         float **out, size_t *n_out) {
+    size_t steps = 10 + 1 + (n_ctx - 26);
+    float *all = malloc(steps * in->n_vocab * sizeof *all);
+    assert_non_null(all);
+    const float *lg;
+    size_t s = 0;
+    uint32_t pos = 0;
+    for (; pos < 10; pos++, s++) {
+        int32_t t = (int32_t)((7u * pos + 1u) % in->n_vocab);
+        assert_int_equal(ggufref_forward(ctx, t, pos, &lg), GGUFREF_OK);
+        memcpy(all + s * in->n_vocab, lg, in->n_vocab * sizeof *lg);
+    }
+    int32_t batch[GGUFREF_MAX_BATCH];
+    for (uint32_t b = 0; b < GGUFREF_MAX_BATCH; b++) batch[b] = (int32_t)((7u * (pos + b) + 1u) % in->n_vocab);
+    assert_int_equal(ggufref_forward_batch(ctx, batch, GGUFREF_MAX_BATCH, pos, &lg), GGUFREF_OK);
+    memcpy(all + s++ * in->n_vocab, lg, in->n_vocab * sizeof *lg);
+    for (pos += GGUFREF_MAX_BATCH; pos < n_ctx; pos++, s++) {
+        int32_t t = (int32_t)((7u * pos + 1u) % in->n_vocab);
+        assert_int_equal(ggufref_forward(ctx, t, pos, &lg), GGUFREF_OK);
+        memcpy(all + s * in->n_vocab, lg, in->n_vocab * sizeof *lg);
+    }
+    assert_int_equal(s, steps);
+    *out = all;
+    *n_out = steps * in->n_vocab;
+}
+
+/* R-NUM-047: one model, threads 1..4 (and 4 -> 1 -> 3 changed on the same context). */
+static int check_model(const char *path) {
+    ggufref_gguf *g;
+    ggufref_error err;
+    ggufref_model *m;
+    if (ggufref_gguf_open_file(path, &g, &err) != GGUFREF_OK) return 0;
+    if (ggufref_model_load(g, &m, &err) != GGUFREF_OK) {
+        ggufref_gguf_close(g);
+        return 0;
+    }
+    ggufref_model_info in;
+    ggufref_model_get_info(m, &in);
+    uint32_t n_ctx = in.n_ctx_train < 40 ? in.n_ctx_train : 40;
+    assert_true(n_ctx >= 26);
+    float *want = NULL;
+    size_t n_want = 0;
+    for (uint32_t threads = 1; threads <= 4; threads++) {
+        ggufref_context *ctx;
+        assert_int_equal(ggufref_context_create(m, n_ctx, &ctx), GGUFREF_OK);
+        assert_int_equal(ggufref_context_set_threads(ctx, threads), GGUFREF_OK);
+        assert_int_equal(ggufref_context_threads(ctx), threads);
+        float *got;
+        size_t n_got;
+        run_sequence(ctx, &in, n_ctx, &got, &n_got);
+        if (want == NULL) {
+            want = got;
+            n_want = n_got;
+        } else {
+            assert_int_equal(n_got, n_want);
+            if (memcmp(got, want, n_want * sizeof *got) != 0) {
+                fail_msg("%s: logits with %u threads differ from 1 thread", path, threads);
+            }
+            free(got);
+        }
+        /* the same context, its threads changed between runs: the same bits again */
+        if (threads == 4) {
+            assert_int_equal(ggufref_context_set_threads(ctx, 1), GGUFREF_OK);
+            assert_int_equal(ggufref_context_set_threads(ctx, 3), GGUFREF_OK);
+            run_sequence(ctx, &in, n_ctx, &got, &n_got);
+            assert_memory_equal(got, want, n_want * sizeof *got);
+            free(got);
+        }
+        ggufref_context_free(ctx);
+    }
+    free(want);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+    return 1;
+}
+
+/* Every *.gguf of dir (sorted names); returns how many were models that loaded. */
+static int check_dir(const char *dir, const char *prefix) {
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0) return 0;
+    int checked = 0;
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        if (len > 5 && strcmp(name + len - 5, ".gguf") == 0 && strncmp(name, prefix, strlen(prefix)) == 0) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            int ok = check_model(path);
+            if (ok) print_message("threads 1..4 identical: %s\n", name);
+            checked += ok;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return checked;
+}
+
+static void test_logits_identical_for_1_to_4_threads_every_fixture(void **state) {
+    (void)state;
+    char dir[4096];
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    const char *build = getenv("GGUFREF_BUILD_DIR");
+    snprintf(dir, sizeof dir, "%s/golden/models", src ? src : ".");
+    int n = check_dir(dir, "tiny-");
+    assert_true(n >= 14); /* every tensor type */
+    if (build) {
+        snprintf(dir, sizeof dir, "%s/fixtures", build);
+        n += check_dir(dir, "stories15m-");
+        if (getenv("GGUFREF_THREADS_BENCH_MODELS")) { /* minutes: on request only */
+            snprintf(dir, sizeof dir, "%s/bench-models", build);
+            n += check_dir(dir, "bench100m-");
+        }
+    }
+    print_message("%d fixture models checked\n", n);
+}
+
+/* ---- the setting (R-NUM-048) ---- */
+
+/* A small model of the committed fixtures, or skip. */
+static bool load_small(ggufref_gguf **g, ggufref_model **m) {
+    char path[4096];
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/golden/models/tiny-q8_0-gqa-untied.gguf", src ? src : ".");
+    ggufref_error err;
+    if (ggufref_gguf_open_file(path, g, &err) != GGUFREF_OK) return false;
+    assert_int_equal(ggufref_model_load(*g, m, &err), GGUFREF_OK);
+    return true;
+}
+
+static void test_set_threads_bounds(void **state) {
+    (void)state;
+    ggufref_gguf *g;
+    ggufref_model *m;
+    if (!load_small(&g, &m)) skip();
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(m, 0, &ctx), GGUFREF_OK);
+    assert_int_equal(ggufref_context_threads(ctx), 1); /* the default */
+    assert_int_equal(ggufref_context_threads(NULL), 1);
+    assert_int_equal(ggufref_context_set_threads(NULL, 2), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_context_set_threads(ctx, 0), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_context_set_threads(ctx, GGUFREF_MAX_THREADS + 1), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_context_threads(ctx), 1);
+    assert_int_equal(ggufref_context_set_threads(ctx, 3), GGUFREF_OK);
+    assert_int_equal(ggufref_context_set_threads(ctx, 0), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_context_threads(ctx), 3); /* a rejected call changes nothing */
+    assert_int_equal(ggufref_context_set_threads(ctx, GGUFREF_MAX_THREADS), GGUFREF_OK);
+    assert_int_equal(ggufref_context_threads(ctx), GGUFREF_MAX_THREADS);
+    const float *lg;
+    assert_int_equal(ggufref_forward(ctx, 1, 0, &lg), GGUFREF_OK); /* more threads than rows */
+    assert_int_equal(ggufref_context_set_threads(ctx, 1), GGUFREF_OK);
+    assert_int_equal(ggufref_context_threads(ctx), 1);
+    ggufref_context_free(ctx); /* with workers: ggufref_context_free joins them (leak check) */
+    assert_int_equal(ggufref_context_create(m, 0, &ctx), GGUFREF_OK);
+    assert_int_equal(ggufref_context_set_threads(ctx, 2), GGUFREF_OK);
+    ggufref_context_free(ctx);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+}
+
+/* R-NUM-048: a failed allocation while setting threads leaves the old threads and no leak. */
+typedef struct oom_ctx {
+    ggufref_context *ctx;
+} oom_ctx;
+
+static int op_set_threads(void *user) {
+    oom_ctx *o = user;
+    return ggufref_context_set_threads(o->ctx, 4);
+}
+
+static void check_set_threads(void *user, const oom_run *run) {
+    oom_ctx *o = user;
+    if (run->status == GGUFREF_OK) {
+        assert_int_equal(ggufref_context_threads(o->ctx), 4);
+    } else {
+        assert_int_equal(run->status, GGUFREF_ERR_OUT_OF_MEMORY);
+        assert_int_equal(ggufref_context_threads(o->ctx), 2);
+    }
+    assert_int_equal(ggufref_context_set_threads(o->ctx, 2), GGUFREF_OK); /* back for the next run */
+}
+
+static void test_set_threads_out_of_memory(void **state) {
+    (void)state;
+    ggufref_gguf *g;
+    ggufref_model *m;
+    if (!load_small(&g, &m)) skip();
+    oom_ctx o;
+    assert_int_equal(ggufref_context_create(m, 0, &o.ctx), GGUFREF_OK);
+    assert_int_equal(ggufref_context_set_threads(o.ctx, 2), GGUFREF_OK);
+    uint64_t n = oom_each(op_set_threads, check_set_threads, &o);
+    assert_true(n >= 2); /* the pool and its workers */
+    ggufref_context_free(o.ctx);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logits_identical_for_1_to_4_threads_every_fixture),
+        cmocka_unit_test(test_set_threads_bounds),
+        cmocka_unit_test(test_set_threads_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
