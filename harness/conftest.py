@@ -62,6 +62,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "req(*ids): requirement IDs the test checks")
     config.addinivalue_line("markers", "cap(*names): capabilities the test needs")
     config.addinivalue_line("markers", "level(name): the test's conformance level (R-LEVEL-001)")
+    config.addinivalue_line("markers", "fresh: the test needs a new implementation process "
+                                       "(R-LEVEL-050)")
     if getattr(config.option, "collectonly", False):
         return
     rdir = _report_dir(config)
@@ -151,10 +153,78 @@ def quick(pytestconfig):
     return pytestconfig.getoption("--quick")
 
 
+class SharedProcess:
+    """One implementation process for the tests of a module that need no fresh one
+    (R-LEVEL-050). Before each test it is brought to a known state through the protocol
+    (RESET: boot, free-model, configure-sampling with the defaults: state FREED, no model, no
+    request, default settings); after a failed test, or one that left events unread, it is
+    discarded and the next test gets a new one. At the end of the module its input is closed
+    and it must exit with status 0 (R-PROTO-002)."""
+
+    RESET = ('{"id":"reset-1","cmd":"boot"}\n{"id":"reset-2","cmd":"free-model"}\n'
+             '{"id":"reset-3","cmd":"configure-sampling"}\n')
+
+    def __init__(self, impl):
+        self.impl = impl
+        self.server = None
+        self.used = 0
+
+    def take(self):
+        if self.server is not None:
+            try:
+                self.server.send_raw(self.RESET)
+                for rid in ("reset-1", "reset-2", "reset-3"):
+                    self.server.wait(rid)
+            except AssertionError:
+                self.discard()
+        if self.server is None:
+            self.server = Server(self.impl)
+            self.server.shared = True
+        self.used += 1
+        return self.server
+
+    def release(self, ok):
+        s = self.server
+        if s is None:
+            return
+        clean = ok and not s.closed and not s.unclaimed() and not s._buf
+        if not clean:
+            self.discard()
+
+    def discard(self):
+        if self.server is not None:
+            self.server.kill()
+        self.server = None
+
+    def close(self):
+        if self.server is None or self.server.closed:
+            self.server = None
+            return 0
+        s, self.server = self.server, None
+        return s.close()
+
+
+@pytest.fixture(scope="module")
+def shared_process(impl):
+    sp = SharedProcess(impl)
+    yield sp
+    status = sp.close()
+    if status != 0:
+        raise WireViolation("R-PROTO-002: the implementation shared by the tests of this "
+                            "module exited with status %r at the end of its input" % (status,))
+
+
 @pytest.fixture
-def server(impl):
-    """A fresh implementation process (not booted). At teardown its input is closed and it
-    must exit with status 0 (R-PROTO-002)."""
+def server(request, impl, shared_process):
+    """An implementation process (not booted): a fresh one for tests marked `fresh` (whose
+    point is the state a new process starts in, or its end), else the module's shared one,
+    reset through the protocol (SharedProcess). At teardown a fresh process's input is closed
+    and it must exit with status 0 (R-PROTO-002)."""
+    if request.node.get_closest_marker("fresh") is None:
+        s = shared_process.take()
+        yield s
+        shared_process.release(not request.node.stash.get(_failed_key, False))
+        return
     s = Server(impl)
     yield s
     if not s.closed:
@@ -235,6 +305,8 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if not hasattr(item.config, "_ggufref") or _is_selftest(item):
         return
+    if rep.failed:
+        item.stash[_failed_key] = True
     done = item.stash.setdefault(_recorded, [False])
     if done[0]:
         return
@@ -268,6 +340,7 @@ def pytest_runtest_makereport(item, call):
 
 
 _recorded = pytest.StashKey()
+_failed_key = pytest.StashKey()
 _REQ_ID = re.compile(r"R-[A-Z]+-[0-9A-Z]+")
 
 

@@ -35,6 +35,7 @@ def diag(server):
 # ---- framing ------------------------------------------------------------------------------
 
 @req("R-PROTO-020", "R-PROTO-003", "R-PROTO-012", "R-LEVEL-002")
+@pytest.mark.fresh
 def test_boot_answers_name_version_capabilities(server):
     r = server.request("boot")
     res = r.expect_ok()
@@ -50,6 +51,7 @@ def test_boot_answers_name_version_capabilities(server):
 
 
 @req("R-PROTO-020")
+@pytest.mark.fresh
 def test_boot_may_be_sent_again(booted):
     res = booted.request("boot").expect_ok()
     assert res["state"] == "INITIALIZED"

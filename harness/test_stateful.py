@@ -21,12 +21,26 @@ class RuntimeMachine(RuleBasedStateMachine):
     impl = None
     caps = frozenset()
     tmp = None
+    shared = None  # the process of the previous example, reused (R-LEVEL-050)
 
     def __init__(self):
         super().__init__()
-        self.s = Server(self.impl)
-        self.drv = table.Driver(self.s, self.tmp)
         self.state = "UNINITIALIZED"
+        s = RuntimeMachine.shared
+        RuntimeMachine.shared = None
+        if s is not None:
+            # a process that ran an example before: reset through the protocol to FREED (no
+            # model, no request, default settings); the first example starts UNINITIALIZED
+            try:
+                s.request("boot")
+                s.request("free-model").expect_ok()
+                s.request("configure-sampling").expect_ok()
+                self.state = "FREED"
+            except AssertionError:
+                s.kill()
+                s = None
+        self.s = s if s is not None else Server(self.impl)
+        self.drv = table.Driver(self.s, self.tmp)
         self.has_model = False
         self.model = None
         self.sampling = {"max_tokens": 128, "stop_at_eos": True, "temperature": 0, "seed": 0}
@@ -35,6 +49,9 @@ class RuntimeMachine(RuleBasedStateMachine):
         self.resident = None    # diagnostics snapshot before a failing command
 
     def teardown(self):
+        if self.state != "POISONED" and not self.s.unclaimed() and not self.s.closed:
+            RuntimeMachine.shared = self.s  # the next example resets and reuses it
+            return
         status = self.s.close()
         assert status == 0 or self.state == "POISONED", \
             "R-PROTO-002: exit status %r" % status
@@ -234,7 +251,14 @@ def test_random_command_sequences_follow_the_table(impl, caps, quick, tmp_path):
     RuntimeMachine.caps = frozenset(caps)
     RuntimeMachine.tmp = str(tmp_path)
     phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([] if quick else [Phase.shrink])
-    run_state_machine_as_test(RuntimeMachine, settings=settings(
-        max_examples=8 if quick else 40, stateful_step_count=15, deadline=None,
-        derandomize=True, database=None, phases=phases,
-        suppress_health_check=list(HealthCheck)))
+    RuntimeMachine.shared = None
+    try:
+        run_state_machine_as_test(RuntimeMachine, settings=settings(
+            max_examples=8 if quick else 40, stateful_step_count=15, deadline=None,
+            derandomize=True, database=None, phases=phases,
+            suppress_health_check=list(HealthCheck)))
+    finally:
+        s, RuntimeMachine.shared = RuntimeMachine.shared, None
+        if s is not None:
+            status = s.close()
+            assert status == 0, "R-PROTO-002: exit status %r at the end of its input" % status

@@ -75,6 +75,10 @@ def _cases():
                 marks.append(pytest.mark.cap(*sorted(caps)))
             if "fault-injection" in caps:
                 marks.append(pytest.mark.level("fault-injection"))  # R-LEVEL-001
+            if recipe in ("UNINITIALIZED", "INITIALIZED") or "fault-injection" in caps:
+                # the state a new process starts in, or faults: a process of its own
+                # (R-LEVEL-050); the other states are reached from the shared one's reset
+                marks.append(pytest.mark.fresh)
             yield pytest.param(r.state, recipe, r.op, base, marks=marks,
                                id="%s-%s-%s" % (recipe, r.op, base))
 
