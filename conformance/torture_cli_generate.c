@@ -219,6 +219,48 @@ static void test_cli_generate_json_records(void **state) {
     cli_result_free(&r);
 }
 
+/* R-SAMP-040, R-RT-016: --steps runs on the runtime, which adds BOS only as the model says, so
+ * a model whose add_bos_token is false is refused (UNSUPPORTED_MODEL) for --steps; --max-tokens
+ * takes it. The model: golden/models/tiny-f32-gqa-tied.gguf with that bool patched to 0. */
+static void test_cli_generate_steps_needs_add_bos(void **state) {
+    (void)state;
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    if (src == NULL) {
+        print_message("skipped: GGUFREF_SOURCE_DIR is not set (run through ctest)\n");
+        skip();
+    }
+    char path[PATH_LEN], tmp[PATH_LEN], args[2 * PATH_LEN];
+    snprintf(path, sizeof path, "%s/golden/models/tiny-f32-gqa-tied.gguf", src);
+    size_t len = 0;
+    char *bytes = read_whole_file(path, &len);
+    assert_non_null(bytes);
+    static const char key[] = "tokenizer.ggml.add_bos_token";
+    char *at = NULL;
+    for (size_t i = 0; i + sizeof key + 4 < len && at == NULL; i++) {
+        if (memcmp(bytes + i, key, sizeof key - 1) == 0) at = bytes + i + sizeof key - 1;
+    }
+    assert_non_null(at);
+    assert_int_equal(at[0], 7); /* value type BOOL (7) as u32 LE, then the value byte */
+    assert_int_equal(at[4], 1);
+    at[4] = 0;
+    snprintf(tmp, sizeof tmp, "/tmp/ggufref_cli_generate_nobos_%d.gguf", (int)getpid());
+    FILE *f = fopen(tmp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(bytes, 1, len, f), len);
+    fclose(f);
+    free(bytes);
+    cli_result r;
+    snprintf(args, sizeof args, "generate --model '%s' --steps 4 --prompt hi", tmp);
+    run(args, &r);
+    expect_failure(&r, 1, "UNSUPPORTED_MODEL", args);
+    cli_result_free(&r);
+    snprintf(args, sizeof args, "generate --model '%s' --max-tokens 2 --prompt hi", tmp);
+    run(args, &r);
+    assert_int_equal(r.exit_code, 0);
+    cli_result_free(&r);
+    unlink(tmp);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_generate_usage_errors),
@@ -226,6 +268,7 @@ int main(void) {
         cmocka_unit_test(test_cli_tokenize_ids),
         cmocka_unit_test(test_cli_generate_max_tokens_equals_steps),
         cmocka_unit_test(test_cli_generate_json_records),
+        cmocka_unit_test(test_cli_generate_steps_needs_add_bos),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
