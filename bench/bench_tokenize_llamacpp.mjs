@@ -21,13 +21,15 @@ const now = () => Number(process.hrtime.bigint()) / 1e9;
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 const llama = await getLlama({ gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true,
   progressLogs: false, logLevel: LlamaLogLevel.error });
-const loads = [];
+const loads = [], cpus = [];
 let model = null;
 for (let r = 0; r < rounds; r++) {
   if (model) await model.dispose();
-  const a = now();
+  const a = now(), c = process.cpuUsage();
   model = await llama.loadModel({ modelPath: vocab, gpuLayers: 0, vocabOnly: true, useMmap: false });
   loads.push(now() - a);
+  const d = process.cpuUsage(c);
+  cpus.push((d.user + d.system) / 1e6); // process CPU: llama.cpp loads on one thread
 }
 const text = readFileSync(file, "utf8");
 const bytes = Buffer.byteLength(text);
@@ -42,5 +44,5 @@ for (let r = 0; r < rounds + 1; r++) {
 }
 writeFileSync(file + ".llamacpp.ids", Array.from(ids).join("\n") + "\n"); // for the comparison
 const t = median(times);
-console.log(`llama.cpp  load (vocab only, median of ${rounds}): ${(median(loads) * 1e3).toFixed(2)} ms`);
+console.log(`llama.cpp  load (vocab only, median of ${rounds}): ${(median(loads) * 1e3).toFixed(2)} ms (process CPU ${(median(cpus) * 1e3).toFixed(2)} ms)`);
 console.log(`llama.cpp  mixed ${bytes} bytes ${n} tokens ${(t * 1e3).toFixed(2)} ms ${Math.round(n / t)} tokens/s ${(bytes / t / 1048576).toFixed(2)} MiB/s`);
