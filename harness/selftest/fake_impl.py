@@ -7,7 +7,8 @@ one chosen way so that a test can watch the replayer report it.
 
 boot        result with the given capabilities
 load-model  READY if `path` is an absolute path to a file, else IO_ERROR (3): a replayer that
-            forgets to resolve a trace's relative model path fails
+            forgets to resolve a trace's relative model path fails; a path ending in `.bad`
+            is rejected with UNSUPPORTED_MODEL (18)
 generate    two token events (ids 5, 6, piece "61"), then a result; with `logits` K it adds
             `top` and `digest` when it has the `logits` capability, and answers
             INVALID_ARGUMENT (1) when it has not (a token-only replay must not ask)
@@ -38,7 +39,9 @@ def handle(msg, caps):
               "state": "INITIALIZED"})
     elif cmd == "load-model":
         path = msg.get("path")
-        if isinstance(path, str) and os.path.isabs(path) and os.path.isfile(path):
+        if isinstance(path, str) and path.endswith(".bad"):
+            error(rid, 18, "UNSUPPORTED_MODEL", "not a model")
+        elif isinstance(path, str) and os.path.isabs(path) and os.path.isfile(path):
             emit({"id": rid, "event": "result", "state": "READY"})
         else:
             error(rid, 3, "IO_ERROR", "cannot open %r from %s" % (path, os.getcwd()))

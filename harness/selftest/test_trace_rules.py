@@ -338,6 +338,20 @@ def test_tokens_only_strips_logits_even_when_advertised():
                            tokens_only=True).status == "fail"
 
 
+def test_a_rejected_load_matches_any_rejection_in_the_tolerant_tier():
+    """R-LEVEL-060: which rejection status a malformed file gets is strict-errors' business;
+    the tolerant tier accepts any rejection where the trace expects BAD_MAGIC, the exact tier
+    does not, and a result where an error is expected fails both."""
+    bad = {"step": 2, "send": {"id": 2, "cmd": "load-model", "path": "x.bad"},
+           "expect": [{"id": 2, "event": "error", "error": {"code": 5, "name": "BAD_MAGIC"}}]}
+    t = tracefmt.loads(text(header(), BOOT, bad))
+    assert tracefmt.replay(t, fake(), tier="tolerant").status == "pass"
+    assert tracefmt.replay(t, fake(), tier="exact").status == "fail"
+    io = t.copy()
+    io.steps[1]["send"]["path"] = "relative-and-missing"  # IO_ERROR is not a rejection
+    assert tracefmt.replay(io, fake(), tier="tolerant").status == "fail"
+
+
 def test_with_logits_the_logits_are_compared():
     """R-TRACE-042, R-TRACE-040: with the capability nothing is stripped: a wrong `top` fails
     both tiers, a wrong `digest` only the exact one."""
