@@ -93,6 +93,15 @@ static void test_cli_generate_model_errors(void **state) {
     run("tokenize --model /tmp/ggufref_no_such_model.gguf hi", &r);
     expect_failure(&r, 1, "IO_ERROR", "missing file");
     cli_result_free(&r);
+    /* R-STATUS-003: a path with a newline stays one line of stderr, quoted as the library does */
+    run("generate --model '/tmp/ggufref_no\nsuch.gguf'", &r);
+    expect_failure(&r, 1, "/tmp/ggufref_no\\x0asuch.gguf", "newline path");
+    assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)r.err_len);
+    cli_result_free(&r);
+    run("tokenize --model '/tmp/ggufref_no\nsuch.gguf' hi", &r);
+    expect_failure(&r, 1, "/tmp/ggufref_no\\x0asuch.gguf", "newline path");
+    assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)r.err_len);
+    cli_result_free(&r);
     /* R-RT-012 (issue 16 #4): a FIFO with no writer is IO_ERROR at once, for generate too */
     char fifo[PATH_LEN], fargs[PATH_LEN + 32];
     snprintf(fifo, sizeof fifo, "/tmp/ggufref_cli_generate_fifo_%d", (int)getpid());

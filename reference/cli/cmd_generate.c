@@ -17,7 +17,8 @@
  */
 #include "cli.h"
 #include "ggufref.h"
-#include "sampler.h" /* reference/src: gr_top_logits */
+#include "internal.h" /* reference/src: gr_quote_n */
+#include "sampler.h"  /* reference/src: gr_top_logits */
 #include "text.h"    /* reference/src: gr_json_string */
 
 #include <errno.h>
@@ -244,7 +245,10 @@ static int session_open(session *s, const gen_args *a) {
     ggufref_status st = ggufref_runtime_create(&s->rt);
     if (st != GGUFREF_OK) return runtime_error("generate", "runtime", st, NULL);
     st = ggufref_runtime_load_model_file(s->rt, a->model);
-    if (st != GGUFREF_OK) return last_error(s, a->model, st);
+    if (st != GGUFREF_OK) {
+        char qpath[GR_QUOTE_PATH_MAX]; /* one line whatever the path's bytes (R-STATUS-003) */
+        return last_error(s, gr_quote_n(qpath, sizeof qpath, a->model, strlen(a->model)), st);
+    }
     s->model = ggufref_runtime_model(s->rt);
     ggufref_model_get_info(s->model, &s->info);
     s->n_ctx = s->info.n_ctx_train; /* the runtime's request capacity (R-RT-016) */
@@ -370,7 +374,9 @@ int cmd_tokenize(int argc, char **argv) {
     if (st == GGUFREF_OK) st = ggufref_model_load_vocab(g, &m, &err);
     if (st != GGUFREF_OK) {
         ggufref_gguf_close(g);
-        return runtime_error("tokenize", model, st, err.message);
+        char qpath[GR_QUOTE_PATH_MAX]; /* one line whatever the path's bytes (R-STATUS-003) */
+        return runtime_error("tokenize", gr_quote_n(qpath, sizeof qpath, model, strlen(model)), st,
+                             err.message);
     }
     ggufref_model_info info;
     ggufref_model_get_info(m, &info);
