@@ -52,6 +52,13 @@ static bool has_nul_escape(const char *s, size_t len) {
     return false;
 }
 
+/* A command name from the client, for a message: at most 64 bytes, valid UTF-8, one line (CR
+ * and LF as spaces: server messages are one line, R-PROTO-004). Caller frees; NULL: no memory. */
+static char *client_name(const char *cmd) {
+    size_t len = strlen(cmd);
+    return gr_utf8_sanitize(cmd, len > 64 ? 64 : len, true);
+}
+
 /* A line that passed the framing checks. */
 typedef struct gr_frame {
     cJSON *msg;       /* the parsed line (caller deletes) */
@@ -133,10 +140,11 @@ static bool frame(gr_server *s, const char *line, size_t len, bool answer, gr_fr
         err = "strings must not contain U+0000";
     }
     if (err != NULL) {
-        if (answer) {
+        if (answer) { /* the client's command name, one line (R-PROTO-004) */
+            char *name = cJSON_IsString(cmd) ? client_name(cmd->valuestring) : NULL;
             gr_emit_error(s, id, GGUFREF_ERR_INVALID_ARGUMENT, false, "%s%s%s",
-                          cJSON_IsString(cmd) ? cmd->valuestring : "",
-                          cJSON_IsString(cmd) ? ": " : "", err);
+                          name != NULL ? name : "", name != NULL ? ": " : "", err);
+            gr_srv_free(name);
         }
         cJSON_Delete(msg);
         return false;
@@ -161,7 +169,7 @@ static void dispatch(gr_server *s, const char *line, size_t len) {
         if (c != NULL && (!c->fault_only || s->fault_injection)) {
             c->run(&r);
         } else {
-            char *name = gr_utf8_sanitize(r.cmd, strlen(r.cmd) > 64 ? 64 : strlen(r.cmd), true);
+            char *name = client_name(r.cmd);
             gr_emit_error(s, f.id, GGUFREF_ERR_INVALID_ARGUMENT, false, "unknown command '%s'",
                           name != NULL ? name : "?");
             gr_srv_free(name);
