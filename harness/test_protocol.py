@@ -376,7 +376,7 @@ def test_full_logits_match_top_and_digest(server):
     loaded(server, max_tokens=3, stop_at_eos=False)
     r = server.request("generate", prompt="digest", logits=4, logits_full=True)
     r.expect_ok()
-    from ggufref_harness.margins import logits_from_hex
+    from ggufref_harness.spec import logits_from_hex
     import numpy as np
     for t in r.tokens:
         x = logits_from_hex(t["logits_hex"])

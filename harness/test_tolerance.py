@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from ggufref_harness import fixtures, paths, spec, tracefmt
-from ggufref_harness.margins import logits_from_hex
+from ggufref_harness.spec import logits_from_hex
 from ggufref_harness.wire import Server
 
 PROMPT = "Once upon a time, in a quiet village"

@@ -14,8 +14,10 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from ggufref_harness import golden, paths  # noqa: E402
+from ggufref_harness import paths  # noqa: E402
+from golden.tracegen import golden  # noqa: E402
 
 
 def main():

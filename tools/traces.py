@@ -22,8 +22,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from ggufref_harness import paths, tracefmt, tracetools  # noqa: E402
+from ggufref_harness import paths, tracefmt  # noqa: E402
+from golden.tracegen import tracetools  # noqa: E402
 
 
 def cmd_record(a):

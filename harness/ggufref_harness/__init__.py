@@ -4,8 +4,7 @@ Modules:
   wire      spawn an implementation and speak the wire protocol with it (SPEC chapter 9)
   spec      status numbers, capability names, protocol constants (SPEC chapters 1 and 9)
   table     the runtime transition table, conformance/transitions.tsv (SPEC chapter 7)
-  tracefmt  the trace format: read, write, compare, replay, minimize (SPEC chapter 10)
-  margins   per-step margins of a generation (logit gap, coin gap) for the tolerant tier
+  tracefmt  the trace format: read, compare, replay (SPEC chapter 10)
   report    the conformance report (Markdown, HTML, JSON)
   paths     where the repository, the build and the shared material are
 """

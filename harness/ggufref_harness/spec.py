@@ -178,6 +178,13 @@ def logits_digest(floats):
     return "%016x" % fnv1a64(data)
 
 
+def logits_from_hex(text):
+    """`logits_hex` (R-PROTO-030: 8 hex digits of float32 bits per logit) -> float32 array."""
+    import numpy as np
+    raw = bytes.fromhex(text)
+    return np.frombuffer(raw, dtype=">u4").astype("<u4").view("<f4")
+
+
 def bits_to_float(hexbits):
     """'3f800000' -> 1.0 (R-PROTO-030: a logit as the 8 hex digits of its float32 bits)."""
     return struct.unpack("<f", struct.pack("<I", int(hexbits, 16)))[0]

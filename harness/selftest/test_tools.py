@@ -12,7 +12,10 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from ggufref_harness import margins, paths, spec, tracefmt, tracetools  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))
+
+from ggufref_harness import paths, spec, tracefmt  # noqa: E402
+from golden.tracegen import margins, tracetools  # noqa: E402
 
 BUILD = paths.build_dir() or ""
 REF = "%s serve" % shlex.quote(os.path.join(BUILD, "ggufref"))

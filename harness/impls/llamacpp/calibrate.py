@@ -2,7 +2,7 @@
 """Calibration of llama.cpp's logits against the reference's, per fixture (tensor type), for the
 tolerance table of SPEC (issue 10: "tolerances per tensor type ... calibrated by measurement").
 
-For every fixture and each of the golden prompts (harness/ggufref_harness/golden.py PROMPTS), the
+For every fixture and each of the golden prompts (golden/tracegen/golden.py PROMPTS), the
 reference decodes greedily (up to --tokens tokens); the whole sequence (BOS, prompt, generated
 ids) then goes through `evaluate` (R-PROTO-027, teacher forcing: both implementations see the
 same ids) on the reference and on llama.cpp (harness/impls/llamacpp/adapter.mjs), with the full
@@ -38,7 +38,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "harness"))
 from ggufref_harness import paths  # noqa: E402
-from ggufref_harness.golden import PROMPTS  # noqa: E402
+sys.path.insert(0, ROOT)
+from golden.tracegen.golden import PROMPTS  # noqa: E402
 
 
 class Impl:

@@ -13,9 +13,11 @@ import json
 import os
 import sys
 
-from . import fixtures, margins, spec, tracefmt
-from .paths import ROOT
-from .wire import Server
+from ggufref_harness import fixtures, spec, tracefmt
+from ggufref_harness.paths import ROOT
+from ggufref_harness.wire import Server
+
+from . import margins
 
 TOP_K = 4
 MIN_TOKENS = 3

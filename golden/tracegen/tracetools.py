@@ -5,9 +5,9 @@ import os
 import select
 import sys
 
-from . import spec, tracefmt
-from .paths import ROOT
-from .wire import Server
+from ggufref_harness import spec, tracefmt
+from ggufref_harness.paths import ROOT
+from ggufref_harness.wire import Server
 
 
 # ---- recording ------------------------------------------------------------------------------

@@ -42,10 +42,7 @@ class Rng:
         return (self.u32() >> 8) / 16777216.0
 
 
-def logits_from_hex(text):
-    """`logits_hex` (8 hex digits of float32 bits per logit) -> float32 array."""
-    raw = bytes.fromhex(text)
-    return np.frombuffer(raw, dtype=">u4").astype("<u4").view("<f4")
+from ggufref_harness.spec import logits_from_hex  # noqa: E402,F401 (the reader's decoder)
 
 
 def penalize(logits, settings, history):
@@ -126,5 +123,5 @@ def step_margin(logits, settings, history, coin):
 def is_safe(gap, coin_gap, tol_logit, temperature):
     """R-TRACE-051: no logit error within the tolerance can change the token (the one rule,
     shared with the replayer: tracefmt.margin_is_safe)."""
-    from .tracefmt import margin_is_safe
+    from ggufref_harness.tracefmt import margin_is_safe
     return margin_is_safe(gap, coin_gap, tol_logit, temperature)
