@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Builds the reference for wasm32-wasi: build/wasm/ggufref.wasm (or $1), the module the Node
-# host harness/impls/wasm/host.mjs serves the wire protocol with (harness/README.md).
+# Builds the reference for wasm32-wasi: build/wasm/ggufref.wasm (or OUT), the module the hosts
+# harness/impls/wasm/host.mjs (Node) and harness/impls/browser/ (a page's Worker) serve the wire
+# protocol with (harness/README.md).
+#   tools/build-wasm.sh [--simd] [OUT]
+# --simd: with WebAssembly SIMD128 (-msimd128; every browser since 2021, Node >= 16). The
+# kernels keep the lane order of SPEC R-NUM-010, so the logits stay bit-identical to native
+# (the suite's golden traces at the exact tier check it).
 # Needs clang-14, lld-14, wasi-libc and libclang-rt-14-dev-wasm32 (tools/deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+simd=()
+if [ "${1:-}" = --simd ]; then
+  simd=(-msimd128)
+  shift
+fi
 out=${1:-build/wasm/ggufref.wasm}
 cc=${WASM_CC:-clang-14}
 sysroot=${WASI_SYSROOT:-/usr}
@@ -23,7 +33,7 @@ mkdir -p "$(dirname "$out")"
 # gguf.c's mmap path (ggufref_gguf_open_file) links against wasi-libc's mmap emulation (a
 # read into memory); the host never maps files: it copies model bytes into the module.
 "$cc" --target=wasm32-wasi --sysroot="$sysroot" -std=c11 -O2 -ffp-contract=off \
-  -Wall -Wextra -Wpedantic -Werror -Ireference/include -Ireference/src \
+  "${simd[@]}" -Wall -Wextra -Wpedantic -Werror -Ireference/include -Ireference/src \
   -D_WASI_EMULATED_MMAN -mexec-model=reactor -Wl,-z,stack-size=8388608 \
   reference/src/*.c reference/wasm/wasm_exports.c -lwasi-emulated-mman -o "$out"
 echo "build-wasm: $out ($(wc -c <"$out") bytes)"

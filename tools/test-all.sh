@@ -7,6 +7,10 @@
 #      reference (release and ASan, fault-injection CLI), then the broken-variant self-test
 #   W. the reference built for wasm32-wasi (tools/build-wasm.sh) under the Node host
 #      harness/impls/wasm/host.mjs: the whole suite against it, exact tier (about 1.5 minutes)
+#   L. llama.cpp (node-llama-cpp 3.22.1, harness/impls/llamacpp): the whole suite, tolerant
+#      tier, gated on "no new failures" against its expected_failures.tsv
+#   B. the SIMD128 build in a page's Worker in headless chromium (harness/impls/browser): the
+#      whole suite through it, exact tier, and a UI test of the page
 #   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
 #   F. fuzz: every corpus replayed, then libFuzzer (ASan+UBSan) on every target and a 30 s
 #      AFL++ smoke on gguf_parse (tools/fuzz.sh; about 3.5 minutes on 2 cores)
@@ -69,11 +73,58 @@ if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[
   # R-EXP-009: the module's single-threaded lock refuses re-entrant exports, lets cancel through
   node --no-warnings harness/impls/wasm/lockcheck.mjs build/wasm/ggufref.wasm \
     golden/models/tiny-f32-mha-untied.gguf
+  # R-EXP-010, R-EXP-011, R-EXP-012: the step budget (generate_budget, generate_continue): any
+  # slicing equals one generate; continue's transitions, finished requests, cancel and resume
+  node --no-warnings harness/impls/wasm/budgetcheck.mjs build/wasm/ggufref.wasm \
+    golden/models/tiny-f32-mha-untied.gguf golden/models/tiny-q8_0-gqa-untied.gguf \
+    golden/models/tiny-q4_k-gqa-tied.gguf
+  # R-RT-017: owned model bytes load as a copy would, fail changing nothing, and are held once
+  node --no-warnings harness/impls/wasm/ownedcheck.mjs build/wasm/ggufref.wasm \
+    golden/models/tiny-f32-mha-untied.gguf build/release/fixtures/stories15m-f32.gguf
   GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
     harness build/wasm/harness-report harness --tier exact \
     --impl "node --no-warnings harness/impls/wasm/host.mjs build/wasm/ggufref.wasm"
 else
   echo "wasm: SKIPPED: needs Node.js >= 20 (node:wasi preview1); found: $(node --version 2>&1 || true)"
+fi
+
+stage "acceptance harness vs a browser: the page's Worker in headless chromium (SIMD128), exact tier; UI test"
+# harness/impls/browser (harness/README.md): Debian's chromium driven by playwright-core (both
+# from tools/deps.sh; never a downloaded browser). The SIMD128 build at the exact tier: its
+# logits are bit-identical to native on every golden model. Then the page as a person uses it
+# (file input, generate, cancel mid-stream, malformed file), screenshots in build/wasm/ui.
+chromium=${GGUFREF_CHROMIUM:-/usr/bin/chromium}
+if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] &&
+   [ -x "$chromium" ] && [ -d harness/impls/browser/node_modules/playwright-core ]; then
+  tools/build-wasm.sh --simd build/wasm/ggufref-simd.wasm
+  node harness/impls/browser/ui-test.mjs build/wasm/ggufref-simd.wasm \
+    build/release/fixtures/stories15m-q8_0.gguf build/wasm/ui
+  GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+    node harness/impls/browser/with-browser.mjs build/wasm/ggufref-simd.wasm -- \
+    /usr/bin/python3 -m pytest harness --tier exact --report-dir build/wasm/browser-report \
+    -p no:cacheprovider -q --impl "node harness/impls/browser/bridge.mjs"
+elif [ "${CI:-}" = true ]; then
+  echo "browser: $chromium or harness/impls/browser/node_modules missing: run tools/deps.sh" >&2
+  exit 1
+else
+  echo "browser: SKIPPED: needs Node.js >= 20, $chromium and playwright-core (tools/deps.sh)"
+fi
+
+stage "acceptance harness vs llama.cpp (node-llama-cpp 3.22.1, prebuilt CPU): no new failures"
+# A real second implementation (harness/impls/llamacpp/README.md): gates on the deviations listed,
+# with their evidence, in harness/impls/llamacpp/expected_failures.tsv. tools/deps.sh installs it.
+if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] &&
+   [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ]; then
+  if [ ! -d harness/impls/llamacpp/node_modules/@node-llama-cpp/linux-x64 ]; then
+    echo "llama.cpp: node-llama-cpp is not installed: run tools/deps.sh" >&2
+    exit 1
+  fi
+  GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+    harness build/llamacpp/harness-report harness \
+    --impl "node harness/impls/llamacpp/adapter.mjs" \
+    --expected-failures harness/impls/llamacpp/expected_failures.tsv
+else
+  echo "llama.cpp: SKIPPED: needs Node.js >= 20 on linux-x64 (prebuilt binaries); found: $(node --version 2>&1 || true), $(uname -s)-$(uname -m)"
 fi
 
 stage "acceptance harness self-test: the suite fails every broken variant of the reference"

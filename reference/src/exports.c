@@ -125,6 +125,32 @@ int ggufref_export_generate(const char *prompt, size_t len, ggufref_token_callba
 int ggufref_export_generate_next_token(ggufref_token_callback cb, void *user) {
     LAZY_EXPORT(ggufref_runtime_generate_next_token(rt, cb, user));
 }
+/* R-RT-017: owned model bytes; consumed even when the lock cannot be taken. */
+int ggufref_export_load_model_owned(ggufref_model_bytes *m) {
+    if (!lock()) {
+        ggufref_model_bytes_destroy(m);
+        return GENERATION_FAILED;
+    }
+    ggufref_runtime *rt = runtime_for_lazy();
+    ggufref_status st = OUT_OF_MEMORY;
+    if (rt == NULL) {
+        ggufref_model_bytes_destroy(m);
+    } else {
+        st = settle(ggufref_runtime_load_model_owned(rt, m));
+    }
+    return unlock(st);
+}
+/* R-EXP-010..012: the step budget (added for the browser Worker). */
+int ggufref_export_generate_budget(const char *prompt, size_t len, uint32_t budget,
+                                   ggufref_token_callback cb, void *user, bool *more) {
+    if (more != NULL) *more = false; /* also when the lock is unavailable */
+    LAZY_EXPORT(ggufref_runtime_generate_budget(rt, prompt, len, budget, cb, user, more));
+}
+int ggufref_export_generate_continue(uint32_t budget, ggufref_token_callback cb, void *user,
+                                     bool *more) {
+    if (more != NULL) *more = false;
+    LAZY_EXPORT(ggufref_runtime_generate_continue(rt, budget, cb, user, more));
+}
 
 int ggufref_export_evaluate(const int32_t *tokens, size_t n, ggufref_logits_callback cb,
                             void *user) {

@@ -414,6 +414,54 @@ ggufref_status ggufref_runtime_load_model(ggufref_runtime *rt, const void *bytes
     return install(rt, block, copy, len, t0);
 }
 
+/* ------------------------------------------------------------------------------------- */
+/* Owned model bytes (R-RT-017): a host fills memory the runtime will own, so a model is held */
+/* once (a browser Worker: the transferred ArrayBuffer's bytes go straight into wasm memory). */
+/* ------------------------------------------------------------------------------------- */
+
+struct ggufref_model_bytes {
+    uint8_t *block; /* from bytes_alloc: what gr_free takes */
+    uint8_t *data;  /* len bytes on the alignment of R-RT-014/015 */
+    size_t len;
+};
+
+ggufref_status ggufref_model_bytes_create(size_t len, ggufref_model_bytes **out) {
+    if (out == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
+    *out = NULL;
+    ggufref_model_bytes *m = gr_malloc(sizeof *m);
+    if (m == NULL) return GGUFREF_ERR_OUT_OF_MEMORY;
+    m->data = bytes_alloc(len, &m->block);
+    if (m->data == NULL) {
+        gr_free(m);
+        return GGUFREF_ERR_OUT_OF_MEMORY;
+    }
+    m->len = len;
+    *out = m;
+    return GGUFREF_OK;
+}
+
+uint8_t *ggufref_model_bytes_data(ggufref_model_bytes *m) { return m != NULL ? m->data : NULL; }
+
+void ggufref_model_bytes_destroy(ggufref_model_bytes *m) {
+    if (m == NULL) return;
+    gr_free(m->block);
+    gr_free(m);
+}
+
+ggufref_status ggufref_runtime_load_model_owned(ggufref_runtime *rt, ggufref_model_bytes *m) {
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) {
+        ggufref_model_bytes_destroy(m);
+        return st;
+    }
+    if (m == NULL) return op_failf(rt, GGUFREF_ERR_INVALID_ARGUMENT, "model bytes are NULL");
+    uint64_t t0 = now_ns(rt);
+    uint8_t *block = m->block, *bytes = m->data;
+    size_t len = m->len;
+    gr_free(m);
+    return install(rt, block, bytes, len, t0); /* block is the bundle's from here, also on failure */
+}
+
 /* Read the whole file at path into owned, aligned memory (R-RT-012, R-RT-014): the GGUF
  * reader's file reader (gguf.h) with bytes_alloc. OUT: *block (to gr_free), *out, *out_size. */
 static ggufref_status read_file(const char *path, uint8_t **block, uint8_t **out,
@@ -591,8 +639,9 @@ static void result_install(ggufref_runtime *rt, char *buf, size_t cap) {
     rt->result_cap = cap;
 }
 
-ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt, size_t len,
-                                        ggufref_token_callback cb, void *user) {
+/* generate with at most `budget` tokens made now (R-EXP-010; SIZE_MAX: the whole request). */
+static ggufref_status generate_request(ggufref_runtime *rt, const char *prompt, size_t len,
+                                       size_t budget, ggufref_token_callback cb, void *user) {
     ggufref_status st = enter(rt);
     if (st != GGUFREF_OK) return st;
     gr_bundle *b = rt->model;
@@ -647,6 +696,10 @@ ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt,
     rt->prefill_ns = rt->decode_ns = 0;
     rt->stop = GR_STOP_MAX_TOKENS;
     for (size_t i = 0; i < max; i++) {
+        if (i == budget) { /* R-EXP-010: the request stays open, generate_continue goes on */
+            rt->stop = GR_STOP_NONE;
+            break;
+        }
         if (atomic_load(rt->cancel)) {
             rt->stop = GR_STOP_CANCELLED;
             rt->state = GGUFREF_STATE_CONTINUATION_READY;
@@ -672,6 +725,75 @@ ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt,
     }
     rt->decode_ns = now_ns(rt) - t1;
     rt->state = GGUFREF_STATE_CONTINUATION_READY;
+    return GGUFREF_OK;
+}
+
+ggufref_status ggufref_runtime_generate(ggufref_runtime *rt, const char *prompt, size_t len,
+                                        ggufref_token_callback cb, void *user) {
+    return generate_request(rt, prompt, len, SIZE_MAX, cb, user);
+}
+
+/* ------------------------------------------------------------------------------------- */
+/* Step budget (R-EXP-010..012): a request made in slices, so a browser Worker can return to */
+/* its event loop between them. Added for harness/impls/browser (see SPEC chapter 8).     */
+/* ------------------------------------------------------------------------------------- */
+
+/* The open request made max_tokens tokens / its last token is EOS and stop_at_eos holds. */
+static bool request_at_max(const ggufref_runtime *rt) {
+    return rt->n_tokens - rt->n_prompt >= (size_t)rt->sampling.max_tokens;
+}
+static bool request_at_eos(const ggufref_runtime *rt) {
+    return rt->sampling.stop_at_eos && rt->n_tokens > rt->n_prompt &&
+           rt->model->tokens[rt->n_tokens - 1] == rt->model->info.eos_id;
+}
+/* Has the open request stopped by its own rules (max_tokens reached, or EOS with stop_at_eos)? */
+static bool request_finished(const ggufref_runtime *rt) {
+    return request_at_max(rt) || request_at_eos(rt);
+}
+
+ggufref_status ggufref_runtime_generate_budget(ggufref_runtime *rt, const char *prompt,
+                                               size_t len, uint32_t budget,
+                                               ggufref_token_callback cb, void *user, bool *more) {
+    if (more != NULL) *more = false;
+    ggufref_status st = generate_request(rt, prompt, len, budget, cb, user);
+    if (st == GGUFREF_OK && more != NULL) *more = !request_finished(rt);
+    return st;
+}
+
+ggufref_status ggufref_runtime_generate_continue(ggufref_runtime *rt, uint32_t budget,
+                                                 ggufref_token_callback cb, void *user,
+                                                 bool *more) {
+    if (more != NULL) *more = false;
+    ggufref_status st = enter(rt);
+    if (st != GGUFREF_OK) return st;
+    gr_bundle *b = rt->model;
+    if (b == NULL) return refuse(rt, GGUFREF_ERR_MODEL_NOT_LOADED, "generate_continue needs a model");
+    if (rt->state != GGUFREF_STATE_CONTINUATION_READY) {
+        return refuse(rt, GGUFREF_ERR_INVALID_STATE,
+                      "generate_continue needs an open request; the state is %s",
+                      ggufref_state_name(rt->state));
+    }
+    /* Within max_tokens the request's reservation holds (R-RT-022, R-RT-026): no allocation. */
+    atomic_store(rt->cancel, false);
+    uint64_t t0 = now_ns(rt);
+    for (uint32_t i = 0; i < budget && !request_finished(rt); i++) {
+        if (atomic_load(rt->cancel)) {
+            rt->stop = GR_STOP_CANCELLED;
+            return refuse(rt, GGUFREF_ERR_CANCELLED, "generation cancelled after %u more tokens",
+                          (unsigned)i);
+        }
+        int32_t tok;
+        ggufref_error err;
+        if (step(rt, cb, user, &tok, &err) != GGUFREF_OK) {
+            rt->stop = GR_STOP_NONE;
+            return op_fail(rt, &err);
+        }
+    }
+    rt->decode_ns = now_ns(rt) - t0;
+    /* EOS wins when both hold, as in generate */
+    rt->stop = request_at_eos(rt) ? GR_STOP_EOS : request_at_max(rt) ? GR_STOP_MAX_TOKENS
+                                                                     : GR_STOP_NONE;
+    if (more != NULL) *more = rt->stop == GR_STOP_NONE;
     return GGUFREF_OK;
 }
 

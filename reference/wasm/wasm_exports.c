@@ -46,6 +46,20 @@ WASM_EXPORT(gr_wasm_load_model) int gr_wasm_load_model(const void *bytes, size_t
     return ggufref_export_load_model(bytes, len);
 }
 
+/* Owned model bytes (R-RT-017): the host asks for room, fills it and gives it away, so the
+ * model is in wasm memory once. gr_wasm_model_bytes returns the handle (0: out of memory);
+ * gr_wasm_model_bytes_data its bytes; gr_wasm_load_model_owned consumes it in every case. */
+WASM_EXPORT(gr_wasm_model_bytes) ggufref_model_bytes *gr_wasm_model_bytes(size_t len) {
+    ggufref_model_bytes *m = NULL;
+    return ggufref_model_bytes_create(len, &m) == GGUFREF_OK ? m : NULL;
+}
+WASM_EXPORT(gr_wasm_model_bytes_data) uint8_t *gr_wasm_model_bytes_data(ggufref_model_bytes *m) {
+    return ggufref_model_bytes_data(m);
+}
+WASM_EXPORT(gr_wasm_load_model_owned) int gr_wasm_load_model_owned(ggufref_model_bytes *m) {
+    return ggufref_export_load_model_owned(m);
+}
+
 /* Only for a file the host could not read: the runtime records the same IO failure a native
  * load would (the module has no preopened directories, so every open fails). */
 WASM_EXPORT(gr_wasm_load_model_file) int gr_wasm_load_model_file(const char *path) {
@@ -78,6 +92,18 @@ WASM_EXPORT(gr_wasm_generate) int gr_wasm_generate(const char *prompt, size_t le
 WASM_EXPORT(gr_wasm_generate_next_token) int gr_wasm_generate_next_token(void) {
     return ggufref_export_generate_next_token(on_token, NULL);
 }
+
+/* The step budget (R-EXP-010..012): at most `budget` tokens now; gr_wasm_more() afterwards
+ * tells whether the request can make more (then gr_wasm_generate_continue goes on). */
+static bool g_more;
+WASM_EXPORT(gr_wasm_generate_budget)
+int gr_wasm_generate_budget(const char *prompt, size_t len, uint32_t budget) {
+    return ggufref_export_generate_budget(prompt, len, budget, on_token, NULL, &g_more);
+}
+WASM_EXPORT(gr_wasm_generate_continue) int gr_wasm_generate_continue(uint32_t budget) {
+    return ggufref_export_generate_continue(budget, on_token, NULL, &g_more);
+}
+WASM_EXPORT(gr_wasm_more) int gr_wasm_more(void) { return g_more ? 1 : 0; }
 
 WASM_EXPORT(gr_wasm_cancel) int gr_wasm_cancel(void) { return ggufref_export_cancel(); }
 WASM_EXPORT(gr_wasm_reset_context) int gr_wasm_reset_context(void) {
