@@ -1,17 +1,22 @@
 /*
- * bench_decode.c — decode and prompt throughput of the reference forward pass, single thread,
- * on the stories15M-shaped fixtures (dim 288, 6 layers, 6 heads, ffn 768, vocab 32000,
- * ctx 256; golden/gen makes them at build time in <build>/fixtures), against the machine's
- * single-thread memory read bandwidth.
+ * bench_decode.c — decode and prompt throughput of the reference forward pass on any GGUF
+ * llama models (default: the stories15M-shaped fixtures, dim 288, 6 layers, 6 heads, ffn 768,
+ * vocab 32000, ctx 256, that golden/gen makes at build time in <build>/fixtures; the
+ * 100M-shaped ones of `--target bench_models` in <build>/bench-models), for one or more thread
+ * counts, against the machine's single-thread memory read bandwidth.
  *
- *   bench_decode [--fixtures DIR] [--tokens N] [--repeat R]
+ *   bench_decode [--fixtures DIR] [--tokens N] [--repeat R] [--threads T1,T2..] [MODEL.gguf...]
+ *
+ * Every model is loaded once; then R rounds, each running every model at every thread count
+ * in turn (interleaved, so a busy spell of a shared machine hits all of them alike); the
+ * figures are the median of the rounds, with the best in brackets.
  *
  * Figures:
  *   bandwidth   streaming read of a 512 MiB buffer (>> last-level cache), best of R, the
  *               faster of a 64-bit and (where available) a 256-bit load loop, measured in a
  *               child process before and after the models; the higher one is used
  *   decode      tokens/s of ggufref_forward at positions 0..N-1, each next token the argmax
- *               of the logits (as greedy generation does), best of R runs
+ *               of the logits (as greedy generation does)
  *   prompt      tokens/s of ggufref_forward_batch over N positions in batches of 16
  *   roofline    decode tokens/s * weight_bytes (R-MODEL-016) / bandwidth: the fraction of the
  *               memory-bound limit reached (the weights are read once per token; F32 does not
@@ -119,75 +124,72 @@ static int32_t argmax(const float *v, uint32_t n) {
     return (int32_t)best;
 }
 
-typedef struct result {
-    double decode_tps, prompt_tps;
-    uint64_t weight_bytes;
+typedef struct model_run {
+    const char *path, *name;
+    ggufref_gguf *g;
+    ggufref_model *m;
+    ggufref_context *ctx;
+    ggufref_model_info in;
     double file_mb;
-    double bound_mb; /* file + KV cache + scratch (R-MODEL-015) */
-    double peak_rss_mb;
-} result;
+    double *decode, *prompt; /* [n_threads * repeat] tokens/s per round */
+} model_run;
 
 static double peak_rss_mb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* KiB on Linux */
+    return (double)ru.ru_maxrss / 1024.0 * 1.048576; /* KiB on Linux */
 }
 
-static int bench_model(const char *path, int n_tokens, int repeat, result *out) {
-    ggufref_gguf *g;
+static int open_model(model_run *mr, int n_tokens) {
     ggufref_error err;
-    if (ggufref_gguf_open_file(path, &g, &err) != GGUFREF_OK) {
-        fprintf(stderr, "bench_decode: %s: %s\n", path, err.message);
+    if (ggufref_gguf_open_file(mr->path, &mr->g, &err) != GGUFREF_OK) {
+        fprintf(stderr, "bench_decode: %s: %s\n", mr->path, err.message);
         return -1;
     }
-    ggufref_model *m;
-    if (ggufref_model_load(g, &m, &err) != GGUFREF_OK) {
-        fprintf(stderr, "bench_decode: %s: %s\n", path, err.message);
-        ggufref_gguf_close(g);
+    if (ggufref_model_load(mr->g, &mr->m, &err) != GGUFREF_OK) {
+        fprintf(stderr, "bench_decode: %s: %s\n", mr->path, err.message);
+        ggufref_gguf_close(mr->g);
         return -1;
     }
-    ggufref_model_info in;
-    ggufref_model_get_info(m, &in);
-    ggufref_context *ctx;
-    if ((uint32_t)n_tokens > in.n_ctx_train ||
-        ggufref_context_create(m, (uint32_t)n_tokens, &ctx) != GGUFREF_OK) {
-        fprintf(stderr, "bench_decode: %s: cannot make a context of %d tokens\n", path, n_tokens);
+    ggufref_model_get_info(mr->m, &mr->in);
+    if ((uint32_t)n_tokens > mr->in.n_ctx_train ||
+        ggufref_context_create(mr->m, (uint32_t)n_tokens, &mr->ctx) != GGUFREF_OK) {
+        fprintf(stderr, "bench_decode: %s: cannot make a context of %d tokens\n", mr->path, n_tokens);
+        ggufref_model_free(mr->m);
+        ggufref_gguf_close(mr->g);
         return -1;
     }
+    mr->file_mb = (double)ggufref_gguf_size(mr->g) / 1e6;
+    return 0;
+}
+
+static void close_model(model_run *mr) {
+    ggufref_context_free(mr->ctx);
+    ggufref_model_free(mr->m);
+    ggufref_gguf_close(mr->g);
+}
+
+/* One round of one model at one thread count. OUT: tokens/s of decode and prompt. */
+static int run_round(model_run *mr, uint32_t threads, int n_tokens, double *decode_tps,
+                     double *prompt_tps) {
+    const ggufref_model_info *in = &mr->in;
+    if (ggufref_context_set_threads(mr->ctx, threads) != GGUFREF_OK) return -1;
     const float *lg;
-    double best_decode = 0.0, best_prompt = 0.0;
-    for (int r = 0; r < repeat + 1; r++) { /* run 0 warms caches and pages */
-        int32_t tok = in.bos_id >= 0 ? in.bos_id : 1;
-        double t = bench_now_s();
-        for (int p = 0; p < n_tokens; p++) {
-            ggufref_forward(ctx, tok, (uint32_t)p, &lg);
-            tok = argmax(lg, in.n_vocab);
-        }
-        t = bench_now_s() - t;
-        if (r > 0 && n_tokens / t > best_decode) best_decode = n_tokens / t;
-        int32_t toks[GGUFREF_MAX_BATCH];
-        for (unsigned i = 0; i < GGUFREF_MAX_BATCH; i++) toks[i] = (int32_t)((i * 7919u + 13u) % in.n_vocab);
-        t = bench_now_s();
-        for (int p = 0; p < n_tokens; p += (int)GGUFREF_MAX_BATCH) {
-            size_t nb = (size_t)(n_tokens - p) < GGUFREF_MAX_BATCH ? (size_t)(n_tokens - p) : GGUFREF_MAX_BATCH;
-            ggufref_forward_batch(ctx, toks, nb, (uint32_t)p, &lg);
-        }
-        t = bench_now_s() - t;
-        if (r > 0 && n_tokens / t > best_prompt) best_prompt = n_tokens / t;
+    int32_t tok = in->bos_id >= 0 ? in->bos_id : 1;
+    double t = bench_now_s();
+    for (int p = 0; p < n_tokens; p++) {
+        ggufref_forward(mr->ctx, tok, (uint32_t)p, &lg);
+        tok = argmax(lg, in->n_vocab);
     }
-    out->decode_tps = best_decode;
-    out->prompt_tps = best_prompt;
-    out->weight_bytes = in.weight_bytes;
-    out->file_mb = (double)ggufref_gguf_size(g) / 1e6;
-    out->peak_rss_mb = peak_rss_mb() * 1.048576;
-    double kv_dim = (double)in.n_kv_heads * in.head_dim, q_dim = (double)in.n_heads * in.head_dim;
-    double max_in = in.ffn_dim > in.dim ? in.ffn_dim : in.dim;
-    double scratch = GGUFREF_MAX_BATCH * (3.0 * in.dim + q_dim + 2.0 * in.ffn_dim) +
-                     in.n_ctx_train + in.n_vocab + max_in + 1.5 * in.rope_dim;
-    out->bound_mb = out->file_mb + (2.0 * in.n_layers * in.n_ctx_train * kv_dim + scratch) * 4.0 / 1e6;
-    ggufref_context_free(ctx);
-    ggufref_model_free(m);
-    ggufref_gguf_close(g);
+    *decode_tps = n_tokens / (bench_now_s() - t);
+    int32_t toks[GGUFREF_MAX_BATCH];
+    for (unsigned i = 0; i < GGUFREF_MAX_BATCH; i++) toks[i] = (int32_t)((i * 7919u + 13u) % in->n_vocab);
+    t = bench_now_s();
+    for (int p = 0; p < n_tokens; p += (int)GGUFREF_MAX_BATCH) {
+        size_t nb = (size_t)(n_tokens - p) < GGUFREF_MAX_BATCH ? (size_t)(n_tokens - p) : GGUFREF_MAX_BATCH;
+        ggufref_forward_batch(mr->ctx, toks, nb, (uint32_t)p, &lg);
+    }
+    *prompt_tps = n_tokens / (bench_now_s() - t);
     return 0;
 }
 
@@ -206,13 +208,30 @@ int main(int argc, char **argv) {
     int n_tokens = 128, repeat = 3;
     const char *paths[MAX_MODELS];
     size_t n_paths = 0;
+    uint32_t threads[16] = {1};
+    size_t n_threads = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--fixtures") == 0 && i + 1 < argc) snprintf(dir, sizeof dir, "%s", argv[++i]);
         else if (strcmp(argv[i], "--tokens") == 0 && i + 1 < argc) n_tokens = atoi(argv[++i]);
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atoi(argv[++i]);
-        else if (argv[i][0] != '-' && n_paths < MAX_MODELS) paths[n_paths++] = argv[i];
+        else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
+            n_threads = 0;
+            for (char *p = argv[++i]; *p && n_threads < 16;) {
+                long v = strtol(p, &p, 10);
+                if (v < 1 || v > (long)GGUFREF_MAX_THREADS) n_threads = 99;
+                else threads[n_threads++] = (uint32_t)v;
+                if (*p == ',') p++;
+                else if (*p) n_threads = 99;
+                if (n_threads == 99) break;
+            }
+            if (n_threads == 0 || n_threads == 99) {
+                fprintf(stderr, "bench_decode: --threads takes counts 1..%u, e.g. 1,2\n", GGUFREF_MAX_THREADS);
+                return 2;
+            }
+        } else if (argv[i][0] != '-' && n_paths < MAX_MODELS) paths[n_paths++] = argv[i];
         else {
-            fprintf(stderr, "usage: bench_decode [--fixtures DIR] [--tokens N] [--repeat R] [MODEL.gguf...]\n");
+            fprintf(stderr, "usage: bench_decode [--fixtures DIR] [--tokens N] [--repeat R] "
+                            "[--threads T1,T2..] [MODEL.gguf...]\n");
             return 2;
         }
     }
@@ -221,43 +240,88 @@ int main(int argc, char **argv) {
         return 2;
     }
     /* bandwidth before and after the models (the machine may be shared: the higher one is
-     * the roofline); the peak RSS after the first (F32) model is that model's footprint */
+     * the roofline); the peak RSS after the first model is that model's footprint */
     double bw_before = measure_bandwidth(repeat);
     static const char *const stories[] = {"stories15m-f32", "stories15m-q8_0", "stories15m-q4_k"};
     static char stories_paths[3][1200];
-    const char *names[MAX_MODELS];
     if (n_paths == 0) { /* the default set: the stories15M-shaped fixtures of the build */
         for (size_t i = 0; i < 3; i++) {
             snprintf(stories_paths[i], sizeof stories_paths[i], "%s/%s.gguf", dir, stories[i]);
             paths[n_paths++] = stories_paths[i];
         }
     }
-    result res[MAX_MODELS];
-    int failed = 0, ok[MAX_MODELS] = {0};
+    static model_run runs[MAX_MODELS];
+    size_t n_runs = 0;
+    int failed = 0;
+    double first_rss = 0.0, first_bound = 0.0;
     for (size_t i = 0; i < n_paths; i++) {
+        model_run *mr = &runs[n_runs];
+        memset(mr, 0, sizeof *mr);
+        mr->path = paths[i];
         const char *slash = strrchr(paths[i], '/');
-        names[i] = slash ? slash + 1 : paths[i];
-        ok[i] = bench_model(paths[i], n_tokens, repeat, &res[i]) == 0;
-        if (!ok[i]) failed = 1;
+        mr->name = slash ? slash + 1 : paths[i];
+        if (open_model(mr, n_tokens) != 0) {
+            failed = 1;
+            continue;
+        }
+        mr->decode = calloc(n_threads * (size_t)repeat, sizeof *mr->decode);
+        mr->prompt = calloc(n_threads * (size_t)repeat, sizeof *mr->prompt);
+        if (!mr->decode || !mr->prompt) return 1;
+        if (n_runs == 0) {
+            double d0, p0; /* warm-up of the first model, then its footprint */
+            run_round(mr, 1, n_tokens, &d0, &p0);
+            const ggufref_model_info *in = &mr->in;
+            double kv_dim = (double)in->n_kv_heads * in->head_dim, q_dim = (double)in->n_heads * in->head_dim;
+            double scratch = GGUFREF_MAX_BATCH * (3.0 * in->dim + q_dim + 2.0 * in->ffn_dim) +
+                             n_tokens + in->n_vocab + 1.5 * in->rope_dim;
+            first_bound = mr->file_mb + (2.0 * in->n_layers * n_tokens * kv_dim + scratch) * 4.0 / 1e6;
+            first_rss = peak_rss_mb();
+        }
+        n_runs++;
+    }
+    for (int r = 0; r < repeat + 1; r++) { /* round 0 warms caches and pages, uncounted */
+        for (size_t i = 0; i < n_runs; i++) {
+            for (size_t t = 0; t < n_threads; t++) {
+                double d, p;
+                if (run_round(&runs[i], threads[t], n_tokens, &d, &p) != 0) {
+                    fprintf(stderr, "bench_decode: %s: cannot use %u threads\n", runs[i].name, threads[t]);
+                    return 1;
+                }
+                if (r > 0) {
+                    runs[i].decode[t * (size_t)repeat + (size_t)(r - 1)] = d;
+                    runs[i].prompt[t * (size_t)repeat + (size_t)(r - 1)] = p;
+                }
+            }
+        }
     }
     double bw_after = measure_bandwidth(repeat);
     double bw = bw_before > bw_after ? bw_before : bw_after;
-    printf("kernel path: %s, single thread, %d tokens, best of %d\n", gr_kernel_path(), n_tokens, repeat);
-    printf("memory read bandwidth: %.2f GB/s (512 MiB streaming read; %.2f before, %.2f after)\n\n",
-           bw / 1e9, bw_before / 1e9, bw_after / 1e9);
-    printf("%-24s %9s %11s %12s %12s %10s %9s\n", "model", "file MB", "weights MB", "decode tok/s",
-           "prompt tok/s", "GB/s read", "roofline");
-    for (size_t i = 0; i < n_paths; i++) {
-        if (!ok[i]) continue;
-        result r = res[i];
-        double read = r.decode_tps * (double)r.weight_bytes;
-        printf("%-24s %9.1f %11.1f %12.1f %12.1f %10.2f %8.0f%%\n", names[i], r.file_mb,
-               (double)r.weight_bytes / 1e6, r.decode_tps, r.prompt_tps, read / 1e9,
-               100.0 * read / bw);
+    printf("kernel path: %s, %d tokens, %d interleaved rounds: median [best]\n", gr_kernel_path(),
+           n_tokens, repeat);
+    printf("memory read bandwidth: %.2f GB/s (512 MiB streaming read, one thread; %.2f before, "
+           "%.2f after)\n\n", bw / 1e9, bw_before / 1e9, bw_after / 1e9);
+    printf("%-24s %7s %9s %10s %-18s %-18s %10s %9s\n", "model", "threads", "file MB", "weights MB",
+           "decode tok/s", "prompt tok/s", "GB/s read", "roofline");
+    for (size_t i = 0; i < n_runs; i++) {
+        model_run *mr = &runs[i];
+        for (size_t t = 0; t < n_threads; t++) {
+            double *d = mr->decode + t * (size_t)repeat, *p = mr->prompt + t * (size_t)repeat;
+            double dm = bench_sort_median(d, (size_t)repeat), pm = bench_sort_median(p, (size_t)repeat);
+            char dbuf[32], pbuf[32];
+            snprintf(dbuf, sizeof dbuf, "%.1f [%.1f]", dm, d[repeat - 1]);
+            snprintf(pbuf, sizeof pbuf, "%.1f [%.1f]", pm, p[repeat - 1]);
+            double read = dm * (double)mr->in.weight_bytes;
+            printf("%-24s %7u %9.1f %10.1f %-18s %-18s %10.2f %8.0f%%\n", mr->name, threads[t],
+                   mr->file_mb, (double)mr->in.weight_bytes / 1e6, dbuf, pbuf, read / 1e9,
+                   100.0 * read / bw);
+        }
+        free(mr->decode);
+        free(mr->prompt);
+        close_model(mr);
     }
-    if (ok[0]) {
+    if (n_runs > 0) {
         printf("\npeak RSS after %s: %.1f MB (file + KV cache + scratch = %.1f MB; + 10%% = %.1f MB)\n",
-               names[0], res[0].peak_rss_mb, res[0].bound_mb, res[0].bound_mb * 1.1);
+               runs[0].name, first_rss, first_bound, first_bound * 1.1);
     }
     return failed;
 }

@@ -554,14 +554,14 @@ static void test_matvec_and_matmul_agree(void **state) {
     (void)state;
     enum { N_IN = 512, N_OUT = 7, B = 3 };
     static uint8_t data[N_OUT * N_IN * 4];
-    static float x[B * N_IN], y1[N_OUT], yb[B * N_OUT];
+    static float x[B * N_IN], y1[N_OUT], yb[B * N_OUT], row_buf[N_IN];
     for (size_t t = 0; t < N_BLOCK_TYPES; t++) {
         const type_case *tc = &block_types[t];
         size_t row_bytes = N_IN / tc->block * tc->bytes;
         for (int r = 0; r < N_OUT; r++) random_row(tc, data + r * row_bytes, N_IN);
         for (int i = 0; i < B * N_IN; i++) x[i] = rnd_float(1.0f);
         gr_weight w = {tc->type, data, N_IN, N_OUT, row_bytes};
-        gr_matmul(&w, x, N_IN, B, yb, N_OUT);
+        gr_matmul(&w, x, N_IN, B, yb, N_OUT, row_buf);
         for (int b = 0; b < B; b++) {
             gr_matvec(&w, x + b * N_IN, y1);
             assert_memory_equal(y1, yb + b * N_OUT, sizeof y1);
@@ -578,7 +578,7 @@ static void test_matmul_rows_equal_decoded_dots_every_type(void **state) {
     (void)state;
     enum { N_IN = 512, MAX_OUT = 19, B = 7 };
     static uint8_t data[MAX_OUT * N_IN * 4];
-    static float x[B * N_IN], dec[N_IN], y[B * MAX_OUT], ys[B * MAX_OUT], want[B * MAX_OUT];
+    static float x[B * N_IN], dec[N_IN], y[B * MAX_OUT], ys[B * MAX_OUT], want[B * MAX_OUT], rb[N_IN];
     static const uint32_t plain[3] = {GGUFREF_T_F32, GGUFREF_T_F16, GGUFREF_T_BF16};
     for (size_t t = 0; t < N_BLOCK_TYPES + 3; t++) {
         const type_case *tc = t < N_BLOCK_TYPES ? &block_types[t] : NULL;
@@ -607,19 +607,19 @@ static void test_matmul_rows_equal_decoded_dots_every_type(void **state) {
             }
             gr_weight w = {type, data, n_in, n_out, row_bytes};
             for (size_t nb = 1; nb <= B; nb += 3) {
-                gr_matmul(&w, x, n_in, nb, y, n_out);
+                gr_matmul(&w, x, n_in, nb, y, n_out, rb);
                 for (size_t b = 0; b < nb; b++) {
                     for (size_t r = 0; r < n_out; r++) assert_bits(y[b * n_out + r], bits(want[b * n_out + r]));
                 }
                 /* the rows split at every point into two ranges, and into single rows */
                 for (size_t cut = 0; cut <= n_out; cut++) {
                     memset(ys, 0xff, sizeof ys);
-                    gr_matmul_rows(&w, x, n_in, nb, ys, n_out, 0, cut);
-                    gr_matmul_rows(&w, x, n_in, nb, ys, n_out, cut, n_out);
+                    gr_matmul_rows(&w, x, n_in, nb, ys, n_out, 0, cut, rb);
+                    gr_matmul_rows(&w, x, n_in, nb, ys, n_out, cut, n_out, rb);
                     assert_memory_equal(ys, y, nb * n_out * sizeof *y);
                 }
                 memset(ys, 0xff, sizeof ys);
-                for (size_t r = n_out; r-- > 0;) gr_matmul_rows(&w, x, n_in, nb, ys, n_out, r, r + 1);
+                for (size_t r = n_out; r-- > 0;) gr_matmul_rows(&w, x, n_in, nb, ys, n_out, r, r + 1, rb);
                 assert_memory_equal(ys, y, nb * n_out * sizeof *y);
             }
             gr_matvec(&w, x, y);

@@ -34,6 +34,7 @@ struct ggufref_context {
     uint32_t n_ctx;
     uint32_t n_filled;    /* positions 0..n_filled-1 hold valid K/V rows */
     gr_pool *pool;        /* threads of the matrix products (NULL: the caller alone) */
+    float *worker_rows;   /* (threads - 1, max_in) decoded weight rows of the workers */
     size_t q_dim;         /* n_heads * head_dim */
     size_t kv_dim;        /* n_kv_heads * head_dim */
     float *block;         /* the one allocation; every pointer below points into it */
@@ -46,6 +47,7 @@ struct ggufref_context {
     float *tmp;           /* (MAX_BATCH, ffn_dim) exponentials of the SiLU */
     float *att;           /* (n_ctx) attention scores of one head */
     float *logits;        /* (n_vocab) */
+    float *row;           /* (max_in) one decoded weight row (batched matmul, first thread) */
     float *rope_freq;     /* (rope_dim / 2) */
     float *rope_cos;      /* (rope_dim / 2) of the current position */
     float *rope_sin;      /* (rope_dim / 2) */
@@ -133,8 +135,15 @@ static float *take(float **cursor, size_t n) {
 
 /* Sizes of every buffer, overflow-checked. OUT: sizes[] in the order of the struct fields
  * x..value_cache, *total. */
-enum { B_X, B_XB, B_XB2, B_Q, B_HB, B_HB2, B_TMP, B_ATT, B_LOGITS, B_FREQ, B_COS, B_SIN, B_KEY,
+enum { B_X, B_XB, B_XB2, B_Q, B_HB, B_HB2, B_TMP, B_ATT, B_LOGITS, B_ROW, B_FREQ, B_COS, B_SIN, B_KEY,
        B_VALUE, B_COUNT };
+
+/* Elements of the longest weight row (the width of gr_matmul's decode buffer). */
+static size_t max_row(const ggufref_model_info *in) {
+    size_t q_dim = (size_t)in->n_heads * in->head_dim;
+    size_t wide = q_dim > in->dim ? q_dim : in->dim;
+    return in->ffn_dim > wide ? in->ffn_dim : wide;
+}
 static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t sizes[B_COUNT],
                          size_t *total) {
     size_t B = GGUFREF_MAX_BATCH, q_dim = (size_t)in->n_heads * in->head_dim;
@@ -151,6 +160,7 @@ static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t si
     sizes[B_TMP] = B * in->ffn_dim;
     sizes[B_ATT] = n_ctx;
     sizes[B_LOGITS] = in->n_vocab;
+    sizes[B_ROW] = max_row(in);
     sizes[B_FREQ] = sizes[B_COS] = sizes[B_SIN] = in->rope_dim / 2;
     sizes[B_KEY] = sizes[B_VALUE] = kv;
     *total = 0;
@@ -198,7 +208,7 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
     ctx->block = block;
     float *cur = block;
     float **fields[B_COUNT] = {&ctx->x, &ctx->xb, &ctx->xb2, &ctx->q, &ctx->hb, &ctx->hb2,
-                               &ctx->tmp, &ctx->att, &ctx->logits, &ctx->rope_freq,
+                               &ctx->tmp, &ctx->att, &ctx->logits, &ctx->row, &ctx->rope_freq,
                                &ctx->rope_cos, &ctx->rope_sin, &ctx->key_cache,
                                &ctx->value_cache};
     for (int i = 0; i < B_COUNT; i++) *fields[i] = take(&cur, sizes[i]);
@@ -214,6 +224,7 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
 void ggufref_context_free(ggufref_context *ctx) {
     if (ctx == NULL) return;
     gr_pool_free(ctx->pool);
+    gr_free(ctx->worker_rows);
     gr_free(ctx->block);
     gr_free(ctx);
 }
@@ -225,11 +236,21 @@ uint32_t ggufref_context_n_ctx(const ggufref_context *ctx) { return ctx ? ctx->n
 ggufref_status ggufref_context_set_threads(ggufref_context *ctx, uint32_t n_threads) {
     if (ctx == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
     if (n_threads == gr_pool_threads(ctx->pool)) return GGUFREF_OK;
+    float *rows = NULL;
+    if (n_threads > 1 && n_threads <= GGUFREF_MAX_THREADS) {
+        rows = gr_calloc((size_t)(n_threads - 1) * max_row(&ctx->model->info), sizeof *rows);
+        if (rows == NULL) return GGUFREF_ERR_OUT_OF_MEMORY;
+    }
     gr_pool *pool;
     ggufref_status st = gr_pool_create(n_threads, &pool);
-    if (st != GGUFREF_OK) return st;
+    if (st != GGUFREF_OK) {
+        gr_free(rows);
+        return st;
+    }
     gr_pool_free(ctx->pool);
+    gr_free(ctx->worker_rows);
     ctx->pool = pool;
+    ctx->worker_rows = rows;
     return GGUFREF_OK;
 }
 
@@ -268,6 +289,7 @@ typedef struct matmul_job {
 } matmul_job;
 
 typedef struct matmul_jobs {
+    const ggufref_context *ctx;
     const matmul_job *jobs;
     size_t n_jobs;
     size_t n; /* tokens */
@@ -275,16 +297,18 @@ typedef struct matmul_jobs {
 
 static void matmul_part(void *arg, size_t part, size_t n_parts) {
     const matmul_jobs *mj = arg;
+    const ggufref_context *ctx = mj->ctx;
+    float *row = part == 0 ? ctx->row : ctx->worker_rows + (part - 1) * max_row(&ctx->model->info);
     for (size_t j = 0; j < mj->n_jobs; j++) {
         const matmul_job *jb = &mj->jobs[j];
         size_t n_out = jb->w->n_out;
         gr_matmul_rows(jb->w, jb->x, jb->x_stride, mj->n, jb->y, jb->y_stride,
-                       n_out * part / n_parts, n_out * (part + 1) / n_parts);
+                       n_out * part / n_parts, n_out * (part + 1) / n_parts, row);
     }
 }
 
 static void matmuls(ggufref_context *ctx, const matmul_job *jobs, size_t n_jobs, size_t n) {
-    matmul_jobs mj = {jobs, n_jobs, n};
+    matmul_jobs mj = {ctx, jobs, n_jobs, n};
     gr_pool_run(ctx->pool, matmul_part, &mj);
 }
 

@@ -97,25 +97,29 @@ float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, siz
     return lanes_reduce(s);
 }
 
-/* Rows r0 .. r1-1 of w times n_batch vectors, portable: each chunk of a row is decoded once
- * and accumulated into every vector's lanes. */
+/* The f32 values of a whole row: the row itself for an aligned F32 row, else decoded into buf
+ * (n floats). */
+static const float *row_values(uint32_t type, const uint8_t *row, size_t n, float *buf) {
+    if (type == GGUFREF_T_F32 && ((uintptr_t)row & (sizeof(float) - 1)) == 0) {
+        return (const float *)(const void *)row;
+    }
+    gr_decode_run(type, row, buf, n);
+    return buf;
+}
+
+/* Rows r0 .. r1-1 of w times n_batch vectors, portable: each row is decoded once (into
+ * row_buf) and dotted with every vector. */
 static void matmul_rows_portable(const gr_weight *w, const float *x, size_t x_stride,
-                                 size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1) {
-    float s[GGUFREF_MAX_BATCH][GR_LANES];
-    float buf[CHUNK];
+                                 size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1,
+                                 float *row_buf) {
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *row = w->data + r * w->row_bytes;
         if (n_batch == 1) {
             y[r] = gr_row_dot_portable(w->type, row, x, w->n_in);
             continue;
         }
-        memset(s, 0, sizeof s);
-        for (size_t i = 0; i < w->n_in; i += CHUNK) {
-            size_t len = w->n_in - i < CHUNK ? w->n_in - i : CHUNK;
-            const float *v = chunk_values(w->type, row, i, len, buf);
-            for (size_t b = 0; b < n_batch; b++) lanes_muladd(s[b], v, x + b * x_stride + i, len);
-        }
-        for (size_t b = 0; b < n_batch; b++) y[b * y_stride + r] = lanes_reduce(s[b]);
+        const float *v = row_values(w->type, row, w->n_in, row_buf);
+        for (size_t b = 0; b < n_batch; b++) y[b * y_stride + r] = dot_f32_portable(v, x + b * x_stride, w->n_in);
     }
 }
 
@@ -502,21 +506,15 @@ GR_AVX2_ROWS(q4_k, GGUFREF_T_Q4_K, 256, 144)
 GR_AVX2_ROWS(q5_k, GGUFREF_T_Q5_K, 256, 176)
 GR_AVX2_ROWS(q6_k, GGUFREF_T_Q6_K, 256, 210)
 
-/* s_b += w . x_b for four (or fewer) vectors x_b at once over len elements (the lanes of each
- * in s[b]; the same precondition as lanes_muladd): one load of w serves every vector. */
-GR_TARGET_AVX2 static void lanes_muladd4_avx2(float (*s)[GR_LANES], size_t n_vec, const float *w,
-                                              const float *x, size_t x_stride, size_t len) {
-    if (n_vec < 4) {
-        for (size_t b = 0; b < n_vec; b++) lanes_muladd_avx2(s[b], w, x + b * x_stride, len);
-        return;
-    }
+/* out[b] = dot(w, x + b * x_stride, n) for b < 4: one load of w serves four vectors, whose
+ * lanes (eight registers) add independently. */
+GR_TARGET_AVX2 static void dots4_avx2(const float *w, const float *x, size_t x_stride, size_t n,
+                                      float out[4]) {
     const float *x0 = x, *x1 = x + x_stride, *x2 = x + 2 * x_stride, *x3 = x + 3 * x_stride;
-    __m256 a00 = _mm256_loadu_ps(s[0]), a01 = _mm256_loadu_ps(s[0] + 8);
-    __m256 a10 = _mm256_loadu_ps(s[1]), a11 = _mm256_loadu_ps(s[1] + 8);
-    __m256 a20 = _mm256_loadu_ps(s[2]), a21 = _mm256_loadu_ps(s[2] + 8);
-    __m256 a30 = _mm256_loadu_ps(s[3]), a31 = _mm256_loadu_ps(s[3] + 8);
+    __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
+    __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
     size_t i = 0;
-    for (; i + GR_LANES <= len; i += GR_LANES) {
+    for (; i + GR_LANES <= n; i += GR_LANES) {
         __m256 w0 = _mm256_loadu_ps(w + i), w1 = _mm256_loadu_ps(w + i + 8);
         a00 = _mm256_add_ps(a00, _mm256_mul_ps(w0, _mm256_loadu_ps(x0 + i)));
         a01 = _mm256_add_ps(a01, _mm256_mul_ps(w1, _mm256_loadu_ps(x0 + i + 8)));
@@ -527,14 +525,11 @@ GR_TARGET_AVX2 static void lanes_muladd4_avx2(float (*s)[GR_LANES], size_t n_vec
         a30 = _mm256_add_ps(a30, _mm256_mul_ps(w0, _mm256_loadu_ps(x3 + i)));
         a31 = _mm256_add_ps(a31, _mm256_mul_ps(w1, _mm256_loadu_ps(x3 + i + 8)));
     }
-    _mm256_storeu_ps(s[0], a00), _mm256_storeu_ps(s[0] + 8, a01);
-    _mm256_storeu_ps(s[1], a10), _mm256_storeu_ps(s[1] + 8, a11);
-    _mm256_storeu_ps(s[2], a20), _mm256_storeu_ps(s[2] + 8, a21);
-    _mm256_storeu_ps(s[3], a30), _mm256_storeu_ps(s[3] + 8, a31);
-    for (size_t b = 0; b < 4; b++) {
-        const float *xb = x + b * x_stride;
-        for (size_t j = i, l = 0; j < len; j++, l++) s[b][l] = s[b][l] + w[j] * xb[j];
-    }
+    const uint8_t *rest = (const uint8_t *)(const void *)(w + i);
+    out[0] = finish_lanes(a00, a01, GGUFREF_T_F32, rest, x0 + i, n - i);
+    out[1] = finish_lanes(a10, a11, GGUFREF_T_F32, rest, x1 + i, n - i);
+    out[2] = finish_lanes(a20, a21, GGUFREF_T_F32, rest, x2 + i, n - i);
+    out[3] = finish_lanes(a30, a31, GGUFREF_T_F32, rest, x3 + i, n - i);
 }
 
 GR_TARGET_AVX2 static void dot_rows_avx2(const float *q, const float *k, size_t stride,
@@ -617,39 +612,35 @@ static const avx2_kernels *avx2_for(uint32_t type) {
     }
 }
 
-/* Elements i .. i+len-1 of a row (i a multiple of CHUNK) decoded into buf by the AVX2 kernels;
- * a partial block at the end (F types) by the portable decoder. */
-GR_TARGET_AVX2 static void decode_chunk_avx2(const avx2_kernels *k, uint32_t type,
-                                             const uint8_t *row, size_t i, size_t len, float *buf) {
-    const uint8_t *src = row + i / k->block_size * k->type_size;
-    size_t nb = len / k->block_size, done = nb * k->block_size;
-    k->decode(src, buf, nb);
-    if (done < len) gr_decode_run(type, src + nb * k->type_size, buf + done, len - done);
-}
-
-/* Rows r0 .. r1-1 of w times n_batch vectors. One vector: the row drivers. Several: each
- * CHUNK of a row is decoded once and accumulated into four vectors' lanes at a time. */
+/* Rows r0 .. r1-1 of w times n_batch vectors. One vector: the row drivers. Several: each row
+ * is decoded once (into row_buf; an aligned F32 row is used in place) and dotted with four
+ * vectors at a time. */
 GR_TARGET_AVX2 static void matmul_rows_avx2(const gr_weight *w, const avx2_kernels *k,
                                             const float *x, size_t x_stride, size_t n_batch,
-                                            float *y, size_t y_stride, size_t r0, size_t r1) {
+                                            float *y, size_t y_stride, size_t r0, size_t r1,
+                                            float *row_buf) {
     if (n_batch == 1) {
         k->rows(w->data + r0 * w->row_bytes, w->row_bytes, r1 - r0, x, w->n_in, y + r0);
         return;
     }
-    float s[GGUFREF_MAX_BATCH][GR_LANES];
-    float buf[CHUNK];
+    size_t n = w->n_in, nb = n / k->block_size, done = nb * k->block_size;
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *row = w->data + r * w->row_bytes;
-        memset(s, 0, sizeof s);
-        for (size_t i = 0; i < w->n_in; i += CHUNK) {
-            size_t len = w->n_in - i < CHUNK ? w->n_in - i : CHUNK;
-            decode_chunk_avx2(k, w->type, row, i, len, buf);
-            for (size_t b = 0; b < n_batch; b += 4) {
-                size_t nv = n_batch - b < 4 ? n_batch - b : 4;
-                lanes_muladd4_avx2(s + b, nv, buf, x + b * x_stride + i, x_stride, len);
-            }
+        const float *v;
+        if (w->type == GGUFREF_T_F32 && ((uintptr_t)row & (sizeof(float) - 1)) == 0) {
+            v = (const float *)(const void *)row;
+        } else {
+            k->decode(row, row_buf, nb);
+            if (done < n) gr_decode_run(w->type, row + nb * k->type_size, row_buf + done, n - done);
+            v = row_buf;
         }
-        for (size_t b = 0; b < n_batch; b++) y[b * y_stride + r] = lanes_reduce(s[b]);
+        size_t b = 0;
+        for (; b + 4 <= n_batch; b += 4) {
+            float out[4];
+            dots4_avx2(v, x + b * x_stride, x_stride, n, out);
+            for (size_t j = 0; j < 4; j++) y[(b + j) * y_stride + r] = out[j];
+        }
+        for (; b < n_batch; b++) y[b * y_stride + r] = dot_f32_avx2(v, x + b * x_stride, n);
     }
 }
 
@@ -706,25 +697,25 @@ float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
 const char *gr_kernel_path(void) { return gr_have_avx2() ? "avx2" : "portable"; }
 
 void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
-                    size_t y_stride, size_t r0, size_t r1) {
+                    size_t y_stride, size_t r0, size_t r1, float *row_buf) {
     if (r0 >= r1) return;
 #if GR_HAVE_AVX2
     const avx2_kernels *k = gr_have_avx2() ? avx2_for(w->type) : NULL;
     if (k != NULL) {
-        matmul_rows_avx2(w, k, x, x_stride, n_batch, y, y_stride, r0, r1);
+        matmul_rows_avx2(w, k, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
         return;
     }
 #endif
-    matmul_rows_portable(w, x, x_stride, n_batch, y, y_stride, r0, r1);
+    matmul_rows_portable(w, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
 }
 
 void gr_matvec(const gr_weight *w, const float *x, float *y) {
-    gr_matmul_rows(w, x, 0, 1, y, 0, 0, w->n_out);
+    gr_matmul_rows(w, x, 0, 1, y, 0, 0, w->n_out, NULL);
 }
 
 void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
-               size_t y_stride) {
-    gr_matmul_rows(w, x, x_stride, n_batch, y, y_stride, 0, w->n_out);
+               size_t y_stride, float *row_buf) {
+    gr_matmul_rows(w, x, x_stride, n_batch, y, y_stride, 0, w->n_out, row_buf);
 }
 
 void gr_weight_row(const gr_weight *w, size_t index, float *out) {

@@ -43,13 +43,14 @@ float gr_row_dot_portable(uint32_t type, const uint8_t *row, const float *x, siz
 /* y[r] = gr_row_dot(row r of w, x) for r < w->n_out. OUT: y (n_out floats). */
 void gr_matvec(const gr_weight *w, const float *x, float *y);
 /* Batched: for b < n_batch, y[b * y_stride + r] = row r of w . x[b * x_stride ...]; every
- * value bit-identical to gr_matvec of that one vector (weights read once per batch). */
+ * value bit-identical to gr_matvec of that one vector (each row decoded once per batch, into
+ * row_buf: w->n_in floats, unused when n_batch == 1 and then may be NULL). */
 void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
-               size_t y_stride);
-/* gr_matmul for rows r0 .. r1-1 only (the rows one thread computes; no row depends on
- * another, so any split gives the same bits). n_batch <= GGUFREF_MAX_BATCH. */
+               size_t y_stride, float *row_buf);
+/* gr_matmul for rows r0 .. r1-1 only (the rows one thread computes, with its own row_buf; no
+ * row depends on another, so any split gives the same bits). */
 void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
-                    size_t y_stride, size_t r0, size_t r1);
+                    size_t y_stride, size_t r0, size_t r1, float *row_buf);
 /* Decode row `index` of w into out (w->n_in floats). */
 void gr_weight_row(const gr_weight *w, size_t index, float *out);
 /* Name of the SIMD path gr_row_dot takes on this machine ("avx2" or "portable"). */
