@@ -99,16 +99,37 @@ static void ref_rmsnorm(double *o, const double *x, const float *w, size_t n, do
     for (size_t i = 0; i < n; i++) o[i] = (double)w[i] * (r * x[i]);
 }
 
-static void ref_rope(const ggufref_model_info *in, double *v, size_t n_heads, size_t pos) {
+/* RoPE (R-NUM-022) with the frequency divisors and linear scale (R-NUM-029), adjacent or NEOX
+ * pairs (R-NUM-026). */
+static void ref_rope(const ggufref_model *m, double *v, size_t n_heads, size_t pos) {
+    const ggufref_model_info *in = &m->info;
+    size_t half = in->rope_dim / 2;
     for (size_t h = 0; h < n_heads; h++) {
-        for (size_t i = 0; i < in->rope_dim; i += 2) {
-            double freq = 1.0 / pow((double)in->rope_freq_base, (double)i / (double)in->rope_dim);
+        for (size_t j = 0; j < half; j++) {
+            double freq = 1.0 / pow((double)in->rope_freq_base, (double)(2 * j) / (double)in->rope_dim);
+            if (m->arch.rope_freqs) freq /= (double)m->arch.rope_freqs[j];
+            freq /= (double)m->arch.rope_scale;
             double a = (double)pos * freq, c = cos(a), s = sin(a);
-            double *p = v + h * in->head_dim + i;
-            double v0 = p[0], v1 = p[1];
-            p[0] = v0 * c - v1 * s;
-            p[1] = v0 * s + v1 * c;
+            double *p0 = v + h * in->head_dim + (m->arch.rope_neox ? j : 2 * j);
+            double *p1 = p0 + (m->arch.rope_neox ? half : 1);
+            double v0 = *p0, v1 = *p1;
+            *p0 = v0 * c - v1 * s;
+            *p1 = v0 * s + v1 * c;
         }
+    }
+}
+
+/* Q/K/V biases (R-NUM-027) and per-head Q/K norms (R-NUM-028) in binary64. */
+static void ref_extras(const ggufref_model *m, const gr_layer *L, double *q, double *k, double *v) {
+    const ggufref_model_info *in = &m->info;
+    size_t hd = in->head_dim, qd = in->n_heads * hd, kvd = in->n_kv_heads * hd;
+    if (L->bq) {
+        for (size_t i = 0; i < qd; i++) q[i] += L->bq[i];
+        for (size_t i = 0; i < kvd; i++) k[i] += L->bk[i], v[i] += L->bv[i];
+    }
+    if (L->q_norm) {
+        for (size_t h = 0; h < in->n_heads; h++) ref_rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, in->rms_eps);
+        for (size_t h = 0; h < in->n_kv_heads; h++) ref_rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, in->rms_eps);
     }
 }
 
@@ -129,8 +150,9 @@ static void ref_forward(ref_state *st, int32_t token, size_t pos, double *logits
         ref_matvec(&L->wq, xb, q);
         ref_matvec(&L->wk, xb, kc + pos * kvd);
         ref_matvec(&L->wv, xb, vc + pos * kvd);
-        ref_rope(in, q, st->nh, pos);
-        ref_rope(in, kc + pos * kvd, st->nkv, pos);
+        ref_extras(m, L, q, kc + pos * kvd, vc + pos * kvd);
+        ref_rope(m, q, st->nh, pos);
+        ref_rope(m, kc + pos * kvd, st->nkv, pos);
         for (size_t h = 0; h < st->nh; h++) {
             size_t kh = h / (st->nh / st->nkv);
             double max = -INFINITY, sum = 0.0;
@@ -211,17 +233,38 @@ static void spec_rmsnorm(float *o, const float *x, const float *w, size_t n, flo
     for (size_t j = 0; j < n; j++) o[j] = w[j] * (r * x[j]);
 }
 
-/* R-NUM-022 on n_heads heads of v at position p. */
-static void spec_rope(const ggufref_model_info *in, float *v, size_t n_heads, uint32_t p) {
-    for (uint32_t j = 0; j < in->rope_dim / 2; j++) {
+/* R-NUM-022 on n_heads heads of v at position p; R-NUM-029 (divisors, linear scale),
+ * R-NUM-026 (NEOX pairs). */
+static void spec_rope(const ggufref_model *m, float *v, size_t n_heads, uint32_t p) {
+    const ggufref_model_info *in = &m->info;
+    uint32_t half = in->rope_dim / 2;
+    for (uint32_t j = 0; j < half; j++) {
         float freq = 1.0f / gr_powf(in->rope_freq_base, (float)(2 * j) / (float)in->rope_dim);
+        if (m->arch.rope_freqs) freq = freq / m->arch.rope_freqs[j];
+        if (m->arch.rope_scale != 1.0f) freq = freq * (1.0f / m->arch.rope_scale);
         float a = (float)p * freq, c = gr_cosf(a), s = gr_sinf(a);
         for (size_t h = 0; h < n_heads; h++) {
             float *e = v + h * in->head_dim;
-            float v0 = e[2 * j], v1 = e[2 * j + 1];
-            e[2 * j] = v0 * c - v1 * s;
-            e[2 * j + 1] = v0 * s + v1 * c;
+            size_t i0 = m->arch.rope_neox ? j : 2 * j, i1 = m->arch.rope_neox ? j + half : 2 * j + 1;
+            float v0 = e[i0], v1 = e[i1];
+            e[i0] = v0 * c - v1 * s;
+            e[i1] = v0 * s + v1 * c;
         }
+    }
+}
+
+/* R-NUM-027 (biases), then R-NUM-028 (per-head norms), before RoPE. */
+static void spec_extras(const ggufref_model *m, const gr_layer *L, float *q, float *k, float *v) {
+    const ggufref_model_info *in = &m->info;
+    size_t hd = in->head_dim, qd = in->n_heads * hd, kvd = in->n_kv_heads * hd;
+    if (L->bq) {
+        for (size_t i = 0; i < qd; i++) q[i] = q[i] + L->bq[i];
+        for (size_t i = 0; i < kvd; i++) k[i] = k[i] + L->bk[i];
+        for (size_t i = 0; i < kvd; i++) v[i] = v[i] + L->bv[i];
+    }
+    if (L->q_norm) {
+        for (size_t h = 0; h < in->n_heads; h++) spec_rmsnorm(q + h * hd, q + h * hd, L->q_norm, hd, in->rms_eps);
+        for (size_t h = 0; h < in->n_kv_heads; h++) spec_rmsnorm(k + h * hd, k + h * hd, L->k_norm, hd, in->rms_eps);
     }
 }
 
@@ -252,8 +295,9 @@ static void spec_forward(spec_state *st, int32_t t, uint32_t p, float *logits) {
         spec_matvec(&L->wq, xb, q);
         spec_matvec(&L->wk, xb, kc + p * kvd);
         spec_matvec(&L->wv, xb, vc + p * kvd);
-        spec_rope(in, q, nh, p);
-        spec_rope(in, kc + p * kvd, nkv, p);
+        spec_extras(m, L, q, kc + p * kvd, vc + p * kvd);
+        spec_rope(m, q, nh, p);
+        spec_rope(m, kc + p * kvd, nkv, p);
         for (size_t h = 0; h < nh; h++) { /* R-NUM-024 */
             size_t kh = h / (nh / nkv);
             for (uint32_t s = 0; s <= p; s++) {
@@ -395,7 +439,9 @@ static void *read_file(const char *path, size_t *len) {
 }
 
 /* R-NUM-020..025 (bits and accuracy), R-TYPE-*: every fixture model of golden/models (every
- * tensor type). */
+ * tensor type), and the architectures' operations on the family fixtures: R-NUM-026 (NEOX
+ * RoPE, qwen2/qwen3), R-NUM-027 (biases, qwen2), R-NUM-028 (per-head norms, qwen3), R-NUM-029
+ * (rope_freqs divisors, llama3). */
 static void test_forward_matches_reference_every_fixture(void **state) {
     (void)state;
     char dir[1024];
@@ -669,6 +715,135 @@ static void context_oom_check(void *user, const oom_run *run) {
     assert_null(o->ctx);
 }
 
+/* ===================================================================================== */
+/* 3. Architectures (R-MODEL-020..026, R-NUM-026..029)                                    */
+/* ===================================================================================== */
+
+static uint64_t kv_linear_4(gb_buf *kv, const void *u) {
+    gb_kv_str(kv, "llama.rope.scaling.type", u ? (const char *)u : "linear");
+    gb_kv_f32(kv, "llama.rope.scaling.factor", 4.0f);
+    return 2;
+}
+
+/* R-MODEL-022, R-NUM-029: linear RoPE scaling divides every frequency by the factor (bit for
+ * bit as the SPEC transcription, close to binary64, and different from unscaled); type none
+ * ignores the factor. */
+static void test_rope_linear_scaling(void **state) {
+    (void)state;
+    lb_config c;
+    lb_default(&c);
+    c.seed = 300;
+    c.extra_kv = kv_linear_4;
+    loaded l;
+    load_config(&c, &l);
+    assert_true(l.model->arch.rope_scale == 4.0f);
+    double worst = compare_with_reference(&l, 16, 1e-5);
+    print_message("linear scaling x4: worst relative error %.3g\n", worst);
+    c.extra_user = "none";
+    loaded n;
+    load_config(&c, &n);
+    assert_true(n.model->arch.rope_scale == 1.0f);
+    int32_t tokens[16];
+    for (int i = 0; i < 16; i++) tokens[i] = (int32_t)((i * 5 + 1) % c.n_vocab);
+    size_t nv = l.in.n_vocab;
+    float *a = malloc(16 * nv * sizeof *a), *b = malloc(16 * nv * sizeof *b);
+    run_sequential(&l, tokens, 16, a);
+    run_sequential(&n, tokens, 16, b);
+    assert_memory_equal(a, b, nv * sizeof *a); /* position 0: no rotation either way */
+    assert_memory_not_equal(a + 15 * nv, b + 15 * nv, nv * sizeof *a);
+    free(a), free(b);
+    unload(&l);
+    unload(&n);
+}
+
+/* Load golden/models/<name>.gguf, or skip when the fixtures are not there. */
+static void load_fixture(const char *name, loaded *l) {
+    char dir[1024], path[2048];
+    if (fixture_dir(dir, sizeof dir) == NULL) {
+        print_message("skipped: golden/models not found (set GGUFREF_SOURCE_DIR)\n");
+        skip();
+    }
+    snprintf(path, sizeof path, "%s/%s.gguf", dir, name);
+    size_t size = 0;
+    void *bytes = read_file(path, &size);
+    if (bytes == NULL) fail_msg("cannot read %s", path);
+    load_bytes(bytes, size, l);
+}
+
+/* Greedy tokens from BOS for n steps. OUT: out[0..n). */
+static void greedy(const loaded *l, size_t n, int32_t *out) {
+    ggufref_context *ctx;
+    assert_int_equal(ggufref_context_create(l->model, 0, &ctx), GGUFREF_OK);
+    int32_t tok = l->in.bos_id;
+    for (size_t p = 0; p < n; p++) {
+        const float *lg;
+        assert_int_equal(ggufref_forward(ctx, tok, (uint32_t)p, &lg), GGUFREF_OK);
+        size_t best = 0;
+        for (size_t i = 1; i < l->in.n_vocab; i++) {
+            if (lg[i] > lg[best]) best = i;
+        }
+        out[p] = tok = (int32_t)best;
+    }
+    ggufref_context_free(ctx);
+}
+
+/* R-MODEL-021, R-NUM-029: the Llama 3 fixture's rope_freqs.weight is read and used: dropping it
+ * (the bug of a runtime that ignores the tensor) leaves the first greedy tokens alone and
+ * changes them later, so goldens must reach that far; and far positions stay bit-exact with
+ * the SPEC transcription and close to binary64. */
+static void test_rope_freqs_change_tokens_late(void **state) {
+    (void)state;
+    loaded l;
+    load_fixture("tiny-llama3-f32-gqa-tied", &l);
+    assert_non_null(l.model->arch.rope_freqs);
+    enum { N = 200 };
+    int32_t with[N], without[N];
+    greedy(&l, N, with);
+    const float *freqs = l.model->arch.rope_freqs;
+    l.model->arch.rope_freqs = NULL;
+    greedy(&l, N, without);
+    l.model->arch.rope_freqs = freqs;
+    size_t first = 0;
+    while (first < N && with[first] == without[first]) first++;
+    print_message("rope_freqs: greedy tokens from BOS first differ at step %zu of %d\n", first, N);
+    assert_true(first > 4);  /* a short generation does not see it */
+    assert_true(first < 96); /* the golden trace of this fixture (max_tokens 96) does */
+    double worst = compare_with_reference(&l, 96, 1e-4);
+    print_message("tiny-llama3-f32-gqa-tied, 96 positions: worst relative error %.3g\n", worst);
+    unload(&l);
+}
+
+/* R-NUM-026, R-NUM-027, R-NUM-028, R-NUM-043: every family fixture batched gives the bits of
+ * token by token. */
+static void test_families_batch_equals_sequential(void **state) {
+    (void)state;
+    static const char *const names[] = {"tiny-llama3-q8_0-gqa-untied", "tiny-qwen2-f32-gqa-tied",
+                                        "tiny-qwen2-q4_0-gqa-untied", "tiny-qwen3-f32-gqa-tied",
+                                        "tiny-qwen3-q4_k-gqa-tied"};
+    for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
+        loaded l;
+        load_fixture(names[f], &l);
+        enum { N = 35 };
+        int32_t tokens[N];
+        for (int i = 0; i < N; i++) tokens[i] = (int32_t)((i * 7 + 1) % l.in.n_vocab);
+        size_t nv = l.in.n_vocab;
+        float *seq = malloc(N * nv * sizeof *seq);
+        run_sequential(&l, tokens, N, seq);
+        ggufref_context *ctx;
+        assert_int_equal(ggufref_context_create(l.model, 0, &ctx), GGUFREF_OK);
+        const float *lg;
+        assert_int_equal(ggufref_forward_batch(ctx, tokens, 16, 0, &lg), GGUFREF_OK);
+        assert_memory_equal(lg, seq + 15 * nv, nv * sizeof *lg);
+        assert_int_equal(ggufref_forward_batch(ctx, tokens + 16, 13, 16, &lg), GGUFREF_OK);
+        assert_memory_equal(lg, seq + 28 * nv, nv * sizeof *lg);
+        assert_int_equal(ggufref_forward(ctx, tokens[29], 29, &lg), GGUFREF_OK);
+        assert_memory_equal(lg, seq + 29 * nv, nv * sizeof *lg);
+        ggufref_context_free(ctx);
+        free(seq);
+        unload(&l);
+    }
+}
+
 /* R-NUM-046, R-FAULT-001: every allocation of context creation fails in turn (alone, then with
  * every later one). */
 static void test_context_allocation_failures(void **state) {
@@ -693,6 +868,9 @@ int main(void) {
         cmocka_unit_test(test_forward_context_limits),
         cmocka_unit_test(test_forward_gap_beats_overflow),
         cmocka_unit_test(test_context_allocation_failures),
+        cmocka_unit_test(test_rope_freqs_change_tokens_late),
+        cmocka_unit_test(test_rope_linear_scaling),
+        cmocka_unit_test(test_families_batch_equals_sequential),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

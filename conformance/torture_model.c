@@ -318,6 +318,120 @@ static void test_model_allocation_failures(void **state) {
 }
 
 /* ===================================================================================== */
+/* 2b. Architectures (the family fixtures of golden/models)                               */
+/* ===================================================================================== */
+
+/* golden/models/<name>.gguf into memory, the architecture `from` (5 bytes) replaced by `to`
+ * in general.architecture's value and in every key prefix "<from>.", opened and bound. Skips
+ * without the fixtures. */
+static void bind_family(const char *name, const char *from, const char *to, bound *out) {
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/golden/models/%s.gguf", src ? src : ".", name);
+    size_t len = 0;
+    char *bytes = read_whole_file(path, &len);
+    if (bytes == NULL) {
+        print_message("skipped: %s is absent (set GGUFREF_SOURCE_DIR)\n", path);
+        skip();
+    }
+    for (size_t i = 0; from && i + 32 + 5 <= len; i++) {
+        if (memcmp(bytes + i, from, 5) == 0 && bytes[i + 5] == '.') memcpy(bytes + i, to, 5);
+        if (memcmp(bytes + i, "general.architecture", 20) == 0) memcpy(bytes + i + 32, to, 5);
+    }
+    memset(out, 0, sizeof *out);
+    out->bytes = bytes;
+    assert_int_equal(ggufref_gguf_open_memory(bytes, len, &out->gguf, NULL), GGUFREF_OK);
+    out->st = ggufref_model_load(out->gguf, &out->model, &out->err);
+}
+
+static void expect_family_error(const char *name, const char *from, const char *to,
+                                ggufref_status want, const char *word) {
+    bound b;
+    bind_family(name, from, to, &b);
+    if (b.st != want || strstr(b.err.message, word) == NULL) {
+        fail_msg("%s as %s: got %s (%s), expected %s naming '%s'", name, to ? to : "itself",
+                 ggufref_status_name(b.st), b.err.message, ggufref_status_name(want), word);
+    }
+    assert_null(b.model);
+    unbind(&b);
+}
+
+/* R-MODEL-020, R-MODEL-021, R-MODEL-023, R-MODEL-024, R-MODEL-025, R-MODEL-026: each family
+ * binds with its extras (and its key prefix); moved to another architecture, its extras are
+ * unexpected tensors; rope_freqs.weight must hold finite divisors > 0. */
+static void test_model_families(void **state) {
+    (void)state;
+    bound b;
+    bind_family("tiny-llama3-f32-gqa-tied", NULL, NULL, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    assert_int_equal(b.model->arch.id, GR_ARCH_LLAMA);
+    assert_false(b.model->arch.rope_neox);
+    assert_non_null(b.model->arch.rope_freqs);
+    assert_true(b.model->arch.rope_freqs[0] == 1.0f && b.model->arch.rope_freqs[7] == 8.0f);
+    assert_null(b.model->layers[0].bq);
+    assert_null(b.model->layers[0].q_norm);
+    /* a negative divisor in the tensor's data: BAD_VALUE naming it (R-MODEL-021) */
+    ggufref_model_free(b.model);
+    int64_t idx = ggufref_gguf_find_tensor(b.gguf, "rope_freqs.weight");
+    assert_true(idx >= 0);
+    ggufref_tensor t;
+    ggufref_gguf_tensor(b.gguf, (uint64_t)idx, &t);
+    float minus = -1.0f;
+    memcpy((char *)b.bytes + ggufref_gguf_data_offset(b.gguf) + t.offset + 12, &minus, 4);
+    b.st = ggufref_model_load(b.gguf, &b.model, &b.err);
+    assert_int_equal(b.st, GGUFREF_ERR_BAD_VALUE);
+    assert_non_null(strstr(b.err.message, "rope_freqs.weight"));
+    assert_non_null(strstr(b.err.message, "element 3"));
+    unbind(&b);
+
+    bind_family("tiny-qwen2-f32-gqa-tied", NULL, NULL, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    assert_int_equal(b.model->arch.id, GR_ARCH_QWEN2);
+    assert_true(b.model->arch.rope_neox);
+    assert_non_null(b.model->layers[1].bq);
+    assert_non_null(b.model->layers[1].bk);
+    assert_non_null(b.model->layers[1].bv);
+    assert_null(b.model->layers[1].q_norm);
+    assert_null(b.model->arch.rope_freqs);
+    unbind(&b);
+
+    bind_family("tiny-qwen3-f32-gqa-tied", NULL, NULL, &b);
+    assert_int_equal(b.st, GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(b.model, &in);
+    assert_int_equal(in.head_dim, 32); /* key_length, while dim / n_heads = 16 (R-MODEL-025) */
+    assert_int_equal(in.rope_dim, 32);
+    assert_int_equal(b.model->arch.id, GR_ARCH_QWEN3);
+    assert_true(b.model->arch.rope_neox);
+    assert_non_null(b.model->layers[0].q_norm);
+    assert_non_null(b.model->layers[0].k_norm);
+    assert_null(b.model->layers[0].bq);
+    assert_int_equal(b.model->layers[0].wq.n_out, 128);
+    assert_int_equal(b.model->layers[0].wo.n_in, 128);
+    /* R-MODEL-016: the q/k norms count in weight_bytes */
+    uint64_t want = 0;
+    for (uint64_t i = 0; i < ggufref_gguf_n_tensors(b.gguf); i++) {
+        ggufref_gguf_tensor(b.gguf, i, &t);
+        if (t.name.len != 17 || memcmp(t.name.ptr, "token_embd.weight", 17) != 0) want += t.n_bytes;
+    }
+    want += (uint64_t)in.dim * 4 * 2; /* tied: the output matrix (whole) + one embedding row */
+    want += b.model->token_embd.row_bytes * in.n_vocab - (uint64_t)in.dim * 4 * 2;
+    assert_int_equal(in.weight_bytes, want + b.model->token_embd.row_bytes);
+    unbind(&b);
+
+    /* R-MODEL-026: extras of one architecture are unexpected tensors in another */
+    expect_family_error("tiny-qwen2-f32-gqa-tied", "qwen2", "llama", GGUFREF_ERR_UNSUPPORTED_MODEL,
+                        "attn_q.bias");
+    expect_family_error("tiny-qwen3-f32-gqa-tied", "qwen3", "qwen2", GGUFREF_ERR_UNSUPPORTED_MODEL,
+                        "attn_q_norm.weight");
+    expect_family_error("tiny-llama3-f32-gqa-tied", "llama", "qwen2", GGUFREF_ERR_UNSUPPORTED_MODEL,
+                        "rope_freqs.weight");
+    /* R-MODEL-020: an architecture none of the table is named */
+    expect_family_error("tiny-qwen2-f32-gqa-tied", "qwen2", "qwen9", GGUFREF_ERR_UNSUPPORTED_MODEL,
+                        "'qwen9'");
+}
+
+/* ===================================================================================== */
 /* 3. Real files                                                                          */
 /* ===================================================================================== */
 
@@ -394,6 +508,7 @@ int main(void) {
         cmocka_unit_test(test_model_load_vocab),
         cmocka_unit_test(test_model_rejects_null_arguments),
         cmocka_unit_test(test_model_allocation_failures),
+        cmocka_unit_test(test_model_families),
         cmocka_unit_test(test_model_stories260k),
         cmocka_unit_test(test_model_ollama_tiny_f16),
     };

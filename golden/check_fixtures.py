@@ -116,23 +116,37 @@ def check_layout(data, kv, kv_types, tensors, end_of_infos):
 
 
 def check_llama(kv, tensors, meta):
-    assert kv["general.architecture"] == "llama"
-    dim = kv["llama.embedding_length"]
-    n_layers = kv["llama.block_count"]
-    n_heads = kv["llama.attention.head_count"]
-    n_kv = kv.get("llama.attention.head_count_kv", n_heads)
-    ffn = kv["llama.feed_forward_length"]
-    head_dim = dim // n_heads
-    assert kv.get("llama.rope.dimension_count", head_dim) == head_dim
-    assert dim % n_heads == 0 and n_heads % n_kv == 0
+    """The llama layout, or a qwen2 / qwen3 one (SPEC R-MODEL-020..026): keys prefixed by the
+    architecture, qwen2 Q/K/V biases, qwen3 Q/K norms and key_length, llama rope_freqs."""
+    a = kv["general.architecture"]
+    assert a == meta.get("arch", "llama") and a in ("llama", "qwen2", "qwen3"), "architecture"
+    dim = kv[a + ".embedding_length"]
+    n_layers = kv[a + ".block_count"]
+    n_heads = kv[a + ".attention.head_count"]
+    n_kv = kv.get(a + ".attention.head_count_kv", n_heads)
+    ffn = kv[a + ".feed_forward_length"]
+    head_dim = kv.get(a + ".attention.key_length", dim // n_heads)
+    assert kv.get(a + ".attention.value_length", dim // n_heads) == head_dim
+    assert kv.get(a + ".rope.dimension_count", head_dim) == head_dim
+    assert (a + ".attention.key_length" in kv or dim % n_heads == 0) and n_heads % n_kv == 0
     n_vocab = len(kv["tokenizer.ggml.tokens"])
     kv_dim = n_kv * head_dim
+    q_dim = n_heads * head_dim
     want = [("token_embd.weight", [dim, n_vocab])]
+    if meta.get("rope_freqs"):
+        assert a == "llama"
+        want.append(("rope_freqs.weight", [head_dim // 2]))
     for i in range(n_layers):
         b = "blk.%d." % i
-        want += [(b + "attn_norm.weight", [dim]), (b + "attn_q.weight", [dim, dim]),
-                 (b + "attn_k.weight", [dim, kv_dim]), (b + "attn_v.weight", [dim, kv_dim]),
-                 (b + "attn_output.weight", [dim, dim]), (b + "ffn_norm.weight", [dim]),
+        want += [(b + "attn_norm.weight", [dim]), (b + "attn_q.weight", [dim, q_dim])]
+        want += [(b + "attn_q.bias", [q_dim])] if a == "qwen2" else []
+        want += [(b + "attn_k.weight", [dim, kv_dim])]
+        want += [(b + "attn_k.bias", [kv_dim])] if a == "qwen2" else []
+        want += [(b + "attn_v.weight", [dim, kv_dim])]
+        want += [(b + "attn_v.bias", [kv_dim])] if a == "qwen2" else []
+        if a == "qwen3":
+            want += [(b + "attn_q_norm.weight", [head_dim]), (b + "attn_k_norm.weight", [head_dim])]
+        want += [(b + "attn_output.weight", [q_dim, dim]), (b + "ffn_norm.weight", [dim]),
                  (b + "ffn_gate.weight", [dim, ffn]), (b + "ffn_down.weight", [ffn, dim]),
                  (b + "ffn_up.weight", [dim, ffn])]
     want.append(("output_norm.weight", [dim]))
@@ -145,7 +159,7 @@ def check_llama(kv, tensors, meta):
             assert t["type"] == 0, t["name"] + " must be F32"
     facts = {"dim": dim, "n_layers": n_layers, "n_heads": n_heads, "n_kv_heads": n_kv,
              "head_dim": head_dim, "ffn": ffn, "n_vocab": n_vocab,
-             "n_ctx": kv["llama.context_length"],
+             "n_ctx": kv[a + ".context_length"],
              "tied": all(t["name"] != "output.weight" for t in tensors)}
     for k, v in facts.items():
         assert meta[k] == v, "manifest %s = %r, file says %r" % (k, meta[k], v)
@@ -212,7 +226,8 @@ def check_values(tensors):
                 w = raw.view("<f2").astype(np.float32)
             else:
                 w = (raw.view("<u2").astype(np.uint32) << 16).view(np.float32)
-            assert np.all(np.isfinite(w)) and np.max(np.abs(w)) <= 1.25, t["name"] + ": bad values"
+            bound = 8.0 if t["name"] == "rope_freqs.weight" else 1.25  # divisors in [1, 8]
+            assert np.all(np.isfinite(w)) and np.max(np.abs(w)) <= bound, t["name"] + ": bad values"
             continue
         blocks = raw.reshape(-1, size)
         for off in scale_offsets:

@@ -31,7 +31,7 @@ static uint64_t kv_experts(gb_buf *kv, const void *u) {
 }
 static uint64_t kv_rope_scaling(gb_buf *kv, const void *u) {
     (void)u;
-    gb_kv_str(kv, "llama.rope.scaling.type", "linear");
+    gb_kv_str(kv, "llama.rope.scaling.type", "yarn"); /* none and linear are supported */
     return 1;
 }
 static uint64_t kv_key_length(gb_buf *kv, const void *u) {
@@ -107,6 +107,9 @@ static void m_q8_1_weight(lb_config *c) {
     c->retype = GGUFREF_T_Q8_1;
 }
 static void m_extra_rope_freqs(lb_config *c) { c->extra_tensor = "rope_freqs.weight"; }
+static void m_arch_qwen2_llama_keys(lb_config *c) { c->arch = "qwen2"; }
+static void m_llama_q_bias(lb_config *c) { c->extra_tensor = "blk.0.attn_q.bias"; }
+static void m_llama_q_norm(lb_config *c) { c->extra_tensor = "blk.1.attn_q_norm.weight"; }
 static void m_extra_layer(lb_config *c) { c->extra_tensor = "blk.2.attn_norm.weight"; }
 static void m_extra_odd_name(lb_config *c) { c->extra_tensor = "blk.01.attn_norm.weight"; }
 static void m_tokenizer_gpt2(lb_config *c) { c->tok_model = "gpt2"; }
@@ -226,9 +229,11 @@ const mcat_case mcat_cases[] = {
     {"experts", m_experts, GGUFREF_ERR_UNSUPPORTED_MODEL,
      "expert_count", "R-MODEL-006", "hyperparameters", NULL},
     {"rope_scaling", m_rope_scaling, GGUFREF_ERR_UNSUPPORTED_MODEL,
-     "rope.scaling.type", "R-MODEL-006", "hyperparameters", NULL},
+     "rope.scaling.type", "R-MODEL-022", "hyperparameters", NULL},
     {"key_length", m_key_length, GGUFREF_ERR_UNSUPPORTED_MODEL,
-     "key_length", "R-MODEL-006", "hyperparameters", NULL},
+     "key_length", "R-MODEL-025", "hyperparameters", NULL},
+    {"arch_qwen2_llama_keys", m_arch_qwen2_llama_keys, GGUFREF_ERR_UNSUPPORTED_MODEL,
+     "qwen2.context_length", "R-MODEL-020", "hyperparameters", NULL},
     {"missing_ffn_up", m_missing_ffn_up, GGUFREF_ERR_UNSUPPORTED_MODEL,
      "blk.1.ffn_up.weight", "R-MODEL-010", "tensors", NULL},
     {"missing_token_embd", m_missing_embd, GGUFREF_ERR_UNSUPPORTED_MODEL,
@@ -248,7 +253,11 @@ const mcat_case mcat_cases[] = {
     {"q8_1_weight", m_q8_1_weight, GGUFREF_ERR_UNSUPPORTED_MODEL,
      "Q8_1", "R-MODEL-012", "tensors", NULL},
     {"extra_rope_freqs", m_extra_rope_freqs, GGUFREF_ERR_UNSUPPORTED_MODEL,
-     "rope_freqs.weight", "R-MODEL-013", "tensors", NULL},
+     "rope_freqs.weight", "R-MODEL-021", "tensors", NULL},
+    {"llama_with_q_bias", m_llama_q_bias, GGUFREF_ERR_UNSUPPORTED_MODEL,
+     "blk.0.attn_q.bias", "R-MODEL-023", "tensors", NULL},
+    {"llama_with_q_norm", m_llama_q_norm, GGUFREF_ERR_UNSUPPORTED_MODEL,
+     "blk.1.attn_q_norm.weight", "R-MODEL-024", "tensors", NULL},
     {"extra_layer", m_extra_layer, GGUFREF_ERR_UNSUPPORTED_MODEL,
      "blk.2.attn_norm.weight", "R-MODEL-013", "tensors", NULL},
     {"extra_odd_name", m_extra_odd_name, GGUFREF_ERR_UNSUPPORTED_MODEL,

@@ -55,6 +55,29 @@ const gen_fixture gen_fixtures[] = {
     {.name = "tiny-f32-gqa-untied-bpe", .type = GT_F32, .fallback = GT_F32, .dim = 48,
      .n_layers = 2, .n_heads = 6, .n_kv_heads = 2, .ffn = 72, .n_ctx = 96, .tied = false,
      .vocab = VOCAB_BPE_TINY, .seed = 0x5001, .wexp = -2},
+/* Architectures beyond plain llama (SPEC R-MODEL-020..026), each in F32 and one quantized type:
+ * llama with Llama 3.1-style rope_freqs.weight (context 256: the divisors change the greedy
+ * tokens only some way into a generation), qwen2 (Q/K/V biases, NEOX RoPE), qwen3 (per-head Q/K
+ * RMSNorm, NEOX RoPE, head size 32 from key_length with dim 64 / 4 heads = 16). Dim 64 and
+ * ffn 96 fit 32-element blocks; the K-quant qwen3 uses dim 256 and head size 128. */
+#define FAMILY(name_, type_, dim_, layers_, heads_, kv_, ffn_, ctx_, tied_, seed_) \
+    .name = name_, .type = type_, .fallback = type_, .dim = dim_, .n_layers = layers_, \
+    .n_heads = heads_, .n_kv_heads = kv_, .ffn = ffn_, .n_ctx = ctx_, .tied = tied_, \
+    .vocab = VOCAB_TINY, .seed = seed_
+    {FAMILY("tiny-llama3-f32-gqa-tied", GT_F32, 64, 2, 4, 2, 96, 256, true, 0x6001),
+     .wexp = -2, .flags = FX_ROPE_FREQS},
+    {FAMILY("tiny-llama3-q8_0-gqa-untied", GT_Q8_0, 64, 2, 4, 2, 96, 256, false, 0x6002),
+     .wexp = -2, .flags = FX_ROPE_FREQS},
+    {FAMILY("tiny-qwen2-f32-gqa-tied", GT_F32, 64, 2, 4, 2, 96, 96, true, 0x6101), .wexp = -2,
+     .arch = "qwen2", .rope_freq_base = 1000000.0f, .rms_eps = 1e-6f},
+    {FAMILY("tiny-qwen2-q4_0-gqa-untied", GT_Q4_0, 64, 2, 4, 2, 96, 96, false, 0x6102),
+     .wexp = -2, .arch = "qwen2", .rope_freq_base = 1000000.0f, .rms_eps = 1e-6f},
+    {FAMILY("tiny-qwen3-f32-gqa-tied", GT_F32, 64, 2, 4, 2, 96, 96, true, 0x6201), .wexp = -2,
+     .arch = "qwen3", .head_dim = 32, .rope_freq_base = 1000000.0f, .rms_eps = 1e-6f},
+    {FAMILY("tiny-qwen3-q4_k-gqa-tied", GT_Q4_K, 256, 1, 4, 2, 256, 96, true, 0x6202),
+     .wexp = -3, .arch = "qwen3", .head_dim = 128, .rope_freq_base = 1000000.0f,
+     .rms_eps = 1e-6f},
+#undef FAMILY
 /* Reader edge cases (FX_EDGE: committed in models/edge/, never part of the type test or the
  * golden traces): tiny-f32-gqa-tied's model byte for byte in its tensors (same seed, shapes and
  * values), written as GGUF v1 (u32 counts), GGUF v2, with wide integer hyperparameters (u64
@@ -115,6 +138,12 @@ uint32_t fixture_matrix_type(const gen_fixture *fx, uint64_t ne0) {
 
 float fixture_rms_eps(const gen_fixture *fx) { return fx->rms_eps != 0.0f ? fx->rms_eps : 1e-5f; }
 
+const char *fixture_arch(const gen_fixture *fx) { return fx->arch ? fx->arch : "llama"; }
+
+uint32_t fixture_head_dim(const gen_fixture *fx) {
+    return fx->head_dim ? fx->head_dim : fx->dim / fx->n_heads;
+}
+
 float fixture_rope_freq_base(const gen_fixture *fx) {
     return fx->rope_freq_base != 0.0f ? fx->rope_freq_base : 10000.0f;
 }
@@ -143,6 +172,25 @@ static void put_matrix(model_writer *m, const char *name, uint64_t ne0, uint64_t
     gen_fill_blocks(type, dst, n_blocks, &r, m->fx->wexp);
 }
 
+/* A 1-D F32 bias [n]: random values near 2^wexp. */
+static void put_bias(model_writer *m, const char *name, uint64_t n) {
+    const gen_type *f32 = gen_type_get(GT_F32);
+    uint8_t *dst = gw_tensor(&m->w, name, 1, &n, GT_F32, (size_t)n * 4);
+    gen_rng r = rng_for(m->fx->seed, name);
+    gen_fill_blocks(f32, dst, (size_t)n, &r, m->fx->wexp);
+}
+
+/* rope_freqs.weight [n] (F32): Llama 3.1's shape of divisors, in exact eighths: 1 for the
+ * first half of the frequencies (the fast ones), 8 for the last quarter, a ramp between. */
+static void put_rope_freqs(model_writer *m, uint64_t n) {
+    uint8_t *dst = gw_tensor(&m->w, "rope_freqs.weight", 1, &n, GT_F32, (size_t)n * 4);
+    uint64_t h = n / 2, q = n / 4;
+    for (uint64_t j = 0; j < n; j++) {
+        uint64_t eighths = j < h ? 8 : j >= h + q ? 64 : 8 + 56 * (j - h + 1) / (q + 1);
+        put_u32le(dst + 4 * j, f32_bits((float)eighths / 8.0f));
+    }
+}
+
 /* A 1-D F32 norm weight [n]. */
 static void put_norm(model_writer *m, const char *name, uint64_t n) {
     uint8_t *dst = gw_tensor(&m->w, name, 1, &n, GT_F32, (size_t)n * 4);
@@ -153,25 +201,32 @@ static void put_norm(model_writer *m, const char *name, uint64_t n) {
 static void put_metadata(model_writer *m, const gen_vocab *v) {
     const gen_fixture *fx = m->fx;
     gguf_writer *w = &m->w;
-    char name[96];
+    char name[96], key[96];
+    const char *arch = fixture_arch(fx);
+#define KEY(suffix) (snprintf(key, sizeof key, "%s." suffix, arch), key)
     snprintf(name, sizeof name, "ggufref %s", fx->name);
-    gw_kv_str(w, "general.architecture", "llama");
+    gw_kv_str(w, "general.architecture", arch);
     gw_kv_str(w, "general.name", name);
     if (fx->alignment) gw_kv_u32(w, "general.alignment", fx->alignment);
     if (fx->flags & FX_WIDE_INTS) {
-        gw_kv_u64(w, "llama.context_length", fx->n_ctx);
-        gw_kv_i32(w, "llama.embedding_length", (int32_t)fx->dim);
+        gw_kv_u64(w, KEY("context_length"), fx->n_ctx);
+        gw_kv_i32(w, KEY("embedding_length"), (int32_t)fx->dim);
     } else {
-        gw_kv_u32(w, "llama.context_length", fx->n_ctx);
-        gw_kv_u32(w, "llama.embedding_length", fx->dim);
+        gw_kv_u32(w, KEY("context_length"), fx->n_ctx);
+        gw_kv_u32(w, KEY("embedding_length"), fx->dim);
     }
-    gw_kv_u32(w, "llama.block_count", fx->n_layers);
-    gw_kv_u32(w, "llama.feed_forward_length", fx->ffn);
-    if (!(fx->flags & FX_DEFAULTS)) gw_kv_u32(w, "llama.rope.dimension_count", fx->dim / fx->n_heads);
-    gw_kv_u32(w, "llama.attention.head_count", fx->n_heads);
-    if (!(fx->flags & FX_DEFAULTS)) gw_kv_u32(w, "llama.attention.head_count_kv", fx->n_kv_heads);
-    gw_kv_f32(w, "llama.attention.layer_norm_rms_epsilon", fixture_rms_eps(fx));
-    if (!(fx->flags & FX_DEFAULTS)) gw_kv_f32(w, "llama.rope.freq_base", fixture_rope_freq_base(fx));
+    gw_kv_u32(w, KEY("block_count"), fx->n_layers);
+    gw_kv_u32(w, KEY("feed_forward_length"), fx->ffn);
+    if (!(fx->flags & FX_DEFAULTS)) gw_kv_u32(w, KEY("rope.dimension_count"), fixture_head_dim(fx));
+    gw_kv_u32(w, KEY("attention.head_count"), fx->n_heads);
+    if (!(fx->flags & FX_DEFAULTS)) gw_kv_u32(w, KEY("attention.head_count_kv"), fx->n_kv_heads);
+    if (fx->head_dim) {
+        gw_kv_u32(w, KEY("attention.key_length"), fx->head_dim);
+        gw_kv_u32(w, KEY("attention.value_length"), fx->head_dim);
+    }
+    gw_kv_f32(w, KEY("attention.layer_norm_rms_epsilon"), fixture_rms_eps(fx));
+    if (!(fx->flags & FX_DEFAULTS)) gw_kv_f32(w, KEY("rope.freq_base"), fixture_rope_freq_base(fx));
+#undef KEY
     if (fx->vocab == VOCAB_BPE_TINY) { /* byte-level BPE, laid out as llama.cpp's converter */
         gw_kv_str(w, "tokenizer.ggml.model", "gpt2");
         gw_kv_str(w, "tokenizer.ggml.pre", "llama-bpe");
@@ -197,8 +252,9 @@ static void put_metadata(model_writer *m, const gen_vocab *v) {
 
 /* Dies unless the hyperparameters make a valid llama model. */
 static void check_shape(const gen_fixture *fx) {
-    bool ok = fx->n_heads && fx->n_kv_heads && fx->n_layers && fx->dim % fx->n_heads == 0 &&
-              fx->n_heads % fx->n_kv_heads == 0 && (fx->dim / fx->n_heads) % 2 == 0;
+    bool ok = fx->n_heads && fx->n_kv_heads && fx->n_layers &&
+              (fx->head_dim || fx->dim % fx->n_heads == 0) &&
+              fx->n_heads % fx->n_kv_heads == 0 && fixture_head_dim(fx) % 2 == 0;
     if (!ok) gen_die("%s: inconsistent hyperparameters", fx->name);
     if ((fx->n_heads == fx->n_kv_heads) != (strstr(fx->name, "-mha") != NULL) &&
         !(fx->flags & FX_STORIES))
@@ -207,8 +263,9 @@ static void check_shape(const gen_fixture *fx) {
 
 void fixture_build(const gen_fixture *fx, gbuf *out) {
     check_shape(fx);
-    uint64_t dim = fx->dim, ffn = fx->ffn;
-    uint64_t kv_dim = (uint64_t)fx->n_kv_heads * (dim / fx->n_heads);
+    uint64_t dim = fx->dim, ffn = fx->ffn, hd = fixture_head_dim(fx);
+    uint64_t q_dim = (uint64_t)fx->n_heads * hd, kv_dim = (uint64_t)fx->n_kv_heads * hd;
+    bool qwen2 = strcmp(fixture_arch(fx), "qwen2") == 0, qwen3 = strcmp(fixture_arch(fx), "qwen3") == 0;
     gen_vocab v;
     vocab_build(&v, fx->vocab);
     model_writer m = {.fx = fx};
@@ -218,13 +275,19 @@ void fixture_build(const gen_fixture *fx, gbuf *out) {
 
     char name[64];
     put_matrix(&m, "token_embd.weight", dim, v.n);
+    if (fx->flags & FX_ROPE_FREQS) put_rope_freqs(&m, hd / 2);
     for (uint32_t l = 0; l < fx->n_layers; l++) {
 #define NAME(suffix) (snprintf(name, sizeof name, "blk.%u." suffix, l), name)
         put_norm(&m, NAME("attn_norm.weight"), dim);
-        put_matrix(&m, NAME("attn_q.weight"), dim, dim);
+        put_matrix(&m, NAME("attn_q.weight"), dim, q_dim);
+        if (qwen2) put_bias(&m, NAME("attn_q.bias"), q_dim);
         put_matrix(&m, NAME("attn_k.weight"), dim, kv_dim);
+        if (qwen2) put_bias(&m, NAME("attn_k.bias"), kv_dim);
         put_matrix(&m, NAME("attn_v.weight"), dim, kv_dim);
-        put_matrix(&m, NAME("attn_output.weight"), dim, dim);
+        if (qwen2) put_bias(&m, NAME("attn_v.bias"), kv_dim);
+        if (qwen3) put_norm(&m, NAME("attn_q_norm.weight"), hd);
+        if (qwen3) put_norm(&m, NAME("attn_k_norm.weight"), hd);
+        put_matrix(&m, NAME("attn_output.weight"), q_dim, dim);
         put_norm(&m, NAME("ffn_norm.weight"), dim);
         put_matrix(&m, NAME("ffn_gate.weight"), dim, ffn);
         put_matrix(&m, NAME("ffn_down.weight"), ffn, dim);

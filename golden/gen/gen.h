@@ -163,6 +163,7 @@ enum {
     FX_DEFAULTS = 1u << 1,   /* omit head_count_kv, rope.dimension_count, rope.freq_base */
     FX_WIDE_INTS = 1u << 2,  /* context_length as u64, embedding_length as i32 */
     FX_EDGE = 1u << 3,       /* a reader edge case: committed in models/edge/, not a type test */
+    FX_ROPE_FREQS = 1u << 4, /* llama: rope_freqs.weight, Llama 3 style divisors (fixtures.c) */
 };
 
 typedef struct gen_fixture {
@@ -179,6 +180,10 @@ typedef struct gen_fixture {
     uint64_t seed;
     unsigned flags;          /* FX_* */
     uint32_t version;        /* GGUF version written; 0: 3 */
+    const char *arch;        /* general.architecture and key prefix; NULL: "llama". "qwen2" adds
+                              * attn_{q,k,v}.bias, "qwen3" attn_{q,k}_norm.weight */
+    uint32_t head_dim;       /* 0: dim / n_heads; else written as attention.key_length and
+                              * value_length (q_dim = n_heads * head_dim may differ from dim) */
 } gen_fixture;
 
 extern const gen_fixture gen_fixtures[];
@@ -190,6 +195,8 @@ uint32_t fixture_matrix_type(const gen_fixture *fx, uint64_t ne0);
 uint32_t fixture_vocab_size(const gen_fixture *fx);
 float fixture_rms_eps(const gen_fixture *fx);
 float fixture_rope_freq_base(const gen_fixture *fx);
+const char *fixture_arch(const gen_fixture *fx);
+uint32_t fixture_head_dim(const gen_fixture *fx);
 /* The whole GGUF file of fx, appended to *out. */
 void fixture_build(const gen_fixture *fx, gbuf *out);
 

@@ -83,13 +83,18 @@ static void manifest_line(gbuf *b, const gen_fixture *fx, const out_file *f, con
                 "\"n_ctx\": %u, \"tied\": %s, \"alignment\": %u, \"rms_eps\": %g, "
                 "\"rope_freq_base\": %g, \"metadata\": \"%s\", \"version\": %u}",
                 fx->name, f->name, hex, f->bytes.len, gen_type_get(fx->type)->name, fx->dim,
-                fx->n_layers, fx->n_heads, fx->n_kv_heads, fx->dim / fx->n_heads, fx->ffn,
+                fx->n_layers, fx->n_heads, fx->n_kv_heads, fixture_head_dim(fx), fx->ffn,
                 fixture_vocab_size(fx), fx->n_ctx, fx->tied ? "true" : "false",
                 fx->alignment ? fx->alignment : 32u, (double)fixture_rms_eps(fx),
                 (double)fixture_rope_freq_base(fx), metadata_kind(fx),
                 fx->version ? fx->version : 3u);    if (fx->vocab == VOCAB_BPE_TINY) { /* only the BPE fixture says so: the others are "llama" */
         b->len--;                       /* reopen the object */
         gbuf_printf(b, ", \"tokenizer\": \"gpt2\"}");
+    }
+    if (fx->arch || (fx->flags & FX_ROPE_FREQS)) { /* only the other families say so */
+        b->len--;
+        gbuf_printf(b, ", \"arch\": \"%s\", \"rope_freqs\": %s}", fixture_arch(fx),
+                    fx->flags & FX_ROPE_FREQS ? "true" : "false");
     }
 }
 

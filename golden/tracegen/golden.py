@@ -54,6 +54,19 @@ REQ_PROMPT = {"empty": ["R-TOK-012", "R-TOK-015"], "long": ["R-TOK-013", "R-TOK-
 REQ_PROMPT_BPE = {"empty": ["R-TOK-042"], "long": ["R-TOK-032", "R-TOK-035", "R-TOK-039"],
                   "non-ascii": ["R-TOK-031", "R-TOK-039", "R-TOK-046"],
                   "byte-fallback": ["R-TOK-031", "R-TOK-039", "R-TOK-046"]}
+# The architecture fixtures (manifest "arch" / "rope_freqs", SPEC R-MODEL-020..026).
+def req_arch(m):
+    if m.get("arch") == "qwen2":
+        return ["R-MODEL-020", "R-MODEL-023", "R-NUM-026", "R-NUM-027"]
+    if m.get("arch") == "qwen3":
+        return ["R-MODEL-020", "R-MODEL-024", "R-MODEL-025", "R-NUM-026", "R-NUM-028"]
+    return ["R-MODEL-021", "R-NUM-029"] if m.get("rope_freqs") else []
+
+
+# Greedy tokens this far from BOS: rope_freqs changes the tiny Llama 3 fixture's tokens only
+# after 62 steps (conformance/torture_forward.c test_rope_freqs_change_tokens_late).
+LONG_CONTEXT_TOKENS = 96
+
 REQ_SAMPLER = {
     "greedy": ["R-SAMP-010", "R-SAMP-013"],
     "low-temperature": ["R-SAMP-014", "R-SAMP-015", "R-SAMP-016", "R-SAMP-030", "R-RNG-001"],
@@ -132,7 +145,7 @@ def model_prompt_cases():
                        "%s)" % (pname, m["name"], m["type"], m["n_heads"], m["n_kv_heads"],
                                 "tied" if m["tied"] else "untied"),
                        REQ_ALWAYS + (REQ_PROMPT_BPE if m.get("tokenizer") == "gpt2" else REQ_PROMPT)[pname]
-                       + REQ_SAMPLER["greedy"], steps,
+                       + REQ_SAMPLER["greedy"] + req_arch(m), steps,
                        {"model": m["name"], "type": m["type"], "prompt": pname,
                         "sampler": "greedy"}, max_tokens=8)
 
@@ -223,8 +236,27 @@ def sequence_cases():
                {"sequence": "errors"}, requires=["step"])
 
 
+def long_context_cases():
+    """The rope_freqs fixtures, greedy from BOS far enough that the divisors matter."""
+    for m in fixtures.manifest():
+        if not m.get("rope_freqs"):
+            continue
+        def steps(k, m=m):
+            return [cmd("boot"), cmd("load-model", path=rel_model(m["name"])),
+                    cmd("configure-sampling", max_tokens=k, stop_at_eos=False),
+                    cmd("generate", prompt="", logits=TOP_K)]
+        yield Case("model-%s-long-context" % m["name"],
+                   "greedy decoding of %d tokens from BOS with %s (%s): past the position where "
+                   "rope_freqs.weight changes the tokens" % (LONG_CONTEXT_TOKENS, m["name"],
+                                                             m["type"]),
+                   REQ_ALWAYS + REQ_PROMPT["empty"] + REQ_SAMPLER["greedy"] + req_arch(m), steps,
+                   {"model": m["name"], "type": m["type"], "prompt": "empty",
+                    "sampler": "greedy"}, max_tokens=LONG_CONTEXT_TOKENS)
+
+
 def all_cases():
-    return list(model_prompt_cases()) + list(sampler_cases()) + list(sequence_cases())
+    return (list(model_prompt_cases()) + list(sampler_cases()) + list(sequence_cases())
+            + list(long_context_cases()))
 
 
 # ---- running a case ---------------------------------------------------------------------------

@@ -8,8 +8,10 @@
  *   for each layer:
  *     xb = rmsnorm(x, attn_norm)
  *     q = Wq xb, k = Wk xb, v = Wv xb;  k, v stored at row p of the layer's KV cache
+ *     qwen2: q, k, v += their biases; qwen3: rmsnorm of every q and k head (R-NUM-027, 028)
  *     rotate (q[i], q[i+1]) and (k[i], k[i+1]) of every head, i even < rope_dim, by
- *       angle (f32)p * freq_i, freq_i = 1 / base^(i / rope_dim)
+ *       angle (f32)p * freq_i, freq_i = 1 / base^(i / rope_dim) [/ rope_freqs[i/2]]
+ *       [* (1 / linear scale)] (R-NUM-029); qwen2/qwen3: pairs (j, j + rope_dim/2) (R-NUM-026)
  *     per head h (KV head h / (n_heads / n_kv_heads)):
  *       s_t = (q_h . k_t) / sqrt(head_dim), t = 0..p;  a = softmax(s)
  *       xb_h = sum_t a_t v_t                                       (t ascending)
@@ -90,18 +92,32 @@ static void rope_angles(ggufref_context *ctx, uint32_t pos) {
     }
 }
 
-/* Rotate adjacent pairs (2j, 2j+1), 2j < rope_dim, of each of n_heads heads of vec. */
+/* Rotate adjacent pairs (2j, 2j+1), 2j < rope_dim, of each of n_heads heads of vec; NEOX
+ * style (R-NUM-026): pairs (j, j + rope_dim/2) instead. */
 static void rope_rotate(const ggufref_context *ctx, float *vec, size_t n_heads) {
     const ggufref_model_info *in = &ctx->model->info;
+    size_t half = in->rope_dim / 2;
+    size_t step = ctx->model->arch.rope_neox ? 1 : 2, other = ctx->model->arch.rope_neox ? half : 1;
     for (size_t h = 0; h < n_heads; h++) {
         float *v = vec + h * in->head_dim;
-        for (size_t j = 0; j < in->rope_dim / 2; j++) {
-            float v0 = v[2 * j], v1 = v[2 * j + 1];
+        for (size_t j = 0; j < half; j++) {
+            float *e0 = v + step * j, *e1 = e0 + other;
+            float v0 = *e0, v1 = *e1;
             float c = ctx->rope_cos[j], s = ctx->rope_sin[j];
-            v[2 * j] = v0 * c - v1 * s;
-            v[2 * j + 1] = v0 * s + v1 * c;
+            *e0 = v0 * c - v1 * s;
+            *e1 = v0 * s + v1 * c;
         }
     }
+}
+
+/* v[i] = v[i] + b[i] (R-NUM-027). */
+static void add_bias(float *v, const float *b, size_t n) {
+    for (size_t i = 0; i < n; i++) v[i] = v[i] + b[i];
+}
+
+/* rmsnorm of each of n_heads heads of vec, in place, with the head_dim weights w (R-NUM-028). */
+static void head_norm(float *vec, const float *w, size_t n_heads, size_t head_dim, float eps) {
+    for (size_t h = 0; h < n_heads; h++) rmsnorm(vec + h * head_dim, vec + h * head_dim, w, head_dim, eps);
 }
 
 /* Attention of the query q (q_dim) at position pos of layer l over positions 0..pos
@@ -212,10 +228,15 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
                                &ctx->rope_cos, &ctx->rope_sin, &ctx->key_cache,
                                &ctx->value_cache};
     for (int i = 0; i < B_COUNT; i++) *fields[i] = take(&cur, sizes[i]);
-    /* R-NUM-022: freq_j = 1 / base^((f32)(2j) / (f32)rope_dim) */
+    /* R-NUM-022: freq_j = 1 / base^((f32)(2j) / (f32)rope_dim); R-NUM-029: then / factor_j
+     * (rope_freqs) and * (1 / scale) (linear scaling) */
+    const gr_arch *arch = &model->arch;
     for (size_t j = 0; j < in->rope_dim / 2; j++) {
         float e = (float)(2 * j) / (float)in->rope_dim;
-        ctx->rope_freq[j] = 1.0f / gr_powf(in->rope_freq_base, e);
+        float f = 1.0f / gr_powf(in->rope_freq_base, e);
+        if (arch->rope_freqs != NULL) f = f / arch->rope_freqs[j];
+        if (arch->rope_scale != 1.0f) f = f * (1.0f / arch->rope_scale);
+        ctx->rope_freq[j] = f;
     }
     *out = ctx;
     return GGUFREF_OK;
@@ -328,9 +349,19 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
                                {&L->wv, ctx->xb, xbs, vc, ctx->kv_dim}};
     matmuls(ctx, qkv, 3, n);
     for (size_t b = 0; b < n; b++) {
+        float *qb = ctx->q + b * ctx->q_dim, *kb = kc + b * ctx->kv_dim, *vb = vc + b * ctx->kv_dim;
+        if (L->bq != NULL) { /* R-NUM-027: biases, then R-NUM-028: head norms, then RoPE */
+            add_bias(qb, L->bq, ctx->q_dim);
+            add_bias(kb, L->bk, ctx->kv_dim);
+            add_bias(vb, L->bv, ctx->kv_dim);
+        }
+        if (L->q_norm != NULL) {
+            head_norm(qb, L->q_norm, in->n_heads, in->head_dim, in->rms_eps);
+            head_norm(kb, L->k_norm, in->n_kv_heads, in->head_dim, in->rms_eps);
+        }
         rope_angles(ctx, pos + (uint32_t)b);
-        rope_rotate(ctx, ctx->q + b * ctx->q_dim, in->n_heads);
-        rope_rotate(ctx, kc + b * ctx->kv_dim, in->n_kv_heads);
+        rope_rotate(ctx, qb, in->n_heads);
+        rope_rotate(ctx, kb, in->n_kv_heads);
     }
     for (size_t b = 0; b < n; b++) {
         attention(ctx, l, pos + (uint32_t)b, ctx->q + b * ctx->q_dim, ctx->xb + b * xbs);

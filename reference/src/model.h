@@ -27,7 +27,27 @@ typedef struct gr_layer {
     gr_weight w_gate;       /* (dim -> ffn_dim), "w1" */
     gr_weight w_up;         /* (dim -> ffn_dim), "w3" */
     gr_weight w_down;       /* (ffn_dim -> dim), "w2" */
+    /* Per-architecture extras (SPEC R-MODEL-020..026); NULL when the architecture has none. */
+    const float *bq;        /* (q_dim) qwen2: added to Wq xb */
+    const float *bk;        /* (kv_dim) */
+    const float *bv;        /* (kv_dim) */
+    const float *q_norm;    /* (head_dim) qwen3: RMSNorm of each query head */
+    const float *k_norm;    /* (head_dim) qwen3: RMSNorm of each key head */
 } gr_layer;
+
+/* Architectures (general.architecture, R-MODEL-001, R-MODEL-020). */
+enum { GR_ARCH_LLAMA = 0, GR_ARCH_QWEN2 = 1, GR_ARCH_QWEN3 = 2 };
+
+/* What the forward pass does differently per architecture (filled by model.c). */
+typedef struct gr_arch {
+    uint32_t id;            /* GR_ARCH_* */
+    const char *name;       /* "llama", ...: also the prefix of every hyperparameter key */
+    bool rope_neox;         /* RoPE pairs (j, j + rope_dim/2) instead of (2j, 2j+1) (R-NUM-026) */
+    bool qkv_bias;          /* q, k, v biases (R-NUM-027) */
+    bool qk_norm;           /* per-head RMSNorm of q and k before RoPE (R-NUM-028) */
+    float rope_scale;       /* linear RoPE scaling factor, 1 when none (R-MODEL-022) */
+    const float *rope_freqs;/* (rope_dim / 2) divisors of each frequency, or NULL (R-MODEL-021) */
+} gr_arch;
 
 struct ggufref_model {
     const ggufref_gguf *gguf;  /* borrowed */
@@ -39,6 +59,9 @@ struct ggufref_model {
     const float *output_norm;  /* (dim) */
     gr_weight output;          /* (dim -> n_vocab); token_embd when tied */
     float *norm_copies;        /* owned f32 copies of non-F32 norm vectors, or NULL */
+    gr_arch arch;              /* architecture of the weights (llama for vocab-only models) */
+    float *vec_copies;         /* owned f32 copies of non-F32 bias / q,k norm / rope_freqs
+                                * vectors, or NULL (R-MODEL-015) */
 };
 
 /* The tokenizer of a loaded model (never NULL), for tests (model.c). */
