@@ -160,6 +160,22 @@ static bool text_eq(ggufref_str a, const char *p, size_t n) {
     return a.len == n && (n == 0 || memcmp(a.ptr, p, n) == 0);
 }
 
+#if defined(__GNUC__)
+#define GR_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define GR_PREFETCH(p) ((void)(p))
+#endif
+
+/* The token with text (p, n) whose hash_text is h, or -1. */
+static int32_t lookup_hashed(const gr_bpe *t, uint64_t h, const char *p, size_t n) {
+    size_t i = (size_t)h & t->table_mask;
+    while (t->table[i] >= 0) {
+        if (text_eq(t->text[t->table[i]], p, n)) return t->table[i];
+        i = (i + 1) & t->table_mask;
+    }
+    return -1;
+}
+
 /* The token with text (p, n), or -1. */
 static int32_t lookup(const gr_bpe *t, const char *p, size_t n) {
     size_t i = (size_t)hash_text(t->key, p, n) & t->table_mask;
@@ -361,21 +377,32 @@ static ggufref_status build_table(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
     t->key = mix64((uint64_t)(uintptr_t)t->table ^ mix64((uint64_t)(uintptr_t)t) ^ t->n_vocab);
     for (size_t i = 0; i < slots; i++) t->table[i] = -1;
     t->table_mask = slots - 1;
-    for (uint32_t id = 0; id < t->n_vocab; id++) {
-        ggufref_str s = t->text[id];
-        size_t i = (size_t)hash_text(t->key, s.ptr, s.len) & t->table_mask;
-        while (t->table[i] >= 0) {
-            if (text_eq(t->text[t->table[i]], s.ptr, s.len)) {
-                char q[GR_QUOTE_MAX];
-                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, s.ptr),
-                               "tokenizer.ggml.tokens[%u] = \"%s\" at offset %llu repeats "
-                               "token %d",
-                               (unsigned)id, gr_quote(q, s.ptr, s.len),
-                               (unsigned long long)file_offset(g, s.ptr), (int)t->table[i]);
-            }
-            i = (i + 1) & t->table_mask;
+    enum { BATCH = 32 }; /* hash a batch and prefetch its slots, then insert (as read_merges) */
+    size_t slot[BATCH];
+    for (uint32_t id0 = 0; id0 < t->n_vocab; id0 += BATCH) {
+        uint32_t nb = t->n_vocab - id0 < BATCH ? t->n_vocab - id0 : BATCH;
+        for (uint32_t k = 0; k < nb; k++) {
+            ggufref_str s = t->text[id0 + k];
+            slot[k] = (size_t)hash_text(t->key, s.ptr, s.len) & t->table_mask;
+            GR_PREFETCH(&t->table[slot[k]]);
         }
-        t->table[i] = (int32_t)id;
+        for (uint32_t k = 0; k < nb; k++) {
+            uint32_t id = id0 + k;
+            ggufref_str s = t->text[id];
+            size_t i = slot[k];
+            while (t->table[i] >= 0) {
+                if (text_eq(t->text[t->table[i]], s.ptr, s.len)) {
+                    char q[GR_QUOTE_MAX];
+                    return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, s.ptr),
+                                   "tokenizer.ggml.tokens[%u] = \"%s\" at offset %llu repeats "
+                                   "token %d",
+                                   (unsigned)id, gr_quote(q, s.ptr, s.len),
+                                   (unsigned long long)file_offset(g, s.ptr), (int)t->table[i]);
+                }
+                i = (i + 1) & t->table_mask;
+            }
+            t->table[i] = (int32_t)id;
+        }
     }
     alphabet_init(&t->abc);
     for (unsigned b = 0; b < 256; b++) { /* -1: the vocabulary lacks it (R-TOK-040) */
@@ -403,54 +430,91 @@ static ggufref_status read_merges(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
     for (size_t i = 0; i < slots; i++) t->merges[i].key = UINT64_MAX;
     t->merge_mask = slots - 1;
 
-    char *cat = NULL; /* left + right, grown as needed */
-    size_t cat_cap = 0;
+    /* Merges go in batches: first every string of the batch is split and its three texts
+     * hashed, their table slots prefetched; then the lookups. The table is larger than the
+     * caches, so this hides most of its latency. The concatenations live in cat. */
+    enum { BATCH = 32 };
+    struct {
+        ggufref_str m;
+        size_t nl, nr, cat_off;
+        uint64_t h[3];
+    } b[BATCH];
+    size_t cat_cap = 1024;
+    char *cat = gr_malloc(cat_cap);
+    if (cat == NULL) return oom(err);
     ggufref_array_iter it;
     ggufref_array_iter_init(&it, &arr);
-    for (uint32_t r = 0; r < (uint32_t)arr.count; r++) {
-        ggufref_str m;
-        if (!ggufref_array_next_str(&it, &m)) {
-            gr_free(cat);
-            return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX, "%s[%u] is not a string",
-                           key, (unsigned)r);
-        }
-        const char *sp = m.len > 1 ? memchr(m.ptr + 1, ' ', m.len - 1) : NULL;
-        char q[GR_QUOTE_MAX];
-        if (sp == NULL) {
-            gr_free(cat);
-            return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, m.ptr),
-                           "%s[%u] = \"%s\" at offset %llu has no space between two tokens", key,
-                           (unsigned)r, gr_quote(q, m.ptr, m.len),
-                           (unsigned long long)file_offset(g, m.ptr));
-        }
-        size_t nl = (size_t)(sp - m.ptr), nr = m.len - nl - 1;
-        int32_t left = lookup(t, m.ptr, nl), right = lookup(t, sp + 1, nr), result = -1;
-        if (left >= 0 && right >= 0) {
-            if (nl + nr > cat_cap) {
+    for (uint32_t r0 = 0; r0 < (uint32_t)arr.count; r0 += BATCH) {
+        uint32_t nb = (uint32_t)arr.count - r0 < BATCH ? (uint32_t)arr.count - r0 : BATCH;
+        size_t cat_len = 0;
+        for (uint32_t k = 0; k < nb; k++) {
+            uint32_t r = r0 + k;
+            ggufref_str m;
+            if (!ggufref_array_next_str(&it, &m)) {
                 gr_free(cat);
-                cat_cap = 2 * (nl + nr);
-                cat = gr_malloc(cat_cap);
-                if (cat == NULL) return oom(err);
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX, "%s[%u] is not a string",
+                               key, (unsigned)r);
             }
-            memcpy(cat, m.ptr, nl);
-            memcpy(cat + nl, sp + 1, nr);
-            result = lookup(t, cat, nl + nr);
+            const char *sp = m.len > 1 ? memchr(m.ptr + 1, ' ', m.len - 1) : NULL;
+            if (sp == NULL) {
+                char q[GR_QUOTE_MAX];
+                gr_free(cat);
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, m.ptr),
+                               "%s[%u] = \"%s\" at offset %llu has no space between two tokens", key,
+                               (unsigned)r, gr_quote(q, m.ptr, m.len),
+                               (unsigned long long)file_offset(g, m.ptr));
+            }
+            size_t nl = (size_t)(sp - m.ptr), nr = m.len - nl - 1;
+            if (cat_len + nl + nr > cat_cap) {
+                char *bigger = gr_malloc(2 * (cat_len + nl + nr));
+                if (bigger == NULL) {
+                    gr_free(cat);
+                    return oom(err);
+                }
+                memcpy(bigger, cat, cat_len);
+                gr_free(cat);
+                cat = bigger;
+                cat_cap = 2 * (cat_len + nl + nr);
+            }
+            memcpy(cat + cat_len, m.ptr, nl);
+            memcpy(cat + cat_len + nl, sp + 1, nr);
+            b[k].m = m;
+            b[k].nl = nl;
+            b[k].nr = nr;
+            b[k].cat_off = cat_len;
+            b[k].h[0] = hash_text(t->key, m.ptr, nl);
+            b[k].h[1] = hash_text(t->key, sp + 1, nr);
+            b[k].h[2] = hash_text(t->key, cat + cat_len, nl + nr);
+            for (int j = 0; j < 3; j++) GR_PREFETCH(&t->table[(size_t)b[k].h[j] & t->table_mask]);
+            cat_len += nl + nr;
         }
-        if (result < 0) {
-            gr_free(cat);
-            const char *what = left < 0 ? "its left side" : right < 0 ? "its right side" : "their concatenation";
-            return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, m.ptr),
-                           "%s[%u] = \"%s\" at offset %llu: %s is not a token", key, (unsigned)r,
-                           gr_quote(q, m.ptr, m.len), (unsigned long long)file_offset(g, m.ptr),
-                           what);
-        }
-        uint64_t k = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
-        size_t i = (size_t)mix64(k ^ t->key) & t->merge_mask;
-        while (t->merges[i].key != UINT64_MAX && t->merges[i].key != k) {
-            i = (i + 1) & t->merge_mask;
-        }
-        if (t->merges[i].key == UINT64_MAX) { /* a repeated pair keeps its first rank */
-            t->merges[i] = (gr_merge_slot){k, r, result};
+        for (uint32_t k = 0; k < nb; k++) {
+            uint32_t r = r0 + k;
+            ggufref_str m = b[k].m;
+            int32_t left = lookup_hashed(t, b[k].h[0], m.ptr, b[k].nl);
+            int32_t right = lookup_hashed(t, b[k].h[1], m.ptr + b[k].nl + 1, b[k].nr);
+            int32_t result = left >= 0 && right >= 0
+                                 ? lookup_hashed(t, b[k].h[2], cat + b[k].cat_off, b[k].nl + b[k].nr)
+                                 : -1;
+            if (result < 0) {
+                char q[GR_QUOTE_MAX];
+                gr_free(cat);
+                const char *what = left < 0    ? "its left side"
+                                   : right < 0 ? "its right side"
+                                               : "their concatenation";
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, m.ptr),
+                               "%s[%u] = \"%s\" at offset %llu: %s is not a token", key,
+                               (unsigned)r, gr_quote(q, m.ptr, m.len),
+                               (unsigned long long)file_offset(g, m.ptr), what);
+            }
+            uint64_t mk = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
+            size_t i = (size_t)mix64(mk ^ t->key) & t->merge_mask;
+            while (t->merges[i].key != UINT64_MAX && t->merges[i].key != mk) {
+                i = (i + 1) & t->merge_mask;
+            }
+            if (t->merges[i].key == UINT64_MAX) { /* a repeated pair keeps its first rank */
+                t->merges[i] = (gr_merge_slot){mk, r, result};
+            }
         }
     }
     gr_free(cat);
