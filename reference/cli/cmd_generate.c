@@ -12,6 +12,7 @@
  *                   token callback cancels the request there);
  *   --max-tokens N  the runtime's request: prompt with the model's add_bos, then up to N
  *                   sampled tokens, stopping after EOS.
+ * --ctx N caps the tokens of the run at N (the runtime's context is the model's, R-RT-016).
  * Text goes to stdout as it is made; --json prints one record per sampled token instead.
  * Exit codes: 0 ok, 1 model or runtime failure, 2 usage (cli.h).
  */
