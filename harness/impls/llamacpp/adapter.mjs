@@ -29,6 +29,11 @@ const LEVELS = ["core"];
 // KV cache element type: F32 by default (llama.cpp's default is F16, which alone moves f32 logits
 // by ~1e-4); GGUFREF_LCPP_KV=F16 measures llama.cpp as configured out of the box.
 const KV_TYPE = process.env.GGUFREF_LCPP_KV ?? "F32";
+// Every load-model first goes through llama.cpp's own loader alone (llama_model_load_from_file
+// through the addon), so the verdict on a file is llama.cpp's; only a file it accepts reaches
+// node-llama-cpp's loadModel, whose JS GGUF reader hangs on some malformed counts (README).
+// GGUFREF_LCPP_LOADER=node-llama-cpp skips that first pass (catalog_probe.py compares both).
+const DIRECT_LOAD = (process.env.GGUFREF_LCPP_LOADER ?? "direct") === "direct";
 
 const log = (...a) => process.stderr.write(`[llamacpp-adapter] ${a.join(" ")}\n`);
 
@@ -113,11 +118,21 @@ async function loadModel(path) {
   if (!st.isFile()) fail(S.IO_ERROR, `'${escapeFileStr(path)}' is not a regular file (offset 0)`, "RECOVERABLE_ERROR");
   const mark = llamaLogs.length;
   let model, context;
+  if (DIRECT_LOAD) {
+    // llama.cpp's own loader first (llama_model_load_from_file through the addon), before
+    // node-llama-cpp's JS GGUF reader sees the file: a rejection or crash here is llama.cpp's.
+    const probe = new llama._bindings.AddonModel(path, { addonExports: llama._bindings, gpuLayers: 0,
+      useMmap: false, checkTensors: true });
+    let ok = false;
+    try { ok = await probe.init(); } catch (e) { llamaLogs.push(String(e.message)); }
+    if (ok) await probe.dispose();
+    else fail(loadStatus(llamaLogs.slice(mark).join(" | ")), `llama.cpp refused '${escapeFileStr(path)}': ${llamaLogs.slice(mark).join(" | ").slice(0, 400) || "llama_model_load_from_file failed"}`, "RECOVERABLE_ERROR");
+  }
   try {
     model = await llama.loadModel({ modelPath: path, gpuLayers: 0, useMmap: false, checkTensors: true });
   } catch (e) {
-    const detail = llamaLogs.slice(Math.max(0, mark - 0)).concat([e.message]).join(" | ");
-    fail(loadStatus(detail), `llama.cpp refused '${escapeFileStr(path)}': ${detail.slice(0, 400)}`, "RECOVERABLE_ERROR");
+    const detail = llamaLogs.slice(mark).concat([e.message]).join(" | ");
+    fail(loadStatus(detail), `node-llama-cpp 3.22.1 (llama.cpp) refused '${escapeFileStr(path)}': ${detail.slice(0, 400)}`, "RECOVERABLE_ERROR");
   }
   try {
     const nCtx = model.trainContextSize;
@@ -313,7 +328,10 @@ async function generateNext(id, req) {
   rt.cancelFlag = false;
   rt.streamingId = id;
   let t;
-  try { t = await step(m, req, 0, id); } catch (e) {
+  try {
+    t = await step(m, req, 0, id);
+    drainCancels(); // R-LEVEL-063: a cancel hits it after its token; it still ends with its result
+  } catch (e) {
     if (!(e instanceof RtError)) fail(S.GENERATION_FAILED, `llama.cpp: ${oneLine(e.message)}`, "RECOVERABLE_ERROR");
     throw e;
   } finally { rt.streamingId = undefined; }
@@ -530,7 +548,7 @@ let wake = null;
 function pushLine(item) { queue.push(item); if (wake) { const w = wake; wake = null; w(); } }
 function takeLine(buf) {
   if (buf.length && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
-  if (buf.toString("latin1").trim() === "") return; // blank (also whitespace-only) lines are ignored
+  if (/^[ \t\r]*$/.test(buf.toString("latin1"))) return; // blank: JSON whitespace only (R-LEVEL-062)
   pushLine({ buf });
 }
 process.stdin.on("data", (chunk) => {
