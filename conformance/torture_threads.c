@@ -1,5 +1,5 @@
 /*
- * torture_threads.c — the threads of the forward pass (SPEC R-NUM-047, R-NUM-048).
+ * torture_threads.c — the threads of the forward pass (SPEC R-NUM-047..049).
  *
  * 1. Determinism: on every fixture model (golden/models: every tensor type, MHA and GQA, tied
  *    and untied; the build's stories15M-shaped models; with GGUFREF_THREADS_BENCH_MODELS set,
@@ -8,6 +8,8 @@
  *    position reads (a position run again gives the same logits).
  * 2. The setting: bounds, NULL, the count read back, a change in the middle of a sequence, and
  *    allocation failures that leave the context as it was.
+ * 3. The runtime's setting (R-NUM-049): kept across a load, changed with a model resident, no
+ *    state change, the same generated text and logits for 1, 2 and 3 threads.
  */
 #define _DEFAULT_SOURCE /* scandir, alphasort */
 #include <setjmp.h>
@@ -23,6 +25,7 @@
 #include <string.h>
 
 #include "ggufref.h"
+#include "cli_run.h"
 #include "oom.h"
 
 /* Logits of one fixed sequence (the one tools/logits_dump.c writes): positions 0..9 one by
@@ -225,11 +228,119 @@ static void test_set_threads_out_of_memory(void **state) {
     ggufref_gguf_close(g);
 }
 
+/* ---- the runtime setting (R-NUM-049) ---- */
+
+typedef struct gen_out {
+    char text[8192];
+    size_t len;
+    float last_logit0;
+} gen_out;
+
+static void on_token(int32_t token, const char *piece, size_t len, const float *logits,
+                     uint32_t n_vocab, void *user) {
+    (void)token;
+    gen_out *g = user;
+    if (g->len + len < sizeof g->text) {
+        memcpy(g->text + g->len, piece, len);
+        g->len += len;
+    }
+    if (n_vocab > 0) g->last_logit0 = logits[0];
+}
+
+static void generate_with(ggufref_runtime *rt, gen_out *out) {
+    memset(out, 0, sizeof *out);
+    ggufref_sampling s;
+    ggufref_sampling_default(&s);
+    s.max_tokens = 24;
+    s.seed = 7;
+    s.stop_at_eos = false;
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_generate(rt, "Once upon a time", 16, on_token, out), GGUFREF_OK);
+}
+
+static void test_runtime_threads_setting(void **state) {
+    (void)state;
+    char path[4096];
+    const char *build = getenv("GGUFREF_BUILD_DIR");
+    snprintf(path, sizeof path, "%s/fixtures/stories15m-q4_k.gguf", build ? build : ".");
+    ggufref_runtime *rt;
+    assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_threads(rt), 1); /* the default */
+    assert_int_equal(ggufref_runtime_threads(NULL), 1);
+    assert_int_equal(ggufref_runtime_set_threads(NULL, 2), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_runtime_set_threads(rt, 0), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_runtime_set_threads(rt, GGUFREF_MAX_THREADS + 1), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_UNINITIALIZED); /* not an operation */
+    /* set before the load: the load's context gets the threads */
+    assert_int_equal(ggufref_runtime_set_threads(rt, 3), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_UNINITIALIZED);
+    if (ggufref_runtime_load_model_file(rt, path) != GGUFREF_OK) {
+        ggufref_runtime_destroy(rt);
+        skip(); /* the build's fixtures are missing */
+    }
+    assert_int_equal(ggufref_runtime_threads(rt), 3);
+    gen_out three, one, two;
+    generate_with(rt, &three);
+    /* changed with the model resident after a request: same state, same tokens and logits */
+    ggufref_state before = ggufref_runtime_state(rt);
+    assert_int_equal(ggufref_runtime_set_threads(rt, 1), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_state(rt), before);
+    generate_with(rt, &one);
+    assert_int_equal(ggufref_runtime_set_threads(rt, 2), GGUFREF_OK);
+    generate_with(rt, &two);
+    assert_true(one.len > 0);
+    assert_int_equal(three.len, one.len);
+    assert_memory_equal(three.text, one.text, one.len);
+    assert_memory_equal(&three.last_logit0, &one.last_logit0, sizeof one.last_logit0);
+    assert_int_equal(two.len, one.len);
+    assert_memory_equal(two.text, one.text, one.len);
+    assert_memory_equal(&two.last_logit0, &one.last_logit0, sizeof one.last_logit0);
+    assert_int_equal(ggufref_runtime_set_threads(rt, 0), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_runtime_threads(rt), 2); /* a rejected call changes nothing */
+    ggufref_runtime_destroy(rt); /* joins the workers */
+}
+
+/* R-NUM-049: `ggufref generate --threads N` prints the same text and --json logits for N = 1, 2,
+ * 3; 0 and more than the maximum are usage errors (exit 2). */
+static void test_cli_generate_threads(void **state) {
+    (void)state;
+    const char *build = getenv("GGUFREF_BUILD_DIR");
+    char base[4096], args[4300];
+    snprintf(base, sizeof base, "--model '%s/fixtures/stories15m-q4_k.gguf' --prompt 'Once upon' "
+             "--max-tokens 24 --seed 3 --json", build ? build : ".");
+    cli_result one;
+    snprintf(args, sizeof args, "generate %s", base);
+    if (!cli_run(args, &one)) skip();
+    assert_int_equal(one.exit_code, 0);
+    assert_true(one.out_len > 0);
+    for (int t = 1; t <= 3; t++) {
+        cli_result r;
+        snprintf(args, sizeof args, "generate %s --threads %d", base, t);
+        assert_true(cli_run(args, &r));
+        assert_int_equal(r.exit_code, 0);
+        assert_int_equal(r.out_len, one.out_len);
+        assert_memory_equal(r.out, one.out, one.out_len);
+        cli_result_free(&r);
+    }
+    static const char *const bad[] = {"0", "65", "x", "-1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cli_result r;
+        snprintf(args, sizeof args, "generate %s --threads %s", base, bad[i]);
+        assert_true(cli_run(args, &r));
+        assert_int_equal(r.exit_code, 2);
+        assert_non_null(strstr(r.err, "--threads"));
+        cli_result_free(&r);
+    }
+    cli_result_free(&one);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logits_identical_for_1_to_4_threads_every_fixture),
         cmocka_unit_test(test_set_threads_bounds),
         cmocka_unit_test(test_set_threads_out_of_memory),
+        cmocka_unit_test(test_runtime_threads_setting),
+        cmocka_unit_test(test_cli_generate_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

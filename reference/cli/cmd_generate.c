@@ -3,7 +3,8 @@
  *
  *   ggufref generate --model FILE --prompt TEXT [--max-tokens N | --steps N]
  *                    [--temperature T] [--top-k K] [--top-p P] [--min-p M]
- *                    [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--ctx N] [--json]
+ *                    [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--ctx N]
+ *                    [--threads N] [--json]
  *   ggufref tokenize --model FILE [--no-bos] TEXT
  *
  * One loop, the runtime's (ggufref_runtime_generate, R-RT-023), in two modes:
@@ -13,6 +14,7 @@
  *   --max-tokens N  the runtime's request: prompt with the model's add_bos, then up to N
  *                   sampled tokens, stopping after EOS.
  * --ctx N caps the tokens of the run at N (the runtime's context is the model's, R-RT-016).
+ * --threads N runs the forward pass on N threads (R-NUM-049; the same output for every N).
  * Text goes to stdout as it is made; --json prints one record per sampled token instead.
  * Exit codes: 0 ok, 1 model or runtime failure, 2 usage (cli.h).
  */
@@ -36,6 +38,7 @@ typedef struct gen_args {
     const char *prompt;
     int32_t steps;        /* 0: --max-tokens mode */
     int32_t ctx;          /* --ctx, 0 = the model's */
+    uint32_t threads;     /* --threads, 0 = the default (1) */
     bool json;
     ggufref_sampling s;
 } gen_args;
@@ -106,6 +109,9 @@ static int parse_option(const char *name, const char *val, bool *max_set, gen_ar
     else if (strcmp(name, "--ctx") == 0) {
         ok = parse_i64(val, 0, INT32_MAX, &v);
         a->ctx = (int32_t)v;
+    } else if (strcmp(name, "--threads") == 0) {
+        ok = parse_i64(val, 1, GGUFREF_MAX_THREADS, &v);
+        a->threads = (uint32_t)v;
     } else return usage_error("generate", "unknown option", name);
     if (!ok) {
         char what[64];
@@ -245,6 +251,9 @@ static int session_open(session *s, const gen_args *a) {
     memset(s, 0, sizeof *s);
     ggufref_status st = ggufref_runtime_create(&s->rt);
     if (st != GGUFREF_OK) return runtime_error("generate", "runtime", st, NULL);
+    if (a->threads > 1 && (st = ggufref_runtime_set_threads(s->rt, a->threads)) != GGUFREF_OK) {
+        return runtime_error("generate", "--threads", st, "cannot use that many threads");
+    }
     st = ggufref_runtime_load_model_file(s->rt, a->model);
     if (st != GGUFREF_OK) {
         char qpath[GR_QUOTE_PATH_MAX]; /* one line whatever the path's bytes (R-STATUS-003) */

@@ -365,7 +365,7 @@ ggufref_status ggufref_forward(ggufref_context *ctx, int32_t token, uint32_t pos
 ggufref_status ggufref_forward_batch(ggufref_context *ctx, const int32_t *tokens, size_t n,
                                      uint32_t pos, const float **logits);
 
-/* Threads of the forward pass (R-NUM-047, R-NUM-048): each matrix product is split by rows over
+/* Threads of the forward pass (R-NUM-047..049): each matrix product is split by rows over
  * n_threads threads (the caller and n_threads - 1 workers the context keeps until it is freed
  * or the count changes); every value is bit-identical for any count. Default 1.
  * INVALID_ARGUMENT for NULL, 0, more than GGUFREF_MAX_THREADS, or more than 1 in a build
@@ -473,6 +473,14 @@ ggufref_status ggufref_runtime_create(ggufref_runtime **out);
 void ggufref_runtime_destroy(ggufref_runtime *rt);
 ggufref_state ggufref_runtime_state(const ggufref_runtime *rt);
 void ggufref_runtime_set_clock(ggufref_runtime *rt, ggufref_clock_fn clock, void *user);
+/* Threads of the forward pass (R-NUM-049): a setting like the clock, not an operation (the state
+ * never changes): applied to the resident model's context at once and to every context a later
+ * load makes; results are bit-identical for any count (R-NUM-047). Default 1 (also for the
+ * export layer's runtime). INVALID_ARGUMENT for NULL, 0, more than GGUFREF_MAX_THREADS or more
+ * than 1 in a build without threads; OUT_OF_MEMORY when a thread cannot be started (nothing
+ * changes). Not concurrently with an operation on rt. */
+ggufref_status ggufref_runtime_set_threads(ggufref_runtime *rt, uint32_t n_threads);
+uint32_t ggufref_runtime_threads(const ggufref_runtime *rt); /* 1 for NULL */
 
 /* The operations. Each returns the status of conformance/transitions.tsv and moves to its next
  * state. Operations marked (lazy) first initialize an UNINITIALIZED runtime (R-RT-004). */

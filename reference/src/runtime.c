@@ -16,6 +16,7 @@
 #define _DEFAULT_SOURCE /* madvise, MADV_HUGEPAGE (glibc: not in POSIX) */
 
 #include "runtime.h"
+#include "threads.h" /* gr_pool_max_threads */
 
 #include "fault.h"
 #include "gguf.h"
@@ -143,6 +144,23 @@ void ggufref_runtime_set_clock(ggufref_runtime *rt, ggufref_clock_fn clock, void
     if (rt == NULL) return;
     rt->clock = clock;
     rt->clock_user = user;
+}
+
+/* R-NUM-049: a setting like the clock, not an operation of the state machine. */
+ggufref_status ggufref_runtime_set_threads(ggufref_runtime *rt, uint32_t n_threads) {
+    if (rt == NULL || n_threads == 0 || n_threads > gr_pool_max_threads()) {
+        return GGUFREF_ERR_INVALID_ARGUMENT;
+    }
+    if (rt->model != NULL) {
+        ggufref_status st = ggufref_context_set_threads(rt->model->ctx, n_threads);
+        if (st != GGUFREF_OK) return st;
+    }
+    rt->n_threads = n_threads;
+    return GGUFREF_OK;
+}
+
+uint32_t ggufref_runtime_threads(const ggufref_runtime *rt) {
+    return rt != NULL && rt->n_threads != 0 ? rt->n_threads : 1;
 }
 
 /* R-RT-004, R-RT-005: idempotent; allocates the diagnostics bytes. A failure leaves the
@@ -306,8 +324,8 @@ ggufref_status ggufref_runtime_session_bytes(const ggufref_shared_model *m, uint
 
 /* Build a bundle over m (taking a new reference) with a context of n_ctx positions (0: the
  * model's). OUT: *out. On failure err is filled and nothing is left allocated or retained. */
-static ggufref_status bundle_build(ggufref_shared_model *m, uint32_t n_ctx, gr_bundle **out,
-                                   ggufref_error *err) {
+static ggufref_status bundle_build(ggufref_shared_model *m, uint32_t n_ctx, uint32_t n_threads,
+                                   gr_bundle **out, ggufref_error *err) {
     *out = NULL;
     err->status = GGUFREF_OK;
     gr_bundle *b = gr_calloc(1, sizeof *b);
@@ -332,6 +350,11 @@ static ggufref_status bundle_build(ggufref_shared_model *m, uint32_t n_ctx, gr_b
         goto fail;
     }
     b->n_ctx = ggufref_context_n_ctx(b->ctx);
+    st = ggufref_context_set_threads(b->ctx, n_threads); /* R-NUM-049; 1: nothing to do */
+    if (st != GGUFREF_OK) {
+        ensure_err(err, st, "starting the forward pass threads");
+        goto fail;
+    }
     st = ggufref_sampler_create(b->info.n_vocab, &b->sampler);
     if (st != GGUFREF_OK) {
         ensure_err(err, st, "sampler creation");
@@ -360,7 +383,9 @@ static ggufref_status install_shared(ggufref_runtime *rt, ggufref_shared_model *
                                      uint32_t n_ctx, uint64_t t0) {
     ggufref_error err;
     gr_bundle *b;
-    if (bundle_build(m, n_ctx, &b, &err) != GGUFREF_OK) return op_fail(rt, &err);
+    if (bundle_build(m, n_ctx, rt->n_threads ? rt->n_threads : 1, &b, &err) != GGUFREF_OK) {
+        return op_fail(rt, &err);
+    }
     if (gr_panic_point(GR_PANIC_LOAD_AFTER_BUILD)) {
         bundle_free(b);
         return poison(rt, GR_PANIC_LOAD_AFTER_BUILD);

@@ -84,6 +84,7 @@ struct ggufref_runtime {
     uint64_t requests;
     uint64_t tokens_generated;
 
+    uint32_t n_threads;       /* forward-pass threads of every context (R-NUM-049); 0 = 1 */
     ggufref_clock_fn clock;   /* optional, for the nondeterministic diagnostics */
     void *clock_user;
     uint64_t load_ns, prefill_ns, decode_ns;

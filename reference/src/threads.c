@@ -1,5 +1,5 @@
 /*
- * threads.c — the persistent worker pool (see threads.h; SPEC R-NUM-047, R-NUM-048).
+ * threads.c — the persistent worker pool (see threads.h; SPEC R-NUM-047..049).
  *
  * A run publishes (fn, arg), bumps the generation and wakes the workers; each worker runs its
  * part and counts itself done; the caller runs part 0, then waits for the count to reach 0.
@@ -21,6 +21,7 @@ ggufref_status gr_pool_create(uint32_t n_threads, gr_pool **out) {
     return n_threads == 1 ? GGUFREF_OK : GGUFREF_ERR_INVALID_ARGUMENT;
 }
 void gr_pool_free(gr_pool *pool) { (void)pool; }
+uint32_t gr_pool_max_threads(void) { return 1; }
 uint32_t gr_pool_threads(const gr_pool *pool) {
     (void)pool;
     return 1;
@@ -149,6 +150,8 @@ void gr_pool_free(gr_pool *pool) {
 }
 
 uint32_t gr_pool_threads(const gr_pool *pool) { return pool ? pool->n_threads : 1; }
+
+uint32_t gr_pool_max_threads(void) { return GGUFREF_MAX_THREADS; }
 
 void gr_pool_run(gr_pool *pool, gr_pool_fn fn, void *arg) {
     if (pool == NULL) {

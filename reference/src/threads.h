@@ -1,5 +1,5 @@
 /*
- * threads.h — the persistent worker pool of the forward pass (threads.c, SPEC R-NUM-047, R-NUM-048).
+ * threads.h — the persistent worker pool of the forward pass (threads.c, SPEC R-NUM-047..049).
  * Not installed, not public.
  *
  * A pool of n threads is the caller plus n - 1 workers that live as long as the pool (created
@@ -27,6 +27,8 @@ typedef void (*gr_pool_fn)(void *arg, size_t part, size_t n_parts);
 ggufref_status gr_pool_create(uint32_t n_threads, gr_pool **out);
 /* Stop and join the workers, free the pool. NULL is a no-op. */
 void gr_pool_free(gr_pool *pool);
+/* The most threads a pool of this build can have: GGUFREF_MAX_THREADS, or 1 without threads. */
+uint32_t gr_pool_max_threads(void);
 /* Threads of the pool (1 for NULL). */
 uint32_t gr_pool_threads(const gr_pool *pool);
 /* fn(arg, t, n) for every t < n = gr_pool_threads(pool): t = 0 on the calling thread, the
