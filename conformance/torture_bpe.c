@@ -897,6 +897,52 @@ static void test_bpe_bert_rejected(void **state) {
     ggufref_gguf_close(g);
 }
 
+
+/* ---- the converted real vocabularies (R-TOK-048, R-TOK-041, R-TOK-038) ------------------ */
+
+/* Qwen3 as converted: <think> (added, not special) is USER_DEFINED and always one token;
+ * <|im_start|> (special) is CONTROL: text without PARSE_SPECIAL, one token with it; <|fim_prefix|>
+ * (not special, but looks special) is CONTROL too. Llama 3: BOS/EOS from tokenizer_config.json,
+ * add_bos from the post-processor, and its BOS text is BOS only when parsed. */
+static void test_bpe_converted_special_tokens(void **state) {
+    (void)state;
+    char path[1024];
+    if (!vocab_path("qwen2", path, sizeof path)) {
+        fail_msg("the converted qwen2 vocabulary is missing (ctest fixture bpe_vocabs, tools/deps.sh)");
+    }
+    vocab v = {0};
+    vocab_open_path(path, &v);
+    expect_ids(v.bpe, "<think>", 0, IDS(151667));
+    expect_ids(v.bpe, "a<think>b", 0, IDS(64, 151667, 65));
+    expect_ids(v.bpe, "<|im_start|>", GR_BPE_PARSE_SPECIAL, IDS(151644));
+    expect_ids(v.bpe, "<|fim_prefix|>", GR_BPE_PARSE_SPECIAL, IDS(151659));
+    size_t n;
+    int32_t *ids = encode(v.bpe, "<|im_start|>", 12, 0, &n);
+    assert_true(n > 1); /* not parsed: ordinary text */
+    free(ids);
+    assert_int_equal(gr_bpe_piece(v.bpe, 151644).len, 0);           /* CONTROL: nothing */
+    assert_int_equal(gr_bpe_piece(v.bpe, 151667).len, 7);           /* USER_DEFINED: its text */
+    assert_int_equal(gr_bpe_eos(v.bpe), 151645);                     /* <|im_end|> */
+    assert_int_equal(gr_bpe_bos(v.bpe), -1);
+    assert_false(gr_bpe_add_bos(v.bpe));
+    vocab_close(&v);
+
+    if (!vocab_path("llama-bpe", path, sizeof path)) {
+        fail_msg("the converted llama-bpe vocabulary is missing (ctest fixture bpe_vocabs, tools/deps.sh)");
+    }
+    vocab_open_path(path, &v);
+    assert_int_equal(gr_bpe_n_vocab(v.bpe), 128256);
+    assert_int_equal(gr_bpe_bos(v.bpe), 128000);
+    assert_int_equal(gr_bpe_eos(v.bpe), 128001);
+    assert_true(gr_bpe_add_bos(v.bpe));
+    expect_ids(v.bpe, "<|begin_of_text|>Hi", GR_BPE_PARSE_SPECIAL | GR_BPE_ADD_BOS,
+               IDS(128000, 128000, 13347));
+    ids = encode(v.bpe, "<|begin_of_text|>", 17, 0, &n);
+    for (size_t i = 0; i < n; i++) assert_true(ids[i] < 128000);
+    free(ids);
+    vocab_close(&v);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vectors_gpt2),
@@ -919,6 +965,7 @@ int main(void) {
         cmocka_unit_test(test_bpe_out_of_memory),
         cmocka_unit_test(test_pretok_pieces),
         cmocka_unit_test(test_bpe_public_api),
+        cmocka_unit_test(test_bpe_converted_special_tokens),
         cmocka_unit_test(test_bpe_bert_rejected),
         cmocka_unit_test(test_bpe_round_trip_property),
         cmocka_unit_test(test_bpe_worst_case_runs),
