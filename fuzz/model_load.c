@@ -5,6 +5,9 @@
  *   bytes ─open─► gguf ─model_load─► model ─context_create─► ctx ─forward─► logits
  *                         └─(UNSUPPORTED_MODEL)─► model_load_vocab ─► tokenizer only
  *
+ * Every architecture of SPEC R-MODEL-020 (llama with rope_freqs, qwen2 biases, qwen3 Q/K norms
+ * and key_length) is reached from the micro seeds of fuzz/tools/gen_seeds.c.
+ *
  * Every rejection must carry a proper error. An accepted model has its vocabulary decoded
  * (every token's piece and text inside the model's memory) and a short fixed text tokenized
  * with it; then, if its shape is inside the caps below, a context of at most FZ_MAX_CTX
@@ -154,9 +157,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
              info.n_vocab);
     if (info.n_vocab <= FZ_MAX_VOCAB) exercise_tokenizer(m, &info);
     if (full) {
-        FZ_CHECK(info.dim > 0 && info.n_heads > 0 && info.dim % info.n_heads == 0 &&
-                     info.head_dim == info.dim / info.n_heads && info.n_kv_heads > 0 &&
-                     info.n_heads % info.n_kv_heads == 0 && info.n_layers > 0,
+        /* R-MODEL-025: the head size is dim / n_heads unless key_length gives it */
+        bool key_length = ggufref_gguf_find_key(g, "llama.attention.key_length") >= 0 ||
+                          ggufref_gguf_find_key(g, "qwen2.attention.key_length") >= 0 ||
+                          ggufref_gguf_find_key(g, "qwen3.attention.key_length") >= 0;
+        FZ_CHECK(info.dim > 0 && info.n_heads > 0 && info.head_dim > 0 &&
+                     (key_length || (info.dim % info.n_heads == 0 &&
+                                     info.head_dim == info.dim / info.n_heads)) &&
+                     (uint64_t)info.n_heads * info.head_dim <= (1u << 20) &&
+                     info.rope_dim % 2 == 0 && info.rope_dim <= info.head_dim &&
+                     info.n_kv_heads > 0 && info.n_heads % info.n_kv_heads == 0 &&
+                     info.n_layers > 0,
                  "inconsistent shape accepted");
         if (within_caps(&info)) exercise_forward(m, &info);
     }

@@ -65,6 +65,20 @@ static const gen_fixture micro[] = {
     MICRO("micro-q5_0-gqa-tied", GT_Q5_0, 32, 1, 4, 2, 32, true, 0xf007),
     MICRO("micro-q5_1-mha-tied", GT_Q5_1, 32, 1, 2, 2, 32, true, 0xf008),
     MICRO("micro-q8_0-gqa-untied", GT_Q8_0, 32, 1, 2, 1, 32, false, 0xf009),
+    /* the architectures (SPEC R-MODEL-020..026): rope_freqs, qwen2 biases, qwen3 norms and a
+     * head size (8) apart from dim / n_heads (4) */
+    {.name = "micro-llama3-f32-gqa-tied", .type = GT_F32, .fallback = GT_F32, .dim = 16,
+     .n_layers = 1, .n_heads = 4, .n_kv_heads = 2, .ffn = 24, .n_ctx = 16, .tied = true,
+     .vocab = VOCAB_TINY, .wexp = -2, .seed = 0xf00a, .flags = FX_ROPE_FREQS},
+    {.name = "micro-qwen2-f32-gqa-tied", .type = GT_F32, .fallback = GT_F32, .dim = 16,
+     .n_layers = 1, .n_heads = 4, .n_kv_heads = 2, .ffn = 24, .n_ctx = 16, .tied = true,
+     .vocab = VOCAB_TINY, .wexp = -2, .seed = 0xf00b, .arch = "qwen2"},
+    {.name = "micro-qwen2-q8_0-gqa-untied", .type = GT_Q8_0, .fallback = GT_Q8_0, .dim = 32,
+     .n_layers = 1, .n_heads = 2, .n_kv_heads = 1, .ffn = 32, .n_ctx = 16, .tied = false,
+     .vocab = VOCAB_TINY, .wexp = -2, .seed = 0xf00c, .arch = "qwen2"},
+    {.name = "micro-qwen3-f32-gqa-tied", .type = GT_F32, .fallback = GT_F32, .dim = 16,
+     .n_layers = 1, .n_heads = 4, .n_kv_heads = 2, .ffn = 24, .n_ctx = 16, .tied = true,
+     .vocab = VOCAB_TINY, .wexp = -2, .seed = 0xf00d, .arch = "qwen3", .head_dim = 8},
 };
 
 static void micro_models(void) {
