@@ -20,6 +20,7 @@
  * dispatch (a table per path, so another vector path, e.g. wasm SIMD128, adds its own table).
  */
 #include "kernels.h"
+#include "kernels_wasm.h" /* wasm32 -msimd128 only: row kernels of kernels_wasm.c */
 #include "quant.h"
 #include "simd.h"
 
@@ -691,10 +692,15 @@ float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
         return out;
     }
 #endif
+#if GR_HAVE_WASM_SIMD
+    if (gr_wasm_row_type(type)) return gr_wasm_row_dot(type, row, x, n);
+#endif
     return gr_row_dot_portable(type, row, x, n);
 }
 
-const char *gr_kernel_path(void) { return gr_have_avx2() ? "avx2" : "portable"; }
+const char *gr_kernel_path(void) {
+    return gr_have_avx2() ? "avx2" : GR_HAVE_WASM_SIMD ? "wasm-simd128" : "portable";
+}
 
 void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
                     size_t y_stride, size_t r0, size_t r1, float *row_buf) {
@@ -703,6 +709,14 @@ void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t 
     const avx2_kernels *k = gr_have_avx2() ? avx2_for(w->type) : NULL;
     if (k != NULL) {
         matmul_rows_avx2(w, k, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
+        return;
+    }
+#endif
+#if GR_HAVE_WASM_SIMD
+    if (n_batch == 1 && gr_wasm_row_type(w->type)) {
+        for (size_t r = r0; r < r1; r++) {
+            y[r] = gr_wasm_row_dot(w->type, w->data + r * w->row_bytes, x, w->n_in);
+        }
         return;
     }
 #endif

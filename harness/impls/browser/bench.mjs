@@ -71,6 +71,35 @@ function nodeDecode(wasmPath, model) {
   });
 }
 
+// The largest model the 4 GiB of wasm32 memory can hold: the largest n (1 MiB steps) for which
+// a fresh instance gives room for n model bytes (owned load, R-RT-017: held once), and for
+// which it also holds a second copy of n bytes (the copying load: the host's buffer and the
+// runtime's copy).
+function probeLargest(wasmPath) {
+  const wasmModule = new WebAssembly.Module(readFileSync(wasmPath));
+  const fits = (n, copies) => {
+    const wasi = new WASI({ version: 'preview1', args: [], env: {}, preopens: {} });
+    const inst = new WebAssembly.Instance(wasmModule, {
+      wasi_snapshot_preview1: wasi.wasiImport, ggufref_host: { token: () => {} },
+    });
+    wasi.initialize(inst);
+    const x = inst.exports;
+    if (copies === 2 && x.gr_wasm_alloc(n) === 0) return false;
+    return x.gr_wasm_model_bytes(n) !== 0;
+  };
+  const search = (copies) => {
+    let lo = 0;
+    let hi = 4096; // MiB
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (fits(mid * 1048576, copies)) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return { owned: search(1), copying: search(2) };
+}
+
 const mib = (n) => (n / 1048576).toFixed(1);
 const rows = [];
 let browser = null;
@@ -104,6 +133,7 @@ for (const [i, model] of opts.models.entries()) {
 if (browser) await browser.close();
 if (server) await server.close();
 
+const largest = opts.wasm || opts.simd ? probeLargest(opts.simd || opts.wasm) : null;
 const f = (v) => (v === undefined ? '-' : v.toFixed(1));
 console.log(`decode tokens/s, greedy, ${opts.tokens} tokens, best of ${opts.repeats}; ` +
   'wasm memory (MiB) before load / after load / after generating (Node SIMD build)\n');
@@ -114,4 +144,8 @@ for (const r of rows) {
   console.log(`| ${r.model} | ${mib(r.size)} | ${f(r.native)} | ${f(r.node?.decode)} | ` +
     `${f(r.nodeSimd?.decode)} | ${f(r.chromium?.decode)} | ` +
     `${m ? `${mib(m.memBefore)} / ${mib(m.memLoaded)} / ${mib(m.memAfter)}` : '-'} |`);
+}
+if (largest) {
+  console.log(`\nlargest model bytes that fit in wasm32 memory (4 GiB), 1 MiB steps: ` +
+    `${largest.owned} MiB held once (owned load), ${largest.copying} MiB with a copying load`);
 }

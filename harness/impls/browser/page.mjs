@@ -15,7 +15,8 @@ const $ = (id) => document.getElementById(id);
 const enc = new TextEncoder();
 
 const worker = new Worker('worker.mjs', { type: 'module' });
-const ring = crossOriginIsolated ? createRing() : null;
+// ?ring=0: no ring even when isolated (tests the sliced generate of a non-isolated page).
+const ring = crossOriginIsolated && params.get('ring') !== '0' ? createRing() : null;
 const writer = ring ? new RingWriter(ring) : null;
 const backlog = [];
 
@@ -195,7 +196,7 @@ async function ready(canPoll) {
     return;
   }
   $('isolation').textContent = canPoll ? 'cross-origin isolated: cancel between tokens' :
-    'not cross-origin isolated: cancel only between commands';
+    'not cross-origin isolated: generate in one-token slices, cancel between them';
   const ev = await command('boot');
   $('isolation').textContent += ` · ${ev.name} ${ev.version}, capabilities ${ev.capabilities}`;
   refresh();

@@ -23,7 +23,10 @@ export async function warmPage(browser, url, token, log) {
     if (m.type() === 'error' || m.type() === 'warning') log(`console: ${m.text()}`);
   });
   page.on('crash', () => s.sink?.fail('the page crashed'));
-  await page.goto(`${url}/browser/index.html?${new URLSearchParams({ bridge: '1', fs: token })}`);
+  // GGUFREF_BROWSER_RING=0: the Worker without the shared ring (generate in one-token slices).
+  const q = { bridge: '1', fs: token };
+  if (process.env.GGUFREF_BROWSER_RING === '0') q.ring = '0';
+  await page.goto(`${url}/browser/index.html?${new URLSearchParams(q)}`);
   await page.waitForFunction(() => window.__ggufrefReady === true);
   return s;
 }

@@ -5,7 +5,8 @@
 // the Node entry ../wasm/host.mjs; this file supplies the browser's platform parts:
 //   wasi       wasi.mjs (no files)
 //   poll       the SharedArrayBuffer ring of channel.mjs (cross-origin-isolated page only;
-//              without it lines come by postMessage and `cancel` is not advertised)
+//              without it lines come by postMessage and generate runs in one-token slices of
+//              the step budget, R-EXP-010..012, yielding to the event loop between two)
 //   readModel  a model the page transferred ({model: {name, number, buffer | file}}): an
 //              ArrayBuffer moved, not copied (seed 002, "Ownership"), or a File read here in
 //              chunks straight into wasm memory; else, in bridge mode, a file of the bridge's
@@ -68,6 +69,18 @@ const platform = {
   canPoll: false,
   poll() { return reader !== null ? reader.take() : []; },
   post(msg) { postMessage(msg); },
+  // Without the ring: back to the event loop between two one-token slices (a message to
+  // ourselves is a task after the page's messages already queued).
+  yieldToEvents() {
+    return new Promise((resolve) => {
+      const c = new MessageChannel();
+      c.port1.onmessage = () => {
+        c.port1.close();
+        resolve();
+      };
+      c.port2.postMessage(0);
+    });
+  },
   readModel(path) {
     const m = models.get(path);
     if (m !== undefined) {

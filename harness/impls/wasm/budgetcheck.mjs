@@ -2,8 +2,8 @@
 // wasm32-wasi module: a request made in slices of any size (generate_budget, then
 // generate_continue while `more`) gives the tokens, logits, result bytes and state digest of
 // one generate; continue on a finished request makes nothing; outside CONTINUATION_READY it is
-// refused as generate_next_token is; a cancel inside a slice stops it and the next continue
-// resumes the same request.
+// refused as generate_next_token is; a cancel inside a slice or between two slices stops the
+// (next) slice and the continue after it resumes the same request.
 //
 //   node budgetcheck.mjs build/wasm/ggufref.wasm MODEL.gguf...
 // Exit status 0 when every check holds; each failure is printed.
@@ -122,6 +122,17 @@ for (const model of models) {
     while (x.gr_wasm_generate_continue(16) === OK && x.gr_wasm_more() === 1);
     check(`${tag}: resumed request as one generate`, seen, want.tokens);
     check(`${tag}: resumed result`, result(), want.result);
+    // A cancel between two slices stops the next one before its first token; then it resumes.
+    start(bytes, eos, tag);
+    check(`${tag}: budget start (2)`, x.gr_wasm_generate_budget(pp, prompt.length, 2), OK);
+    if (x.gr_wasm_more() === 1) {
+      check(`${tag}: cancel between slices`, x.gr_wasm_cancel(), OK);
+      check(`${tag}: the next slice is CANCELLED`, x.gr_wasm_generate_continue(3), CANCELLED);
+      check(`${tag}: ... before its first token`, seen.length, 2);
+      check(`${tag}: ... more stays false after an error`, x.gr_wasm_more(), 0);
+      while (x.gr_wasm_generate_continue(16) === OK && x.gr_wasm_more() === 1);
+      check(`${tag}: resumed after a cancel between slices`, seen, want.tokens);
+    }
   }
   // Outside CONTINUATION_READY: refused as generate_next_token (R-EXP-012).
   check(`${model}: reset`, x.gr_wasm_reset_context(), OK);

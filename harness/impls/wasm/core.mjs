@@ -11,7 +11,9 @@
 //                   module's load_model_file then reports IO_ERROR as a native load would)
 //   post(msg)       to the main thread: {out: event line} or {done: true} after the end of input
 //   poll()          the lines that have arrived since, without waiting (between two tokens);
-//                   canPoll false when the platform cannot (then no `cancel` capability)
+//                   canPoll false when the platform cannot: then generate runs in one-token
+//                   slices (step budget, R-EXP-010..012) and awaits yieldToEvents() between
+//                   two, so arriving lines are received; without either, no `cancel` capability
 //   waitingFor(item) optional: true while the bytes a queued load-model needs are in transit
 //
 // Token-step scheduling (R-PROTO-041): the token callback runs inside the module, synchronously;
@@ -152,6 +154,7 @@ export class Server {
   // page transfers them in a message of their own) stays first in the queue: the platform
   // calls pump() again when they are there.
   pump() {
+    if (this.busy) return; // a sliced generate is under way (generateSliced)
     while (this.queue.length > 0) {
       const item = this.queue[0];
       if (item.eof) {
@@ -161,7 +164,15 @@ export class Server {
       }
       if (this.platform.waitingFor !== undefined && this.platform.waitingFor(item)) return;
       this.queue.shift();
-      this.dispatch(item.line);
+      const pending = this.dispatch(item.line);
+      if (pending !== undefined) { // a sliced generate: the rest waits for its end
+        this.busy = true;
+        pending.then(() => {
+          this.busy = false;
+          this.pump();
+        });
+        return;
+      }
     }
   }
 
@@ -263,7 +274,7 @@ export class Server {
       this.error(id, 1, false, `unknown command '${[...msg.cmd].slice(0, 64).join('')}'`);
       return;
     }
-    run.call(this, r);
+    return run.call(this, r);
   }
 
   // ---- fields (R-PROTO-008) ----
@@ -369,6 +380,40 @@ export class Server {
     this.handlePendingCancels();
   }
 
+  // A platform that cannot poll (a browser page without cross-origin isolation) makes the
+  // request in one-token slices (R-EXP-010, R-EXP-011) and returns to its event loop between
+  // two, so lines that arrive meanwhile are received; a cancel that hits sets the runtime's
+  // flag and the next slice ends with the runtime's CANCELLED (R-EXP-012, R-PROTO-041).
+  // max_tokens and EOS stay the runtime's. Resolves when the generate has answered.
+  async generateSliced(r, p, n) {
+    let st = this.x.gr_wasm_generate_budget(p, n, 1);
+    while (st === 0 && this.x.gr_wasm_more() === 1) {
+      await this.platform.yieldToEvents();
+      this.handlePendingCancels();
+      st = this.x.gr_wasm_generate_continue(1);
+    }
+    this.generateEnd(r, p, st);
+  }
+
+  generateEnd(r, p, st) {
+    this.streamEnd();
+    if (p !== 0) this.x.gr_wasm_free(p);
+    if (st !== 0) {
+      this.runtimeError(r.id, st, 'generate');
+      return;
+    }
+    const ev = this.result(r.id, true);
+    const t = this.tokens();
+    if (t !== null) {
+      ev.prompt_tokens = t.all.slice(0, t.nPrompt);
+      ev.n_prompt = t.nPrompt;
+      ev.n_tokens = t.all.length;
+    }
+    ev.tokens = this.gen;
+    this.addResultText(ev);
+    this.emit(ev);
+  }
+
   // The runtime's tokens: {all, nPrompt}, or null.
   tokens() {
     const st = this.x.gr_wasm_tokens();
@@ -400,8 +445,10 @@ const COMMANDS = {
     ev.name = 'ggufref-wasm';
     ev.version = VERSION;
     ev.protocol = 1;
-    // cancel (R-PROTO-041) only when lines can be taken while a generate streams.
-    ev.capabilities = this.platform.canPoll ? ['step', 'cancel', 'logits'] : ['step', 'logits'];
+    // cancel (R-PROTO-041) only when lines can be taken while a generate streams: polled
+    // between tokens, or received between one-token slices (generateSliced).
+    ev.capabilities = this.platform.canPoll || this.platform.yieldToEvents ?
+      ['step', 'cancel', 'logits'] : ['step', 'logits'];
     ev.limits = { max_line: MAX_LINE, max_top: MAX_TOP };
     this.emit(ev);
   },
@@ -471,23 +518,11 @@ const COMMANDS = {
     const bytes = enc.encode(prompt);
     const p = this.put(bytes);
     this.streamBegin(r);
-    const st = p === 0 ? 2 : this.x.gr_wasm_generate(p, bytes.length);
-    this.streamEnd();
-    if (p !== 0) this.x.gr_wasm_free(p);
-    if (st !== 0) {
-      this.runtimeError(r.id, st, 'generate');
-      return;
+    if (p !== 0 && !this.platform.canPoll && this.platform.yieldToEvents) {
+      return this.generateSliced(r, p, bytes.length);
     }
-    const ev = this.result(r.id, true);
-    const t = this.tokens();
-    if (t !== null) {
-      ev.prompt_tokens = t.all.slice(0, t.nPrompt);
-      ev.n_prompt = t.nPrompt;
-      ev.n_tokens = t.all.length;
-    }
-    ev.tokens = this.gen;
-    this.addResultText(ev);
-    this.emit(ev);
+    this.generateEnd(r, p, p === 0 ? 2 : this.x.gr_wasm_generate(p, bytes.length));
+    return undefined;
   },
 
   'generate-next-token'(r) {
