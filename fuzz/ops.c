@@ -25,7 +25,12 @@
  *     with the same settings and prompt in the same input, whatever ran between (R-RT-024);
  *   - the logits the token callback gets are, bit for bit, those of ggufref_forward over the
  *     same tokens on a context of our own (R-RT-029), for every token of a request on the
- *     pristine fixture.
+ *     pristine fixture;
+ *   - evaluate (R-RT-045) calls its callback once per position, in order, with the caller's
+ *     token and (pristine fixture) the logits of ggufref_forward over tokens[0..i]; when it
+ *     succeeds every position was called back and the request is cleared (no tokens, no
+ *     result bytes). Its ids are valid ones, out of range ones (rejected), none, or n_ctx + 1
+ *     (overflow), from the input.
  *
  * Input: a sequence of operations, each one opcode byte (taken modulo the number of opcodes)
  * and its arguments; at most FZ_MAX_OPS operations. The model is the micro fixture, or a copy
@@ -43,11 +48,11 @@
 
 enum fz_op {
     OP_INIT, OP_LOAD, OP_CONFIGURE, OP_GENERATE, OP_NEXT, OP_RESET, OP_FREE, OP_DIAGNOSTICS,
-    OP_LAST_ERROR, OP_RESULT, OP_CANCEL, OP_COUNT
+    OP_LAST_ERROR, OP_RESULT, OP_CANCEL, OP_EVALUATE, OP_COUNT
 };
 static const char *const op_names[OP_COUNT] = {
     "init", "load_model", "configure_sampling", "generate", "generate_next_token",
-    "reset_context", "free_model", "diagnostics", "last_error", "result", "cancel",
+    "reset_context", "free_model", "diagnostics", "last_error", "result", "cancel", "evaluate",
 };
 
 #define FZ_REJECTED (-1) /* the table's REJECTED status */
@@ -185,6 +190,10 @@ typedef struct fz_world {
     int32_t seq[64];
     size_t n_seq;
     size_t n_ref_run;       /* tokens of seq already run through ref */
+    /* evaluate (R-RT-045): its ids and the next position its callback must see */
+    int32_t eval_ids[64];
+    size_t n_eval;
+    uint32_t eval_pos;
 } fz_world;
 
 /* R-RT-029: the logits a token was sampled from are, bit for bit, what ggufref_forward gives
@@ -330,6 +339,49 @@ static ggufref_status op_generate(fz_world *w, fz_gen_args a) {
     return ggufref_runtime_generate(w->rt, p, w->prompt_len, a.no_callback ? NULL : on_token, w);
 }
 
+/* evaluate's ids, read before any fault is armed: n in 0..17 (the micro fixture's n_ctx is 16,
+ * so 17 overflows), each a byte mapped into the vocabulary, or (flag) raw 32 bits. */
+static void read_evaluate(fz_world *w, fz_bytes *in) {
+    uint8_t flags = fz_u8(in);
+    w->n_eval = fz_range(in, 0, 17);
+    w->cancel_after = fz_u8(in) % 8u; /* a cancel from the callback must change nothing */
+    for (size_t i = 0; i < w->n_eval; i++) {
+        w->eval_ids[i] = (flags & 1u) && fz_u8(in) == 0 ? (int32_t)fz_u32(in)
+                                                        : (int32_t)fz_u8(in);
+    }
+    w->eval_pos = 0;
+}
+
+static void on_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
+                        void *user) {
+    fz_world *w = user;
+    fz_consume(fz_touch_f32(logits, n_vocab));
+    FZ_CHECK(pos == w->eval_pos && pos < w->n_eval && token == w->eval_ids[pos],
+             "evaluate called back position %u token %d, expected position %u of %zu", pos,
+             token, w->eval_pos, w->n_eval);
+    w->eval_pos++;
+    if (w->pristine && w->resident) { /* R-RT-045: ggufref_forward over tokens[0..pos] */
+        ggufref_model_info info;
+        ggufref_model_get_info(fz_model, &info);
+        FZ_CHECK(n_vocab == info.n_vocab, "evaluate callback n_vocab %u, model %u", n_vocab,
+                 info.n_vocab);
+        const float *mine = NULL;
+        ggufref_status st = ggufref_forward(w->ref, token, pos, &mine);
+        FZ_CHECK(st == GGUFREF_OK, "reference forward at %u: %s", pos, ggufref_status_name(st));
+        FZ_CHECK(memcmp(mine, logits, n_vocab * sizeof *logits) == 0,
+                 "evaluate logits at position %u differ from ggufref_forward", pos);
+    }
+    w->callbacks++;
+    if (w->cancel_after != 0 && w->callbacks == w->cancel_after) {
+        w->cancel_requested = true;
+        ggufref_runtime_cancel(w->rt);
+    }
+}
+
+static ggufref_status op_evaluate(fz_world *w) {
+    return ggufref_runtime_evaluate(w->rt, w->eval_ids, w->n_eval, on_position, w);
+}
+
 /* Check the result bytes against the pieces of the generated tokens (pristine model). */
 static void check_tokens_and_result(const fz_world *w) {
     const int32_t *tokens = NULL;
@@ -431,6 +483,7 @@ static void step(fz_world *w, fz_bytes *in) {
     /* Arguments and tracking first: they may allocate, and must not meet an armed fault. */
     if (op == OP_CONFIGURE) read_sampling(in, &s);
     if (op == OP_GENERATE) gen = read_generate(w, in);
+    if (op == OP_EVALUATE) read_evaluate(w, in);
     w->tracking = false;
     if (op == OP_GENERATE && !gen.null_prompt) track_request(w, false);
     if (op == OP_NEXT) track_request(w, true);
@@ -449,6 +502,7 @@ static void step(fz_world *w, fz_bytes *in) {
     case OP_DIAGNOSTICS: st = ggufref_runtime_diagnostics(w->rt, &view); break;
     case OP_LAST_ERROR: st = ggufref_runtime_last_error(w->rt, &err); break;
     case OP_RESULT: st = ggufref_runtime_result(w->rt, &view); break;
+    case OP_EVALUATE: st = op_evaluate(w); break;
     default: st = ggufref_runtime_cancel(w->rt); break;
     }
     bool oom = fail_alloc && ggufref_fault_alloc_fired();
@@ -490,6 +544,16 @@ static void step(fz_world *w, fz_bytes *in) {
         w->resident = false;
     }
     if (op == OP_LOAD && st == GGUFREF_OK) w->pristine = pristine;
+    if (op == OP_EVALUATE && st == GGUFREF_OK) { /* every position, then a cleared request */
+        const int32_t *tokens = NULL;
+        size_t n_tokens = 0;
+        ggufref_str result;
+        ggufref_runtime_tokens(w->rt, &tokens, &n_tokens, NULL);
+        FZ_CHECK(w->eval_pos == w->n_eval && n_tokens == 0 &&
+                     ggufref_runtime_result(w->rt, &result) == GGUFREF_OK && result.len == 0,
+                 "evaluate OK after %u of %zu positions with %zu tokens left", w->eval_pos,
+                 w->n_eval, n_tokens);
+    }
     check_tokens_and_result(w);
     if (op == OP_GENERATE && st == GGUFREF_OK && w->pristine && !w->cancel_requested) {
         check_determinism(w);
