@@ -97,6 +97,21 @@ const gen_fixture gen_fixtures[] = {
     {STORIES("stories15m-f32", GT_F32, GT_F32, 0x4001)},
     {STORIES("stories15m-q8_0", GT_Q8_0, GT_Q8_0, 0x4002)},
     {STORIES("stories15m-q4_k", GT_Q4_K, GT_Q5_0, 0x4003)},
+/* The same shape in the other architectures (bench_decode; golden/CMakeLists.txt target
+ * fixtures-families15m, not in `all`): llama with rope_freqs.weight [24], qwen2 (biases, NEOX),
+ * qwen3 (Q/K norms, NEOX, key_length 64: q_dim 384 > dim 288). */
+#define STORIES_ROPE_FREQS(name_, type_, seed_) \
+    .name = name_, .type = type_, .fallback = type_, .dim = 288, .n_layers = 6, .n_heads = 6, \
+    .n_kv_heads = 6, .ffn = 768, .n_ctx = 256, .tied = true, .vocab = VOCAB_SYNTH32000, \
+    .wexp = -3, .seed = seed_, .flags = FX_STORIES | FX_ROPE_FREQS
+    {STORIES_ROPE_FREQS("stories15m-llama3-f32", GT_F32, 0x4101)},
+    {STORIES_ROPE_FREQS("stories15m-llama3-q8_0", GT_Q8_0, 0x4102)},
+#undef STORIES_ROPE_FREQS
+    {STORIES("stories15m-qwen2-f32", GT_F32, GT_F32, 0x4201), .arch = "qwen2"},
+    {STORIES("stories15m-qwen2-q8_0", GT_Q8_0, GT_Q8_0, 0x4202), .arch = "qwen2"},
+    {STORIES("stories15m-qwen3-f32", GT_F32, GT_F32, 0x4301), .arch = "qwen3", .head_dim = 64},
+    {STORIES("stories15m-qwen3-q8_0", GT_Q8_0, GT_Q8_0, 0x4302), .arch = "qwen3",
+     .head_dim = 64},
 #undef STORIES
 /* 100M-parameter-shaped benchmark models (bench/CMakeLists.txt, target bench_models; never
  * committed): dim 1024, 8 layers, GQA 16/4, ffn 2816 (11 super-blocks), 32000 tokens. */
