@@ -338,7 +338,9 @@ def pytest_runtest_makereport(item, call):
         charged = charged_requirements(call.excinfo.value)
     item.config._ggufref["collector"].add(item.nodeid, status, reqs, _caps(item), msg,
                                           getattr(rep, "duration", 0.0), charged=charged,
-                                          level=_level(item))
+                                          level=_level(item),
+                                          notes=[v for k, v in item.user_properties
+                                                 if k == "divergence"])
 
 
 _recorded = pytest.StashKey()

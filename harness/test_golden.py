@@ -90,7 +90,7 @@ def shared(impl):
 
 @pytest.mark.skipif(not PARAMS, reason="golden/traces/INDEX.json missing")
 @pytest.mark.parametrize("name", PARAMS)
-def test_golden_trace(name, impl, compare_tier, quick, tokens_only, shared):
+def test_golden_trace(name, impl, compare_tier, quick, tokens_only, shared, request):
     if quick and zlib.crc32(name.encode()) % 4:
         pytest.skip("not run: --quick replays a quarter of the golden traces")
     trace = tracefmt.load(os.path.join(paths.GOLDEN_TRACES, name))
@@ -107,6 +107,8 @@ def test_golden_trace(name, impl, compare_tier, quick, tokens_only, shared):
         raise
     if use is not None and res.status != "pass":
         shared.discard()
+    for note in getattr(res, "notes", []):
+        request.node.user_properties.append(("divergence", note))  # R-LEVEL-021: reported
     if res.status == "not-applicable":
         pytest.skip("not applicable: " + res.reason)
     if not res:

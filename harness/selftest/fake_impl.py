@@ -12,6 +12,8 @@ load-model  READY if `path` is an absolute path to a file, else IO_ERROR (3): a 
 generate    two token events (ids 5, 6, piece "61"), then a result; with `logits` K it adds
             `top` and `digest` when it has the `logits` capability, and answers
             INVALID_ARGUMENT (1) when it has not (a token-only replay must not ask)
+evaluate    (capability `evaluate`) a result with one position per token: position p has
+            top [[5 + p, 1.0], [0, 0.5]] (as generate's token p), digest
 other       a result with state READY
 at EOF      ok: exit 0; extra: write one more event first; exit3: exit with status 3
 """
@@ -58,6 +60,16 @@ def handle(msg, caps):
             emit(ev)
         emit({"id": rid, "event": "result", "state": "CONTINUATION_READY", "tokens": [5, 6],
               "text_hex": "6161", "text": "aa"})
+    elif cmd == "evaluate" and "evaluate" in caps:
+        k = msg.get("logits", 0)
+        pos = []
+        for p, tok in enumerate(msg.get("tokens") or []):
+            e = {"index": p, "token": tok, "digest": "%016x" % ((5 + p) * 7919)}
+            if k:
+                e["top"] = [[5 + p, "3f800000"], [0, "3f000000"]][:k]
+            pos.append(e)
+        emit({"id": rid, "event": "result", "state": "READY", "n_tokens": len(pos),
+              "positions": pos})
     else:
         emit({"id": rid, "event": "result", "state": "READY"})
 

@@ -352,6 +352,44 @@ def test_a_rejected_load_matches_any_rejection_in_the_tolerant_tier():
     assert tracefmt.replay(io, fake(), tier="tolerant").status == "fail"
 
 
+def test_a_token_may_differ_only_within_the_margin():
+    """R-LEVEL-021: in the tolerant tier a different token whose reference margin the tolerance
+    could cross is a legitimate divergence (a pass with a note, nothing compared after it); the
+    same difference with a safe margin fails, charged to the generation step (R-RT-023); the
+    exact tier never allows it."""
+    step = generate_step(2, logits=2)
+    step["expect"][0]["token"] = 7       # the fake answers 5 (its logits equal the trace's)
+    step["margins"] = [[0.0005, None], [1.0, None]]
+    t = tracefmt.loads(text(header(), BOOT, step))
+    res = tracefmt.replay(t, fake(caps="logits"), tier="tolerant")
+    assert res.status == "pass", res.render()
+    assert res.notes and "legitimate divergence" in res.notes[0], res.notes
+    assert tracefmt.replay(t, fake(caps="logits"), tier="exact").status == "fail"
+    safe = t.copy()
+    safe.steps[1]["margins"] = [[1.0, None], [1.0, None]]
+    res = tracefmt.replay(safe, fake(caps="logits"), tier="tolerant")
+    assert res.status == "fail" and res.reqs == ["R-RT-023", "R-SAMP-013"], (res.reqs,
+                                                                           res.render())
+
+
+def test_past_a_divergence_the_check_goes_on_teacher_forced():
+    """R-LEVEL-021: with `evaluate` the rest of the generation is checked on the reference's
+    own tokens: the later expected `top` within the tolerance (a wrong one fails, charged to
+    R-PROTO-030), never the implementation's different continuation."""
+    step = generate_step(2, logits=2)
+    step["expect"][0]["token"] = 7
+    step["expect"][-1].update({"prompt_tokens": [1], "tokens": [7, 6]})
+    step["margins"] = [[0.0005, None], [1.0, None]]
+    t = tracefmt.loads(text(header(), BOOT, step))
+    res = tracefmt.replay(t, fake(caps="logits,evaluate"), tier="tolerant")
+    assert res.status == "pass" and "teacher-forced" in res.notes[0], (res.render(), res.notes)
+    bad = t.copy()
+    bad.steps[1]["expect"][1]["top"][0][1] = "40000000"  # the reference's 2.0 at token 1
+    res = tracefmt.replay(bad, fake(caps="logits,evaluate"), tier="tolerant")
+    assert res.status == "fail" and res.reqs == ["R-PROTO-030"], (res.reqs, res.render())
+    assert "evaluate position 1" in res.render(), res.render()
+
+
 def test_with_logits_the_logits_are_compared():
     """R-TRACE-042, R-TRACE-040: with the capability nothing is stripped: a wrong `top` fails
     both tiers, a wrong `digest` only the exact one."""
