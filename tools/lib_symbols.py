@@ -98,7 +98,8 @@ LAYERS = [
     ("bpe", ["bpe.c", "bpe.h"]),
     ("tokenizer", ["tokenizer.c", "tokenizer.h"]),
     ("decoders", ["quant.c", "quant.h"]),
-    ("kernels", ["kernels.c", "kernels.h"]),
+    # kernels_wasm: the SIMD128 row kernels of kernels.c (wasm32 builds only), one unit with it
+    ("kernels", ["kernels.c", "kernels.h", "kernels_wasm.c", "kernels_wasm.h"]),
     ("model", ["model.c", "model.h"]),
     ("forward", ["forward.c"]),
     ("sampler", ["sampler.c", "sampler.h"]),
