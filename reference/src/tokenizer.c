@@ -697,8 +697,9 @@ ggufref_status gr_tokenizer_encode(const gr_tokenizer *tok, const char *text, si
     if (add_bos && tok->bos >= 0) emit(tok->bos, out, cap, &n);
     if (len > 0) {
         /* One scratch block: memo [n_memo] (a power of two, about n_sym / 2, at most
-         * GR_MEMO_MAX), heap [3 n_sym] (n_sym - 1 seeds plus at most two per merge), keys and
-         * symbols [n_sym], normalised text [n_text]. n_text < 2^32 as len <= 2^28. */
+         * GR_MEMO_MAX), keys [n_sym], heap [3 n_sym] (n_sym - 1 seeds plus at most two per
+         * merge), symbols [n_sym], normalised text [n_text]; the 8-byte members first. n_text
+         * < 2^32 as len <= 2^28. */
         size_t n_sym = count_symbols(text, len, tok->add_space_prefix);
         size_t n_text = normalised_len(text, len, tok->add_space_prefix);
         size_t n_memo = 16;
@@ -716,9 +717,9 @@ ggufref_status gr_tokenizer_encode(const gr_tokenizer *tok, const char *text, si
         e.memo_seed = ((uint64_t)(uintptr_t)scratch * 0x9E3779B97F4A7C15ull) ^
                       (uint64_t)(uintptr_t)tok ^ (uint64_t)(uintptr_t)&e;
         for (size_t i = 0; i < n_memo; i++) e.memo[i].used = false;
-        e.heap = (gr_bigram *)(e.memo + n_memo);
-        e.key = (uint64_t *)(e.heap + 3 * n_sym);
-        e.sym = (gr_symbol *)(e.key + n_sym);
+        e.key = (uint64_t *)(e.memo + n_memo); /* 8-byte aligned: right after the memo */
+        e.heap = (gr_bigram *)(e.key + n_sym);
+        e.sym = (gr_symbol *)(e.heap + 3 * n_sym);
         char *norm = (char *)(e.sym + n_sym);
         e.text = norm;
         (void)normalise(text, len, tok->add_space_prefix, norm);
