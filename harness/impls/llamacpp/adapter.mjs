@@ -13,7 +13,6 @@
 process.env.NODE_LLAMA_CPP_GPU ??= "false";
 process.env.NODE_LLAMA_CPP_SKIP_DOWNLOAD ??= "true";
 
-import { getLlama, LlamaLogLevel } from "node-llama-cpp";
 import { readFileSync, statSync } from "node:fs";
 
 const MAX_LINE = 1048576;
@@ -49,15 +48,17 @@ const oneLine = (s) => String(s).replace(/[\r\n]+/g, " ").trim() || "error";
 // ---------------------------------------------------------------- llama.cpp backend (once per process)
 let llamaPromise = null;
 const llamaLogs = [];
+// Loaded on first need (load-model), not at boot: importing node-llama-cpp and its binary check
+// cost 1-4 s, which a process that never loads a model (framing, state-machine tests) skips.
 function backend() {
-  llamaPromise ??= getLlama({
+  llamaPromise ??= import("node-llama-cpp").then(({ getLlama, LlamaLogLevel }) => getLlama({
     gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true, progressLogs: false,
     maxThreads: 1, logLevel: LlamaLogLevel.warn,
     logger: (level, message) => {
       const m = String(message).trimEnd();
-      if (m) { llamaLogs.push(m); if (llamaLogs.length > 50) llamaLogs.shift(); process.stderr.write(`[llama.cpp ${level}] ${m}\n`); }
+      if (m) { if (String(level) === "error" || /error|fail|invalid|not supported|wrong type/i.test(m)) llamaLogs.push(m); if (llamaLogs.length > 200) llamaLogs.shift(); process.stderr.write(`[llama.cpp ${level}] ${m}\n`); }
     },
-  });
+  }));
   return llamaPromise;
 }
 
@@ -116,7 +117,8 @@ async function loadModel(path) {
   let st;
   try { st = statSync(path); } catch (e) { fail(S.IO_ERROR, `cannot open '${escapeFileStr(path)}': ${e.code ?? e.message} (offset 0)`, "RECOVERABLE_ERROR"); }
   if (!st.isFile()) fail(S.IO_ERROR, `'${escapeFileStr(path)}' is not a regular file (offset 0)`, "RECOVERABLE_ERROR");
-  const mark = llamaLogs.length;
+  llamaLogs.length = 0; // this load's log lines only
+  const mark = 0;
   let model, context;
   if (DIRECT_LOAD) {
     // llama.cpp's own loader first (llama_model_load_from_file through the addon), before
@@ -126,7 +128,10 @@ async function loadModel(path) {
     let ok = false;
     try { ok = await probe.init(); } catch (e) { llamaLogs.push(String(e.message)); }
     if (ok) await probe.dispose();
-    else fail(loadStatus(llamaLogs.slice(mark).join(" | ")), `llama.cpp refused '${escapeFileStr(path)}': ${llamaLogs.slice(mark).join(" | ").slice(0, 400) || "llama_model_load_from_file failed"}`, "RECOVERABLE_ERROR");
+    else {
+      await new Promise((r) => setTimeout(r, 20)); // llama.cpp's log lines reach JS asynchronously
+      fail(loadStatus(llamaLogs.slice(mark).join(" | ")), `llama.cpp refused '${escapeFileStr(path)}': ${llamaLogs.slice(mark).join(" | ").slice(0, 400) || "llama_model_load_from_file failed"}`, "RECOVERABLE_ERROR");
+    }
   }
   try {
     model = await llama.loadModel({ modelPath: path, gpuLayers: 0, useMmap: false, checkTensors: true });
@@ -172,14 +177,39 @@ async function disposeModel(m) {
 // token attributes (llama_token_to_piece's SPM rules: U+2581 -> space, <0xHH> -> the byte,
 // control/unknown -> nothing; a leading space dropped after BOS as llama_detokenize does).
 const ATTR_UNKNOWN = 1 << 0, ATTR_UNUSED = 1 << 1, ATTR_CONTROL = 1 << 3, ATTR_BYTE = 1 << 5;
+const ATTR_USER_DEFINED = 1 << 4;
+const VOCAB_BPE = 2;
+// GPT-2's byte-level alphabet (bytes_to_unicode), inverted: code point -> byte; llama.cpp's
+// llama_decode_text applies it to the text of a BPE token.
+const BYTE_OF_CPT = (() => {
+  const bs = [];
+  for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
+  for (let b = 0xa1; b <= 0xac; b++) bs.push(b);
+  for (let b = 0xae; b <= 0xff; b++) bs.push(b);
+  const map = new Map(bs.map((b) => [b, b]));
+  let n = 0;
+  for (let b = 0; b < 256; b++) if (!bs.includes(b)) map.set(256 + n++, b);
+  return map;
+})();
+function bpeBytes(text) {
+  const out = [];
+  for (const ch of text) {
+    const b = BYTE_OF_CPT.get(ch.codePointAt(0));
+    if (b === undefined) out.push(...Buffer.from(`[UNK_BYTE_0x${Buffer.from(ch).toString("hex")}${ch}]`));
+    else out.push(b);
+  }
+  return Buffer.from(out);
+}
 function rawPiece(m, tok) {
   let p = m.pieceCache.get(tok);
   if (p) return p;
   const mm = m.model._model;
   const text = tok >= 0 && tok < m.nVocab ? mm.getTokenString(tok) : undefined;
   const attr = text === undefined ? 0 : mm.getTokenAttributes(tok);
+  m.vocabType ??= mm.getVocabularyType();
   let bytes, isByte = false;
   if (text === undefined || tok === m.bos || tok === m.eos || (attr & (ATTR_CONTROL | ATTR_UNKNOWN))) bytes = Buffer.alloc(0);
+  else if (m.vocabType === VOCAB_BPE) bytes = (attr & ATTR_USER_DEFINED) ? Buffer.from(text, "utf8") : bpeBytes(text);
   else if ((attr & ATTR_BYTE) && /^<0x[0-9A-Fa-f]{2}>$/.test(text)) { bytes = Buffer.from([parseInt(text.slice(3, 5), 16)]); isByte = true; }
   else bytes = Buffer.from(text.replaceAll("\u2581", " "), "utf8");
   p = { bytes, isByte };
@@ -188,7 +218,7 @@ function rawPiece(m, tok) {
 }
 function piece(m, prev, tok) {
   const p = rawPiece(m, tok);
-  if (prev === m.bos && !p.isByte && p.bytes.length > 0 && p.bytes[0] === 0x20) return p.bytes.subarray(1);
+  if (m.vocabType !== VOCAB_BPE && prev === m.bos && !p.isByte && p.bytes.length > 0 && p.bytes[0] === 0x20) return p.bytes.subarray(1);
   return p.bytes;
 }
 
@@ -500,7 +530,6 @@ async function handle({ id, cmd, o }) {
     switch (cmd) {
       case "boot":
         lazyInit();
-        await backend();
         res = { name: "llama.cpp (node-llama-cpp 3.22.1, CPU) via ggufref adapter", version: "3.22.1", protocol: 1,
           capabilities: CAPS, levels: LEVELS, limits: { max_line: MAX_LINE, max_top: MAX_TOP }, state: rt.state };
         break;
