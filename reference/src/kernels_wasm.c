@@ -1,6 +1,6 @@
 /*
- * kernels_wasm.c — WebAssembly SIMD128 row kernels (kernels_wasm.h): Q8_0, Q5_0 and Q4_K decoded straight into
- * the 16 lanes of R-NUM-010, four f32x4 registers (lanes 0-3, 4-7, 8-11, 12-15), the same
+ * kernels_wasm.c — WebAssembly SIMD128 row kernels (kernels_wasm.h): Q8_0, Q5_0 and Q4_K
+ * decoded straight into the 16 lanes of R-NUM-010, four f32x4 registers (lanes 0-3, 4-7, 8-11, 12-15), the same
  * operations per lane as the portable kernel: y = (f32)q * d (exact), then s = s + y * x (two
  * roundings; wasm has no fused multiply-add in SIMD128 and -ffp-contract=off keeps C from
  * making one). The portable path decodes each 32-element block through a function pointer
