@@ -798,14 +798,16 @@ ggufref_status ggufref_runtime_generate_continue(ggufref_runtime *rt, uint32_t b
                       "generate_continue needs an open request; the state is %s",
                       ggufref_state_name(rt->state));
     }
-    /* Within max_tokens the request's reservation holds (R-RT-022, R-RT-026): no allocation. */
-    atomic_store(rt->cancel, false);
+    /* Within max_tokens the request's reservation holds (R-RT-022, R-RT-026): no allocation.
+     * The cancel flag is not cleared here: a cancel between two slices stops the next one; the
+     * CANCELLED it causes consumes it, so the continue after that resumes (R-EXP-012). */
     uint64_t t0 = now_ns(rt);
     for (uint32_t i = 0; i < budget && !request_finished(rt); i++) {
         if (atomic_load(rt->cancel)) {
+            atomic_store(rt->cancel, false);
             rt->stop = GR_STOP_CANCELLED;
-            return refuse(rt, GGUFREF_ERR_CANCELLED, "generation cancelled after %u more tokens",
-                          (unsigned)i);
+            return refuse(rt, GGUFREF_ERR_CANCELLED, "generation cancelled after %zu tokens",
+                          rt->n_tokens - rt->n_prompt);
         }
         int32_t tok;
         ggufref_error err;
