@@ -500,6 +500,7 @@ def check_names(root, spec, problems):
     # a command is named with the chapter 7 operation it runs: `load-model {path}` (`load_model`
     # ...); the fault commands are those of R-PROTO-060 (`fault-injection` is the capability)
     ops = {row[1] for row in read_tsv(root)}
+    ops |= {"acquire", "release"}  # the pool's operations (chapter 12): the session commands
     ch9 = "\n".join(spec.chapter_lines(9))
     commands = {name for name, op in re.findall(
         r"`([a-z]+(?:-[a-z]+)*)(?: \{[^}`]*\})?` \(`([a-z_]+)`", ch9) if op in ops}

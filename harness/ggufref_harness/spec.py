@@ -31,7 +31,7 @@ STATUS = {
 CODE = {name: code for code, name in STATUS.items()}
 
 # R-PROTO-020: capabilities an implementation may advertise in its boot result.
-CAPABILITIES = ("step", "cancel", "logits", "fault-injection")
+CAPABILITIES = ("step", "cancel", "logits", "sessions", "fault-injection")
 
 # R-LEVEL-001: the conformance levels, in report order; R-LEVEL-002: what boot's `levels` claims.
 LEVELS = ("core", "strict-errors", "sampler-llama2c", "fault-injection")
@@ -109,7 +109,8 @@ PROTOCOL_VERSION = 1
 # by test_protocol.py against the implementation (each fault command answers; without the
 # capability each is unknown).
 COMMANDS = ("boot", "load-model", "configure-sampling", "generate", "generate-next-token",
-            "evaluate", "cancel", "reset-context", "free-model", "diagnostics")
+            "evaluate", "cancel", "reset-context", "free-model", "diagnostics",
+            "open-session", "close-session")
 FAULT_COMMANDS = {
     "fault-alloc": {"n": 0},
     "fault-io": {"byte": -1, "kind": "error"},

@@ -7,15 +7,9 @@
 
 #include <stdlib.h>
 
-typedef struct eval_state {
-    cJSON *positions; /* the result's array, one object per position */
-    int top;          /* K: top pairs per position (0: none) */
-    bool full;        /* logits_hex too */
-} eval_state;
-
-static void on_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
-                        void *user) {
-    eval_state *e = user;
+void gr_eval_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
+                      void *user) {
+    gr_eval_state *e = user;
     if (e->positions == NULL || gr_srv_oom()) return; /* answered OUT_OF_MEMORY afterwards */
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "index", (double)pos);
@@ -27,7 +21,7 @@ static void on_position(uint32_t pos, int32_t token, const float *logits, uint32
 
 /* The `tokens` field: an array of JSON integers in int32 range (R-PROTO-008). Caller frees
  * *out. false after emitting the error. */
-static bool get_tokens(const gr_req *r, int32_t **out, size_t *n) {
+bool gr_eval_tokens(const gr_req *r, int32_t **out, size_t *n) {
     const cJSON *f = gr_field(r, "tokens");
     if (!cJSON_IsArray(f)) {
         gr_emit_error(r->s, r->id, GGUFREF_ERR_INVALID_ARGUMENT, false,
@@ -69,9 +63,9 @@ void gr_cmd_evaluate(gr_req *r) {
     }
     int32_t *ids = NULL;
     size_t n = 0;
-    if (!get_tokens(r, &ids, &n)) return;
-    eval_state e = {cJSON_CreateArray(), (int)top, full};
-    int st = ggufref_export_evaluate(ids, n, on_position, &e);
+    if (!gr_eval_tokens(r, &ids, &n)) return;
+    gr_eval_state e = {cJSON_CreateArray(), (int)top, full};
+    int st = ggufref_export_evaluate(ids, n, gr_eval_position, &e);
     gr_srv_free(ids);
     if (st != GGUFREF_OK) {
         cJSON_Delete(e.positions);

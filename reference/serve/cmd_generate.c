@@ -12,7 +12,7 @@
 
 /* Options shared by generate and generate-next-token: logits (K) and logits_full.
  * false after emitting an error. */
-static bool stream_options(gr_req *r) {
+bool gr_stream_options(gr_req *r) {
     gr_server *s = r->s;
     int64_t top = 0;
     bool full = false;
@@ -109,7 +109,7 @@ static void on_token(int32_t token, const char *piece, size_t len, const float *
 void gr_cmd_generate(gr_req *r) {
     gr_server *s = r->s;
     const char *prompt;
-    if (!gr_get_string(r, "prompt", &prompt) || !stream_options(r)) return;
+    if (!gr_get_string(r, "prompt", &prompt) || !gr_stream_options(r)) return;
     size_t plen = strlen(prompt);
     s->shift.valid = false; /* a new request (BRK_POSITION_SHIFT) */
     char *joined = NULL;
@@ -148,7 +148,7 @@ void gr_cmd_generate(gr_req *r) {
 
 void gr_cmd_generate_next_token(gr_req *r) {
     gr_server *s = r->s;
-    if (!stream_options(r)) return;
+    if (!gr_stream_options(r)) return;
     stream_begin(r);
     int st = ggufref_export_generate_next_token(on_token, s);
     if (stream_end(s)) {
@@ -182,6 +182,7 @@ void gr_cmd_cancel(gr_req *r) {
         return;
     }
     bool hit = s->streaming && gr_id_equal(target, s->stream_id);
+    bool hit_session = gr_sessions_cancel(s, target); /* R-PROTO-074: any session's request */
     int st = GGUFREF_OK;
     /* The flag is the runtime's, not the request's: set it only to stop the target, or when
      * nothing streams (then it only reports the table's status; the next generate clears it). */
@@ -191,6 +192,6 @@ void gr_cmd_cancel(gr_req *r) {
         return;
     }
     cJSON *ev = gr_result_new(r->id, false);
-    cJSON_AddBoolToObject(ev, "cancelled", hit);
+    cJSON_AddBoolToObject(ev, "cancelled", hit || hit_session);
     gr_emit(s, ev);
 }

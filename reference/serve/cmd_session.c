@@ -14,6 +14,7 @@ static cJSON *capabilities(const gr_server *s) {
     gr_push(caps, cJSON_CreateString("cancel"));
     gr_push(caps, cJSON_CreateString("logits"));
     gr_push(caps, cJSON_CreateString("evaluate"));
+    gr_push(caps, cJSON_CreateString("sessions"));
     if (s->fault_injection) gr_push(caps, cJSON_CreateString("fault-injection"));
     return caps;
 }
@@ -43,6 +44,7 @@ void gr_cmd_boot(gr_req *r) {
     cJSON *limits = cJSON_AddObjectToObject(ev, "limits");
     cJSON_AddNumberToObject(limits, "max_line", (double)GR_PROTOCOL_MAX_LINE);
     cJSON_AddNumberToObject(limits, "max_top", GR_PROTOCOL_MAX_TOP);
+    gr_sessions_boot_limits(r->s, limits); /* R-PROTO-070 */
     gr_emit(r->s, ev);
 }
 
@@ -80,7 +82,7 @@ void gr_cmd_load_model(gr_req *r) {
 }
 
 /* R-PROTO-022: absent fields take the defaults, not the previous values. */
-void gr_cmd_configure_sampling(gr_req *r) {
+bool gr_parse_sampling(gr_req *r, ggufref_sampling *out) {
     ggufref_sampling p;
     ggufref_sampling_default(&p);
     int64_t top_k = p.top_k, last_n = p.repeat_last_n, max_tokens = p.max_tokens;
@@ -92,11 +94,18 @@ void gr_cmd_configure_sampling(gr_req *r) {
         !gr_get_seed(r, &p.seed) ||
         !gr_get_int(r, "max_tokens", -2147483648.0, 2147483647.0, &max_tokens) ||
         !gr_get_bool(r, "stop_at_eos", &p.stop_at_eos)) {
-        return;
+        return false;
     }
     p.top_k = (int32_t)top_k;
     p.repeat_last_n = (int32_t)last_n;
     p.max_tokens = (int32_t)max_tokens;
+    *out = p;
+    return true;
+}
+
+void gr_cmd_configure_sampling(gr_req *r) {
+    ggufref_sampling p;
+    if (!gr_parse_sampling(r, &p)) return;
     ggufref_sampling sent = p;
     if (r->s->brk == BRK_EXTRA_COIN) sent.seed = gr_break_seed_one_draw_ahead(p.seed);
     int st = ggufref_export_configure_sampling(&sent);

@@ -72,14 +72,18 @@ static void hex_bits(char out[8], float f) {
 /* Write one event line and flush (R-PROTO-001); a failed write stops the server (R-PROTO-015:
  * standard output closed, broken pipe, full disk). */
 static void write_line(gr_server *s, const char *text, size_t len) {
-    if (s->failure != NULL) return; /* an earlier write failed: nothing more goes out */
-    errno = 0;
-    if (fwrite(text, 1, len, s->out) != len || fputc('\n', s->out) == EOF ||
-        fflush(s->out) != 0) {
-        s->write_errno = errno;
-        s->failure = "cannot write events";
-        s->stop = true;
+    if (s->parent != NULL) s = s->parent; /* a session's view writes through its server */
+    pthread_mutex_lock(&s->out_mu);       /* one writer at a time: lines never interleave */
+    if (s->failure == NULL) {             /* after a failed write nothing more goes out */
+        errno = 0;
+        if (fwrite(text, 1, len, s->out) != len || fputc('\n', s->out) == EOF ||
+            fflush(s->out) != 0) {
+            s->write_errno = errno;
+            s->failure = "cannot write events";
+            s->stop = true;
+        }
     }
+    pthread_mutex_unlock(&s->out_mu);
 }
 
 /* A fixed buffer as gr_json_string's writer (text.h: the library's one JSON escaper). */
@@ -138,7 +142,13 @@ void gr_emit_oom(gr_server *s) {
      * the state query would fail; a cancel's events carry no state, R-PROTO-012) */
     char state[64] = "";
     ggufref_state st;
-    if (!s->streaming) {
+    if (s->session_rt != NULL) { /* a session's view: its runtime's state and its id */
+        snprintf(state, sizeof state, ",\"state\":\"%s\",\"session\":%lld",
+                 ggufref_state_name(ggufref_runtime_state(s->session_rt)),
+                 (long long)s->session_id);
+    } else if (s->session_id != 0) {
+        snprintf(state, sizeof state, ",\"session\":%lld", (long long)s->session_id);
+    } else if (!s->streaming) {
         snprintf(state, sizeof state, ",\"state\":\"%s\"",
                  ggufref_export_state(&st) == GGUFREF_OK ? ggufref_state_name(st) : "POISONED");
     }
@@ -154,6 +164,9 @@ void gr_emit_oom(gr_server *s) {
 }
 
 bool gr_emit_try(gr_server *s, cJSON *ev) {
+    if (ev != NULL && s->session_id != 0 && !cJSON_HasObjectItem(ev, "session")) {
+        gr_add(ev, "session", gr_json_int(s->session_id)); /* R-PROTO-073 */
+    }
     char *text = ev == NULL || gr_srv_oom() ? NULL : cJSON_PrintUnformatted(ev);
     cJSON_Delete(ev);
     gr_srv_oom_clear();

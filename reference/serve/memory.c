@@ -32,7 +32,7 @@ typedef struct header {
 } header;
 
 static bool count_allocs;
-static bool oom;
+static _Thread_local bool oom; /* per thread: session workers allocate concurrently */
 
 void gr_srv_count_allocs(bool on) { count_allocs = on; }
 bool gr_srv_oom(void) { return oom; }

@@ -18,7 +18,9 @@
 #include "ggufref.h"
 
 #include <cjson/cJSON.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 /* ---- breaks.c: the harness self-test's broken variants ------------------------------------ */
@@ -130,8 +132,18 @@ void gr_reader_fill(gr_reader *rd, gr_queue *q, bool block);
 
 /* ---- the server ------------------------------------------------------------------------------ */
 
+typedef struct gr_sessions gr_sessions; /* sessions.c: capability `sessions` */
+
 struct gr_server {
     FILE *out;
+    /* Capability `sessions` (sessions.c): session workers answer through a view of their own
+     * (a gr_server whose parent is the server): events go to the parent's `out` under its
+     * out_mu (one writer lock: a line is never interleaved), a failed write stops the parent. */
+    gr_server *parent;       /* NULL for the server itself */
+    pthread_mutex_t out_mu;  /* the server's writer lock (unused in views) */
+    gr_sessions *sessions;   /* the server's sessions (NULL in views) */
+    int64_t session_id;      /* a view: every event it writes carries "session" (0: none) */
+    ggufref_runtime *session_rt; /* a view: the runtime whose state its OOM answer names */
     bool fault_injection;
     int brk;
     gr_reader *reader;       /* NULL when lines are fed by gr_server_handle_line only */
@@ -155,8 +167,8 @@ struct gr_server {
     char *model_path;        /* the file of the resident model (last accepted load) */
     ggufref_sampling sampling;
     char *panic_point;       /* copy of the armed panic point name */
-    bool stop;               /* stop serving: BRK_OVERSIZE_EXIT, a failed write, out of memory */
-    const char *failure;     /* why, for the CLI's one stderr line (NULL for the break) */
+    atomic_bool stop;        /* stop serving: BRK_OVERSIZE_EXIT, a failed write, out of memory */
+    _Atomic(const char *) failure; /* why, for the CLI's one stderr line (NULL for the break) */
     int write_errno;         /* errno of the failed write */
 };
 
@@ -242,5 +254,39 @@ void gr_cmd_fault_io(gr_req *r);
 void gr_cmd_fault_panic(gr_req *r);
 void gr_cmd_fault_status(gr_req *r);
 void gr_cmd_fault_reset(gr_req *r);
+void gr_cmd_open_session(gr_req *r);
+void gr_cmd_close_session(gr_req *r);
+
+/* Shared with sessions.c: configure-sampling's fields (R-PROTO-022; false after answering the
+ * error), generate's logits options into r->s->stream_top/stream_full, evaluate's ids and its
+ * per-position callback (user: a gr_eval_state). */
+bool gr_parse_sampling(gr_req *r, ggufref_sampling *out);
+bool gr_stream_options(gr_req *r);
+bool gr_eval_tokens(const gr_req *r, int32_t **out, size_t *n);
+typedef struct gr_eval_state {
+    cJSON *positions; /* the result's array, one object per position */
+    int top;          /* K: top pairs per position (0: none) */
+    bool full;        /* logits_hex too */
+} gr_eval_state;
+void gr_eval_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
+                      void *user);
+
+/* ---- sessions.c: capability `sessions` (SPEC R-PROTO-070..077, R-POOL-040..043) ----------- */
+
+/* The server ceilings from the environment (R-POOL-024): NULL and *why (a one-line reason
+ * naming the variable) when one is malformed, or when memory runs out. */
+gr_sessions *gr_sessions_create(const char **why);
+/* Finishes every session's queued commands, joins the workers, releases everything. */
+void gr_sessions_destroy(gr_sessions *set);
+void gr_sessions_finish(gr_sessions *set); /* the queued work done, workers joined */
+/* A command that names a session (field `session`; every command but cancel and
+ * open-session): queued on that session, or answered at once (unknown session, a command a
+ * session does not take). true when taken; *msg is then the session's (set to NULL). */
+bool gr_sessions_take(gr_req *r, cJSON **msg);
+/* R-PROTO-074: set the cancel flag of every session request streaming under id `target`;
+ * true if there was one. */
+bool gr_sessions_cancel(gr_server *s, const cJSON *target);
+/* boot: the server ceilings as `limits` fields. */
+void gr_sessions_boot_limits(const gr_server *s, cJSON *limits);
 
 #endif

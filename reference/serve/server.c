@@ -39,6 +39,8 @@ static const gr_command commands[] = {
     {"fault-panic", gr_cmd_fault_panic, true},
     {"fault-status", gr_cmd_fault_status, true},
     {"fault-reset", gr_cmd_fault_reset, true},
+    {"open-session", gr_cmd_open_session, false},
+    {"close-session", gr_cmd_close_session, false},
 };
 
 /* True if the JSON text has a \u0000 escape (an odd run of backslashes before 'u0000'). */
@@ -166,7 +168,9 @@ static void dispatch(gr_server *s, const char *line, size_t len) {
         for (size_t i = 0; i < sizeof commands / sizeof commands[0] && c == NULL; i++) {
             if (strcmp(commands[i].name, r.cmd) == 0) c = &commands[i];
         }
-        if (c != NULL && (!c->fault_only || s->fault_injection)) {
+        if (gr_sessions_take(&r, &f.msg)) {
+            /* names a session: queued on it, or answered (capability `sessions`) */
+        } else if (c != NULL && (!c->fault_only || s->fault_injection)) {
             c->run(&r);
         } else {
             char *name = client_name(r.cmd);
@@ -247,13 +251,22 @@ gr_server *gr_server_create(FILE *out, const gr_server_config *config, const cha
     }
     gr_srv_json_hooks();
     gr_srv_count_allocs(config->count_allocs);
+    gr_sessions *sessions = gr_sessions_create(&reason); /* the server ceilings, R-POOL-024 */
+    if (sessions == NULL) {
+        gr_srv_oom_clear();
+        if (why != NULL) *why = reason;
+        return NULL;
+    }
     gr_server *s = gr_srv_malloc(sizeof *s);
-    if (s == NULL) {
+    if (s != NULL) memset(s, 0, sizeof *s);
+    if (s == NULL || pthread_mutex_init(&s->out_mu, NULL) != 0) {
+        gr_srv_free(s);
+        gr_sessions_destroy(sessions);
         gr_srv_oom_clear();
         if (why != NULL) *why = "out of memory";
         return NULL;
     }
-    memset(s, 0, sizeof *s);
+    s->sessions = sessions;
     s->out = out;
     s->fault_injection = config->fault_injection;
     s->brk = brk;
@@ -264,6 +277,8 @@ gr_server *gr_server_create(FILE *out, const gr_server_config *config, const cha
 
 void gr_server_destroy(gr_server *s) {
     if (s == NULL) return;
+    gr_sessions_destroy(s->sessions); /* their queued commands answered first */
+    pthread_mutex_destroy(&s->out_mu);
     gr_queue_free(&s->queue);
     gr_break_shift_free(&s->shift);
     gr_srv_free(s->gen);
@@ -299,6 +314,7 @@ int gr_server_run(gr_server *s, int fd) {
         if (rd.eof) break;
         gr_reader_fill(&rd, &s->queue, true);
     }
+    gr_sessions_finish(s->sessions); /* R-PROTO-002: what the sessions received is finished */
     s->reader = NULL;
     gr_srv_free(rd.buf);
     return s->stop ? 1 : 0;
