@@ -18,7 +18,7 @@ import pytest
 from ggufref_harness import paths, spec, tracefmt
 from ggufref_harness.wire import Server, WireViolation
 
-PER_FILE_TIMEOUT = float(os.environ.get("GGUFREF_CATALOG_TIMEOUT", "5"))
+PER_FILE_TIMEOUT = float(os.environ.get("GGUFREF_CATALOG_TIMEOUT", "10"))
 
 
 def catalog_dir():
