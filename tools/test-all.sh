@@ -132,12 +132,13 @@ GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
   harness build/release/harness-selftest harness/selftest
 
 stage "ThreadSanitizer build + torture_concurrency (export layer under 8 threads) + torture_pool (8 threads, 3 sessions)"
-# Only the concurrency suite: the rest is single-threaded. TSAN_CC=clang if gcc's TSan fails.
+# Only the concurrency suites (the pool, the server's sessions): the rest is single-threaded. TSAN_CC=clang if gcc's TSan fails.
 CC=${TSAN_CC:-${CC:-cc}} cmake -S "$root" -B build/tsan -G Ninja -DGGUFREF_SHARED_DIR="$shared" \
   -DGGUFREF_TSAN=ON >/dev/null
-cmake --build build/tsan -j "$jobs" --target torture_concurrency torture_pool
+cmake --build build/tsan -j "$jobs" --target torture_concurrency torture_pool torture_serve_sessions
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  ctest --test-dir build/tsan --output-on-failure -R '^(torture_concurrency|torture_pool)$'
+  ctest --test-dir build/tsan --output-on-failure \
+  -R '^(torture_concurrency|torture_pool|torture_serve_sessions)$'
 
 stage "determinism: logits bit-identical across gcc/clang, -O0..-O3, sanitizers, kernel paths"; tools/determinism.sh build/determinism
 

@@ -48,8 +48,8 @@ const oneLine = (s) => String(s).replace(/[\r\n]+/g, " ").trim() || "error";
 // ---------------------------------------------------------------- llama.cpp backend (once per process)
 let llamaPromise = null;
 const llamaLogs = [];
-// Loaded on first need (load-model), not at boot: importing node-llama-cpp and its binary check
-// cost 1-4 s, which a process that never loads a model (framing, state-machine tests) skips.
+// Loaded at the first boot or load-model, not at process start: importing node-llama-cpp and its
+// binary check cost 1-4 s, which a process that never boots (framing tests) skips.
 function backend() {
   llamaPromise ??= import("node-llama-cpp").then(({ getLlama, LlamaLogLevel }) => getLlama({
     gpu: false, build: "never", usePrebuiltBinaries: true, skipDownload: true, progressLogs: false,
@@ -530,6 +530,7 @@ async function handle({ id, cmd, o }) {
     switch (cmd) {
       case "boot":
         lazyInit();
+        await backend(); // start-up at boot, so a first load-model is not charged for it
         res = { name: "llama.cpp (node-llama-cpp 3.22.1, CPU) via ggufref adapter", version: "3.22.1", protocol: 1,
           capabilities: CAPS, levels: LEVELS, limits: { max_line: MAX_LINE, max_top: MAX_TOP }, state: rt.state };
         break;
