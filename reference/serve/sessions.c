@@ -38,15 +38,22 @@ typedef struct gr_job {
     cJSON *msg; /* the command, parsed (the job owns it) */
 } gr_job;
 
+typedef struct gr_sess gr_sess;
+
 typedef struct gr_model_entry {
     char *path;
     ggufref_shared_model *model;
     ggufref_pool *pool;
     ggufref_pool_limits limits; /* combined: server and model (R-POOL-024) */
+    /* R-POOL-043: opens in arrival order; only the head waits inside the pool (whose queue is
+     * FIFO among its callers, but threads would reach it in any order). Under set->mu. */
+    gr_sess *whead, *wtail;
+    pthread_cond_t wcv;         /* the head changed (CLOCK_MONOTONIC) */
 } gr_model_entry;
 
-typedef struct gr_sess {
+struct gr_sess {
     struct gr_sess *next;
+    struct gr_sess *wnext;  /* in model->whead's line while waiting to acquire */
     gr_sessions *set;
     gr_model_entry *model;
     int64_t id;
@@ -66,7 +73,7 @@ typedef struct gr_sess {
     int32_t *gen;
     size_t n_gen, gen_cap;
     bool gen_failed;          /* a token event could not be written: request cancelled */
-} gr_sess;
+};
 
 struct gr_sessions {
     pthread_mutex_t mu;
@@ -191,6 +198,9 @@ static void runtime_error(gr_sess *ss, const cJSON *id, ggufref_status st, const
     char msg[GGUFREF_ERROR_MESSAGE_MAX + 96];
     if (why != NULL) {
         snprintf(msg, sizeof msg, "%s: %s", op, why);
+    } else if (ggufref_runtime_state(rt) == GGUFREF_STATE_POISONED) {
+        snprintf(msg, sizeof msg, "%s: a trap (panic) poisoned the session's runtime: the "
+                 "session is dropped", op);
     } else if (ggufref_runtime_last_error(rt, &err) == GGUFREF_OK && err.message[0] != '\0' &&
                err.status == st) {
         snprintf(msg, sizeof msg, "%s: %s", op, err.message);
@@ -454,8 +464,28 @@ static void *worker(void *arg) {
     const cJSON *open_id = cJSON_GetObjectItemCaseSensitive(ss->open_msg, "id");
     v->cur_id = open_id;
     ggufref_session *ps = NULL;
-    ggufref_status st = ggufref_pool_acquire(ss->model->pool, ss->deadline_ns, &ps);
+    gr_model_entry *m = ss->model;
+    ggufref_status st = GGUFREF_OK;
     pthread_mutex_lock(&set->mu);
+    while (m->whead != ss) { /* R-POOL-043: wait for our turn in arrival order */
+        struct timespec ts = {.tv_sec = (time_t)(ss->deadline_ns / 1000000000u),
+                              .tv_nsec = (long)(ss->deadline_ns % 1000000000u)};
+        if (pthread_cond_timedwait(&m->wcv, &set->mu, &ts) == ETIMEDOUT && m->whead != ss) {
+            st = GGUFREF_ERR_DEADLINE_EXCEEDED;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&set->mu);
+    if (st == GGUFREF_OK) st = ggufref_pool_acquire(m->pool, ss->deadline_ns, &ps);
+    pthread_mutex_lock(&set->mu);
+    gr_sess **link = &m->whead, *prev = NULL; /* leave the line; wake the next in it */
+    while (*link != ss) {
+        prev = *link;
+        link = &(*link)->wnext;
+    }
+    *link = ss->wnext;
+    if (m->wtail == ss) m->wtail = prev;
+    pthread_cond_broadcast(&m->wcv);
     ss->ps = ps;
     if (st != GGUFREF_OK) ss->closed = true;
     pthread_mutex_unlock(&set->mu);
@@ -538,33 +568,46 @@ static gr_model_entry *model_for(gr_sessions *set, gr_req *r, const char *path) 
                       "open-session: sessions already use %u model files", GR_MAX_MODELS);
         return NULL;
     }
-    gr_model_entry e = {0};
-    e.path = gr_srv_strdup(path);
-    if (e.path == NULL) {
+    gr_model_entry *e = &set->models[set->n_models];
+    memset(e, 0, sizeof *e);
+    e->path = gr_srv_strdup(path);
+    if (e->path == NULL) {
         gr_emit_oom(r->s);
         return NULL;
     }
     ggufref_error err;
-    ggufref_status st = ggufref_shared_model_open_file(path, &e.model, &err);
+    ggufref_status st = ggufref_shared_model_open_file(path, &e->model, &err);
     if (st == GGUFREF_OK) {
         ggufref_model_info info;
-        ggufref_model_get_info(ggufref_shared_model_model(e.model), &info);
+        ggufref_model_get_info(ggufref_shared_model_model(e->model), &info);
         ggufref_pool_limits model; /* the model's own setting: its context length */
         ggufref_pool_limits_default(&model);
         model.max_sessions = 0;
         model.max_context = info.n_ctx_train;
-        ggufref_pool_limits_combine(&set->env, &model, &e.limits);
-        st = ggufref_pool_create(e.model, &e.limits, &e.pool, &err);
-        ggufref_shared_model_release(e.model); /* the pool holds its own reference */
-        if (st == GGUFREF_OK) ggufref_pool_set_clock(e.pool, now_ns, NULL);
+        ggufref_pool_limits_combine(&set->env, &model, &e->limits);
+        st = ggufref_pool_create(e->model, &e->limits, &e->pool, &err);
+        ggufref_shared_model_release(e->model); /* the pool holds its own reference */
+        if (st == GGUFREF_OK) ggufref_pool_set_clock(e->pool, now_ns, NULL);
+    }
+    pthread_condattr_t ca;
+    bool cv = false;
+    if (st == GGUFREF_OK && pthread_condattr_init(&ca) == 0) {
+        cv = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) == 0 &&
+             pthread_cond_init(&e->wcv, &ca) == 0;
+        pthread_condattr_destroy(&ca);
+    }
+    if (st == GGUFREF_OK && !cv) {
+        (void)ggufref_pool_destroy(e->pool);
+        st = GGUFREF_ERR_OUT_OF_MEMORY;
+        snprintf(err.message, sizeof err.message, "cannot create the open queue");
     }
     if (st != GGUFREF_OK) {
-        gr_srv_free(e.path);
+        gr_srv_free(e->path);
         gr_emit_error(r->s, r->id, st, false, "open-session: %s", err.message);
         return NULL;
     }
-    set->models[set->n_models] = e;
-    return &set->models[set->n_models++];
+    set->n_models++;
+    return e;
 }
 
 /* open-session {path, wait_ms?} (R-PROTO-071): a session of the model at `path`, answered by
@@ -615,11 +658,22 @@ void gr_cmd_open_session(gr_req *r) {
     ss->next = set->list;
     set->list = ss;
     set->n_records++;
+    if (model->wtail != NULL) model->wtail->wnext = ss; /* arrival order (R-POOL-043) */
+    else model->whead = ss;
+    model->wtail = ss;
     pthread_mutex_unlock(&set->mu);
     if (pthread_create(&ss->thread, NULL, worker, ss) != 0) {
         pthread_mutex_lock(&set->mu);
         set->list = ss->next;
         set->n_records--;
+        gr_sess **link = &model->whead, *prev = NULL;
+        while (*link != ss) {
+            prev = *link;
+            link = &(*link)->wnext;
+        }
+        *link = ss->wnext;
+        if (model->wtail == ss) model->wtail = prev;
+        pthread_cond_broadcast(&model->wcv);
         pthread_mutex_unlock(&set->mu);
         pthread_cond_destroy(&ss->cv);
         cJSON_Delete(copy);
@@ -657,21 +711,24 @@ bool gr_sessions_take(gr_req *r, cJSON **msg) {
                       "field 'session' must be a session id (a positive integer)");
         return true;
     }
+    int64_t id = (int64_t)d;
+    s->session_id = id; /* R-PROTO-073: every answer to it names the session */
     if (!known) {
         gr_emit_error(s, r->id, GGUFREF_ERR_INVALID_ARGUMENT, false,
-                      "this command does not take a 'session' (only configure-sampling, "
+                      "%s: this command does not take a 'session' (only configure-sampling, "
                       "generate, generate-next-token, evaluate, reset-context, diagnostics and "
-                      "close-session do)");
+                      "close-session do)", r->cmd);
+        s->session_id = 0;
         return true;
     }
     gr_job *job = gr_srv_malloc(sizeof *job);
     if (job == NULL) {
         gr_emit_oom(s);
+        s->session_id = 0;
         return true;
     }
     job->next = NULL;
     job->msg = *msg;
-    int64_t id = (int64_t)d;
     pthread_mutex_lock(&set->mu);
     gr_sess *ss = set->list;
     while (ss != NULL && ss->id != id) ss = ss->next;
@@ -688,8 +745,10 @@ bool gr_sessions_take(gr_req *r, cJSON **msg) {
         gr_srv_free(job);
         gr_emit_error(s, r->id, GGUFREF_ERR_INVALID_ARGUMENT, false,
                       "%s: no open session %lld", r->cmd, (long long)id);
+        s->session_id = 0;
         return true;
     }
+    s->session_id = 0;
     *msg = NULL; /* the session's now */
     return true;
 }
@@ -725,6 +784,7 @@ void gr_sessions_destroy(gr_sessions *set) {
     if (set == NULL) return;
     gr_sessions_finish(set);
     for (size_t i = 0; i < set->n_models; i++) {
+        pthread_cond_destroy(&set->models[i].wcv);
         (void)ggufref_pool_destroy(set->models[i].pool);
         gr_srv_free(set->models[i].path);
     }
