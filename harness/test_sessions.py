@@ -338,3 +338,23 @@ def test_a_trap_ends_one_session_only(impl):
         c = open_session(s, wait_ms=0)  # the dropped session's permit is back
         wait(s, on(s, c, "configure-sampling", **SAMPLING), c).expect_ok()
         assert stream(wait(s, on(s, c, "generate", prompt="Hi", logits=2), c)) == before
+
+
+@req("R-POOL-040")
+def test_a_malformed_ceiling_stops_the_start(impl):
+    """One line on standard error naming the variable, a non-zero status, no event."""
+    for key, value in (("pool_size", "0"), ("max_steps", "12x"), ("max_memory", "-5"),
+                       ("max_exec_ms", "99999999999999999999999")):
+        s = start(impl, **{key: value})
+        try:
+            status = s.proc.wait(timeout=10)
+            out = s.proc.stdout.read()
+        finally:
+            s.close()
+        name = "GGUFREF_" + key.upper()
+        assert status not in (0, None), "R-POOL-040: %s=%s started (status %r)" % (
+            name, value, status)
+        assert out == b"", "R-POOL-040: events written before the start failed: %r" % out[:200]
+        err = s.stderr_tail().strip()
+        assert name in err and "\n" not in err, (
+            "R-POOL-040: the error does not name %s on one line: %r" % (name, err))

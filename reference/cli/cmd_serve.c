@@ -13,6 +13,9 @@ static int usage(FILE *out) {
             "usage: ggufref serve [--fault-injection] [--break NAME]\n"
             "  Reads JSON Lines commands on stdin, writes JSON Lines events on stdout\n"
             "  (SPEC chapter 9). Logs go to stderr.\n"
+            "  Sessions (open-session): ceilings from the environment (SPEC R-POOL-040):\n"
+            "  GGUFREF_POOL_SIZE (default 4), GGUFREF_MAX_MEMORY (bytes), GGUFREF_MAX_EXEC_MS,\n"
+            "  GGUFREF_MAX_STEPS, GGUFREF_MAX_CONTEXT (0 or unset: none).\n"
             "  --fault-injection  offer the fault-* commands (fault-injection build only)\n"
             "  --break NAME       misbehave on purpose, for the harness self-test\n"
             "                     (fault-injection build only). NAME is one of:");
