@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from ggufref_harness import paths, report, spec  # noqa: E402
+from ggufref_harness import wire  # noqa: E402
 from ggufref_harness.wire import Server, WireViolation  # noqa: E402
 
 collect_ignore = ["selftest"]  # run explicitly: pytest harness/selftest
@@ -91,7 +92,7 @@ def boot_info(config):
     if state["boot"] is None:
         cmd = impl_command(config)
         try:
-            with Server(cmd) as s:
+            with wire.spawn(cmd) as s:
                 res = s.request("boot").expect_ok()
             state["boot"] = dict(res)
             probs = spec.boot_problems(res)
@@ -180,7 +181,7 @@ class SharedProcess:
             except AssertionError:
                 self.discard()
         if self.server is None:
-            self.server = Server(self.impl)
+            self.server = wire.spawn(self.impl)
             self.server.shared = True
         self.used += 1
         return self.server
@@ -227,7 +228,7 @@ def server(request, impl, shared_process):
         yield s
         shared_process.release(not request.node.stash.get(_failed_key, False))
         return
-    s = Server(impl)
+    s = wire.spawn(impl)
     yield s
     if not s.closed:
         status = s.close()
@@ -379,6 +380,7 @@ def _level(item):
 
 
 def pytest_sessionfinish(session, exitstatus):
+    wire.close_spares()
     cfg = session.config
     if not hasattr(cfg, "_ggufref") or getattr(cfg.option, "collectonly", False) or \
             not cfg._ggufref.get("acceptance", True):

@@ -16,7 +16,7 @@ import os
 import pytest
 
 from ggufref_harness import paths, spec, tracefmt
-from ggufref_harness.wire import Server, WireViolation
+from ggufref_harness.wire import WireViolation, spawn
 
 PER_FILE_TIMEOUT = float(os.environ.get("GGUFREF_CATALOG_TIMEOUT", "10"))
 
@@ -54,7 +54,7 @@ class Loader:
     def fresh(self):
         if self.server is not None:
             self.server.kill()
-        self.server = Server(self.impl, timeout=PER_FILE_TIMEOUT)
+        self.server = spawn(self.impl, timeout=PER_FILE_TIMEOUT)
         self.server.request("boot").expect_ok()
 
     def load(self, entry):

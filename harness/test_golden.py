@@ -7,7 +7,7 @@ import zlib
 import pytest
 
 from ggufref_harness import fixtures, paths, spec, tracefmt
-from ggufref_harness.wire import Server, WireViolation
+from ggufref_harness.wire import WireViolation, spawn
 
 
 def _entries():
@@ -61,7 +61,7 @@ class Shared:
 
     def get(self):
         if self.server is None:
-            self.server = Server(self.impl)
+            self.server = spawn(self.impl)
         return self.server
 
     def discard(self):

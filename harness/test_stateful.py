@@ -10,7 +10,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, p
                                  rule, run_state_machine_as_test)
 
 from ggufref_harness import fixtures, spec, table
-from ggufref_harness.wire import Server
+from ggufref_harness.wire import spawn
 
 ROWS = table.load()
 MODELS = [fixtures.PRIMARY, fixtures.SECONDARY]
@@ -39,7 +39,7 @@ class RuntimeMachine(RuleBasedStateMachine):
             except AssertionError:
                 s.kill()
                 s = None
-        self.s = s if s is not None else Server(self.impl)
+        self.s = s if s is not None else spawn(self.impl)
         self.drv = table.Driver(self.s, self.tmp)
         self.has_model = False
         self.model = None

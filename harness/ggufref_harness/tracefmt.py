@@ -763,7 +763,8 @@ def _replay(trace, impl, tier, root, timeout, server_factory, tokens_only=False,
     if tier == "tolerant" and tolerance is not None:
         tol = {"abs": tolerance["abs"], "rel": tolerance["rel"]}  # the type's (R-LEVEL-020)
     import contextlib
-    make = server_factory or (lambda: Server(impl, timeout=timeout or 20))
+    from .wire import spawn
+    make = server_factory or (lambda: spawn(impl, timeout=timeout or 20))
     if shared is not None:
         make = lambda: contextlib.nullcontext(shared)  # noqa: E731
     no_logits = False

@@ -359,6 +359,40 @@ class Server:
         return list(self._pending)
 
 
+# R-LEVEL-050: a started process kept ready per command (nothing sent to it yet), so a test that
+# needs a fresh process does not wait for the implementation's start-up (llama.cpp's backend:
+# about 1-3 s). GGUFREF_HARNESS_PRESTART=0 turns it off.
+PRESTART = os.environ.get("GGUFREF_HARNESS_PRESTART", "1") != "0"
+_SPARES = {}
+
+
+def spawn(command, timeout=DEFAULT_TIMEOUT):
+    """A fresh implementation process (nothing sent to it yet): the spare started for this
+    command when there is one still running, else a new one; then a new spare is started."""
+    s = _SPARES.pop(command, None)
+    if s is not None and s.proc.poll() is not None:
+        s.close()
+        s = None
+    if s is None:
+        s = Server(command, timeout=timeout)
+    s.timeout = timeout
+    if PRESTART:
+        try:
+            _SPARES[command] = Server(command, timeout=timeout)
+        except OSError:
+            pass
+    return s
+
+
+def close_spares():
+    """End the spare processes (their input closed; their exit status is not judged: they
+    were never used)."""
+    while _SPARES:
+        _, s = _SPARES.popitem()
+        s.exit_grace = 2.0
+        s.close()
+
+
 def _no_constant(name):
     raise ValueError("%s is not JSON (RFC 8259)" % name)
 
