@@ -17,11 +17,14 @@
  * Then the same bytes run again as a stream through gr_server_run on a pipe (the reader: line
  * framing, a last line without '\n', and the read-ahead that handles `cancel` between tokens,
  * R-PROTO-041): every event is a JSON object, and there is exactly one final event per
- * non-blank line (sandboxed paths are not applied there, so load-model lines are dropped from
- * the stream; inputs over FZ_MAX_STREAM bytes skip this pass).
+ * non-blank line (sandboxed paths are not applied there, so load-model and open-session lines
+ * are dropped from the stream; inputs over FZ_MAX_STREAM bytes skip this pass).
  * Files: `load-model` reads files, so paths are sandboxed: at start-up the target writes the
  * micro fixture as micro.gguf and its first 1000 bytes as bad.gguf into a private temporary
- * directory, and every load-model line whose path has no '/' is rewritten to that directory;
+ * directory, and every load-model and open-session line whose path has no '/' is rewritten to
+ * that directory
+ * (session commands are answered by worker threads: each line waits for gr_sessions_wait_idle;
+ * an open-session's wait_ms is set to 0, so no open waits for a permit);
  * any other path becomes a missing file there. So a run never depends on or touches other
  * files. After every input the server is destroyed and the process-global export layer and
  * fault hooks are reset (ggufref_fault_export_reset), so no state survives an input.
@@ -80,7 +83,9 @@ static char *sandbox_line(const char *line, size_t len) {
     char *out = NULL;
     const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(msg, "cmd");
     cJSON *path = cJSON_GetObjectItemCaseSensitive(msg, "path");
-    if (cJSON_IsObject(msg) && cJSON_IsString(cmd) && strcmp(cmd->valuestring, "load-model") == 0 &&
+    if (cJSON_IsObject(msg) && cJSON_IsString(cmd) &&
+        (strcmp(cmd->valuestring, "load-model") == 0 ||
+         strcmp(cmd->valuestring, "open-session") == 0) && /* both read `path` */
         cJSON_IsString(path)) {
         const char *p = path->valuestring;
         char *safe = malloc(strlen(fz_dir) + strlen(p) + 16);
@@ -91,6 +96,10 @@ static char *sandbox_line(const char *line, size_t len) {
             sprintf(safe, "%s/missing", fz_dir);
         }
         cJSON_ReplaceItemInObjectCaseSensitive(msg, "path", cJSON_CreateString(safe));
+        if (strcmp(cmd->valuestring, "open-session") == 0) { /* never wait for a permit */
+            cJSON_DeleteItemFromObjectCaseSensitive(msg, "wait_ms");
+            cJSON_AddNumberToObject(msg, "wait_ms", 0);
+        }
         free(safe);
         out = cJSON_PrintUnformatted(msg);
     }
@@ -227,7 +236,7 @@ static void run_stream(const uint8_t *data, size_t size) {
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
-        if (memmem(p, len, "load-model", 10) == NULL) {
+        if (memmem(p, len, "load-model", 10) == NULL && memmem(p, len, "open-session", 12) == NULL) {
             FZ_CHECK(write(fds[1], p, len) == (ssize_t)len && write(fds[1], "\n", 1) == 1,
                      "write to the pipe");
             expected += !is_blank(p, len);
@@ -276,6 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t line_len = sandboxed ? strlen(sandboxed) : len;
         char *want_id = expected_id(line, line_len);
         gr_server_handle_line(server, line, line_len);
+        gr_sessions_wait_idle(server->sessions); /* session commands: answered by workers */
         fflush(out);
         check_events(buf + seen, buf_len - seen, is_blank(line, line_len), want_id);
         seen = buf_len;

@@ -279,6 +279,9 @@ gr_sessions *gr_sessions_create(const char **why);
 /* Finishes every session's queued commands, joins the workers, releases everything. */
 void gr_sessions_destroy(gr_sessions *set);
 void gr_sessions_finish(gr_sessions *set); /* the queued work done, workers joined */
+/* Waits until no open is waiting for its answer and no session command is queued or running
+ * (sessions stay open): the fuzz target's one-line-at-a-time checks. */
+void gr_sessions_wait_idle(gr_sessions *set);
 /* A command that names a session (field `session`; every command but cancel and
  * open-session): queued on that session, or answered at once (unknown session, a command a
  * session does not take). true when taken; *msg is then the session's (set to NULL). */

@@ -84,6 +84,8 @@ struct gr_sessions {
     gr_model_entry models[GR_MAX_MODELS];
     size_t n_models;
     bool finishing;           /* end of input: workers end when their queue is empty */
+    uint64_t busy;            /* opens acquiring + jobs queued or running */
+    pthread_cond_t idle_cv;   /* busy fell to 0 */
     ggufref_pool_limits env;  /* the server ceilings (R-POOL-024) */
 };
 
@@ -141,7 +143,12 @@ gr_sessions *gr_sessions_create(const char **why) {
     env.max_context = (uint32_t)ctx;
     gr_sessions *set = gr_srv_malloc(sizeof *set);
     if (set != NULL) memset(set, 0, sizeof *set);
+    if (set != NULL && pthread_cond_init(&set->idle_cv, NULL) != 0) {
+        gr_srv_free(set);
+        set = NULL;
+    }
     if (set == NULL || pthread_mutex_init(&set->mu, NULL) != 0) {
+        if (set != NULL) pthread_cond_destroy(&set->idle_cv);
         gr_srv_free(set);
         *why = "out of memory";
         return NULL;
@@ -457,6 +464,13 @@ static void run_job(gr_sess *ss, cJSON *msg) {
     if (ggufref_runtime_state(rt) == GGUFREF_STATE_POISONED) check_in(ss, true);
 }
 
+/* One open answered or one job done (gr_sessions_wait_idle). */
+static void work_done(gr_sessions *set) {
+    pthread_mutex_lock(&set->mu);
+    if (--set->busy == 0) pthread_cond_broadcast(&set->idle_cv);
+    pthread_mutex_unlock(&set->mu);
+}
+
 static void *worker(void *arg) {
     gr_sess *ss = arg;
     gr_sessions *set = ss->set;
@@ -506,6 +520,7 @@ static void *worker(void *arg) {
         gr_add(ev, "limits", limits_json(&ss->model->limits));
         gr_emit(v, ev);
     }
+    work_done(set);
     for (;;) {
         pthread_mutex_lock(&set->mu);
         while (ss->head == NULL && !set->finishing && !ss->closed) {
@@ -523,6 +538,7 @@ static void *worker(void *arg) {
         run_job(ss, job->msg);
         cJSON_Delete(job->msg);
         gr_srv_free(job);
+        work_done(set);
     }
     check_in(ss, false); /* end of input: sessions still open go back to the pool */
     gr_srv_free(ss->gen);
@@ -661,6 +677,7 @@ void gr_cmd_open_session(gr_req *r) {
     if (model->wtail != NULL) model->wtail->wnext = ss; /* arrival order (R-POOL-043) */
     else model->whead = ss;
     model->wtail = ss;
+    set->busy++;
     pthread_mutex_unlock(&set->mu);
     if (pthread_create(&ss->thread, NULL, worker, ss) != 0) {
         pthread_mutex_lock(&set->mu);
@@ -674,6 +691,7 @@ void gr_cmd_open_session(gr_req *r) {
         *link = ss->wnext;
         if (model->wtail == ss) model->wtail = prev;
         pthread_cond_broadcast(&model->wcv);
+        if (--set->busy == 0) pthread_cond_broadcast(&set->idle_cv);
         pthread_mutex_unlock(&set->mu);
         pthread_cond_destroy(&ss->cv);
         cJSON_Delete(copy);
@@ -738,6 +756,7 @@ bool gr_sessions_take(gr_req *r, cJSON **msg) {
         else ss->head = job;
         ss->tail = job;
         if (strcmp(r->cmd, "close-session") == 0) ss->closed = true; /* nothing after it */
+        set->busy++;
         pthread_cond_signal(&ss->cv);
     }
     pthread_mutex_unlock(&set->mu);
@@ -780,9 +799,17 @@ void gr_sessions_finish(gr_sessions *set) {
     pthread_mutex_unlock(&set->mu);
 }
 
+void gr_sessions_wait_idle(gr_sessions *set) {
+    if (set == NULL) return;
+    pthread_mutex_lock(&set->mu);
+    while (set->busy > 0) pthread_cond_wait(&set->idle_cv, &set->mu);
+    pthread_mutex_unlock(&set->mu);
+}
+
 void gr_sessions_destroy(gr_sessions *set) {
     if (set == NULL) return;
     gr_sessions_finish(set);
+    pthread_cond_destroy(&set->idle_cv);
     for (size_t i = 0; i < set->n_models; i++) {
         pthread_cond_destroy(&set->models[i].wcv);
         (void)ggufref_pool_destroy(set->models[i].pool);
