@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # determinism.sh — the logits of the reference are bit-identical across compilers, optimization
-# levels, sanitizers and kernel paths (SPEC R-NUM-044).
+# levels, sanitizers and kernel paths (SPEC R-NUM-044), and thread counts (R-NUM-047).
 #
 #   tools/determinism.sh [OUT_DIR]        (default build/determinism)
 #
 # Builds tools/logits_dump.c + every reference/src/*.c with plain cc command lines, once
 # per configuration below, runs each build on every fixture model (golden/models/*.gguf: every
 # tensor type; plus ../shared/material's stories260K and the ollama F16 model when present),
-# and compares the dumped logits bit patterns byte for byte with the first configuration's.
+# and compares the dumped logits bit patterns byte for byte with the first configuration's; then
+# runs the first configuration again on 2 and 3 threads (LOGITS_DUMP_THREADS) and compares.
 # A configuration whose compiler is missing is skipped with a message (clang: apt install clang).
 # Environment: GGUFREF_SHARED_DIR (default ../shared), DETERMINISM_CONFIGS (names to run).
 set -euo pipefail
@@ -62,6 +63,18 @@ for entry in "${configs[@]}"; do
   else
     printf 'determinism: %-20s DIFFERS from %s; per-model digests:\n' "$name" "$reference"
     diff "$out/digests-$reference.txt" "$out/digests-$name.txt" || true
+    failed=1
+  fi
+done
+# R-NUM-047: the reference configuration again with the forward pass on 2 and 3 threads
+for threads in 2 3; do
+  LOGITS_DUMP_THREADS=$threads ASAN_OPTIONS=detect_leaks=1 "$out/logits_dump-$reference" \
+    "$out/logits-$reference-t$threads.bin" "${models[@]}" >"$out/digests-$reference-t$threads.txt"
+  if cmp -s "$out/logits-$reference.bin" "$out/logits-$reference-t$threads.bin"; then
+    printf 'determinism: %-20s identical to %s\n' "$reference, $threads threads" "$reference"
+  else
+    printf 'determinism: %-20s DIFFERS from %s\n' "$reference, $threads threads" "$reference"
+    diff "$out/digests-$reference.txt" "$out/digests-$reference-t$threads.txt" || true
     failed=1
   fi
 done

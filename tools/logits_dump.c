@@ -14,6 +14,7 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ggufref.h"
@@ -50,6 +51,12 @@ static int dump_model(const char *path, FILE *out) {
     ggufref_context *ctx;
     if (ggufref_context_create(m, n_ctx, &ctx) != GGUFREF_OK) {
         fprintf(stderr, "logits_dump: %s: no context\n", path);
+        return -1;
+    }
+    /* LOGITS_DUMP_THREADS=N: the forward pass on N threads (R-NUM-047: the same bits) */
+    const char *threads = getenv("LOGITS_DUMP_THREADS");
+    if (threads != NULL && ggufref_context_set_threads(ctx, (uint32_t)strtoul(threads, NULL, 10)) != GGUFREF_OK) {
+        fprintf(stderr, "logits_dump: %s: cannot use %s threads\n", path, threads);
         return -1;
     }
     uint64_t hash = GR_FNV_OFFSET;
