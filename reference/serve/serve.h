@@ -16,6 +16,8 @@
  * Files (reference/serve/, each calls only the ones below it):
  *   server.c     create/destroy, the run loop, framing checks and dispatch, the command table
  *   cmd_*.c      one handler per command, grouped: session, generate, evaluate, fault
+ *   sessions.c   capability `sessions`: open-session / close-session and the `session` field,
+ *                one worker thread per session on the pool (events under one writer lock)
  *   fields.c     the typed field getters of a command (R-PROTO-008)
  *   json_check.c RFC 8259 exactly, before cJSON (R-PROTO-013, R-PROTO-014)
  *   memory.c     every allocation of the server, cJSON's too (R-PROTO-016)
