@@ -63,7 +63,7 @@ def undefined_symbols(nm, lib):
 # Objects allowed to hold mutable process-global state (R-RT-001, R-EXP-001).
 GLOBAL_STATE_OBJECTS = {"exports.c.o", "alloc.c.o", "fault.c.o"}
 # Counters and metadata the compiler adds for coverage and sanitizer builds.
-INSTRUMENTATION = re.compile(r"^_*(gcov|asan|tsan|ubsan|msan|sancov|llvm|prof[cdnvb]_|unnamed_)")
+INSTRUMENTATION = re.compile(r"^_*(gcov|asan|odr_asan|tsan|ubsan|msan|sancov|llvm|prof[cdnvb]_|unnamed_)")
 WRITABLE_SECTIONS = re.compile(r"^\.(bss|data|tbss|tdata)(\.(?!rel\.ro)\S*)?$")
 
 
