@@ -450,6 +450,8 @@ const COMMANDS = {
     ev.capabilities = this.platform.canPoll || this.platform.yieldToEvents ?
       ['step', 'cancel', 'logits'] : ['step', 'logits'];
     ev.limits = { max_line: MAX_LINE, max_top: MAX_TOP };
+    // R-LEVEL-002: the same module as the native reference: every level but fault-injection
+    ev.levels = ['core', 'strict-errors', 'sampler-llama2c'];
     this.emit(ev);
   },
 
