@@ -29,6 +29,7 @@
 #include "threads.h"
 
 #include <math.h> /* sqrtf: IEEE correctly rounded, the only libm function used */
+#include <stdatomic.h>
 #include <string.h>
 
 struct ggufref_context {
@@ -298,9 +299,9 @@ static ggufref_status check_request(const ggufref_context *ctx, const int32_t *t
     return GGUFREF_OK;
 }
 
-/* Matrix products of one step, split by rows over the context's threads (R-NUM-047): thread t
- * of T computes rows [n_out * t / T, n_out * (t + 1) / T) of every product, for every token
- * of the batch; each row's sums are those of one thread. */
+/* Matrix products of one step, split by rows over the context's threads (R-NUM-047): with T
+ * threads each product's rows are 2T contiguous ranges, each computed by one thread for every
+ * token of the batch; each row's sums are those of one thread. */
 typedef struct matmul_job {
     const gr_weight *w;
     const float *x; /* (n, x_stride) */
@@ -313,23 +314,34 @@ typedef struct matmul_jobs {
     const ggufref_context *ctx;
     const matmul_job *jobs;
     size_t n_jobs;
-    size_t n; /* tokens */
+    size_t n;           /* tokens */
+    size_t chunks;      /* row ranges per product */
+    atomic_size_t next; /* the next (product, range) to take */
 } matmul_jobs;
 
+/* The ranges go to whichever thread is free, so a thread the scheduler holds back leaves its
+ * share to the others; a row is always computed whole by one thread, so which one does not
+ * matter (R-NUM-047). */
 static void matmul_part(void *arg, size_t part, size_t n_parts) {
-    const matmul_jobs *mj = arg;
+    matmul_jobs *mj = arg;
     const ggufref_context *ctx = mj->ctx;
     float *row = part == 0 ? ctx->row : ctx->worker_rows + (part - 1) * max_row(&ctx->model->info);
-    for (size_t j = 0; j < mj->n_jobs; j++) {
-        const matmul_job *jb = &mj->jobs[j];
-        size_t n_out = jb->w->n_out;
+    size_t total = mj->n_jobs * mj->chunks;
+    (void)n_parts;
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&mj->next, 1, memory_order_relaxed);
+        if (i >= total) break;
+        const matmul_job *jb = &mj->jobs[i / mj->chunks];
+        size_t c = i % mj->chunks, n_out = jb->w->n_out;
         gr_matmul_rows(jb->w, jb->x, jb->x_stride, mj->n, jb->y, jb->y_stride,
-                       n_out * part / n_parts, n_out * (part + 1) / n_parts, row);
+                       n_out * c / mj->chunks, n_out * (c + 1) / mj->chunks, row);
     }
 }
 
 static void matmuls(ggufref_context *ctx, const matmul_job *jobs, size_t n_jobs, size_t n) {
-    matmul_jobs mj = {ctx, jobs, n_jobs, n};
+    size_t threads = gr_pool_threads(ctx->pool);
+    matmul_jobs mj = {ctx, jobs, n_jobs, n, threads == 1 ? 1 : 2 * threads, 0};
+    atomic_init(&mj.next, 0);
     gr_pool_run(ctx->pool, matmul_part, &mj);
 }
 
