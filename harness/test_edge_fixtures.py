@@ -51,18 +51,23 @@ def test_edge_manifest_lists_every_edge_case():
         assert m["n_ctx"] == fixtures.entry(BASE)["n_ctx"] and m["type"] == "F32"
 
 
-def _greedy(s, path):
+def _logits(caps):
+    """`logits` only where advertised (R-TRACE-042: without it, tokens only)."""
+    return {"logits": 4} if "logits" in caps else {}
+
+
+def _greedy(s, path, caps):
     """Load path and decode greedily; the reply of load-model, then the token events."""
     load = s.request("load-model", path=path)
     if not load.ok:
         return load, None
     s.request("configure-sampling", max_tokens=N_TOKENS, stop_at_eos=False).expect_ok()
-    gen = s.request("generate", prompt=PROMPT, logits=4)
+    gen = s.request("generate", prompt=PROMPT, **_logits(caps))
     return load, gen
 
 
-def _base_tokens(s):
-    _, gen = _greedy(s, fixtures.path_of(BASE))
+def _base_tokens(s, caps):
+    _, gen = _greedy(s, fixtures.path_of(BASE), caps)
     gen.expect_ok()
     return gen
 
@@ -82,8 +87,8 @@ def _same_run(gen, base, caps):
 @pytest.mark.parametrize("case", PARAMS)
 def test_edge_case_loads_or_is_rejected_cleanly(booted, caps, case):
     s = booted
-    base = _base_tokens(s)
-    load, gen = _greedy(s, os.path.join(EDGE_DIR, case["file"]))
+    base = _base_tokens(s, caps)
+    load, gen = _greedy(s, os.path.join(EDGE_DIR, case["file"]), caps)
     if load.ok:
         gen.expect_ok()
         _same_run(gen, base, caps)
@@ -91,7 +96,7 @@ def test_edge_case_loads_or_is_rejected_cleanly(booted, caps, case):
         assert load.error["code"] != 0 and load.error["message"], load.describe()
         # still serving, and the resident model is intact (R-RT-010)
         s.request("diagnostics").expect_ok()
-        again = s.request("generate", prompt=PROMPT, logits=4)
+        again = s.request("generate", prompt=PROMPT, **_logits(caps))
         again.expect_ok()
         _same_run(again, base, caps)
 
@@ -100,8 +105,8 @@ def test_edge_case_loads_or_is_rejected_cleanly(booted, caps, case):
 @pytest.mark.parametrize("case", PARAMS)
 def test_edge_case_is_accepted(booted, caps, case):
     s = booted
-    base = _base_tokens(s)
-    load, gen = _greedy(s, os.path.join(EDGE_DIR, case["file"]))
+    base = _base_tokens(s, caps)
+    load, gen = _greedy(s, os.path.join(EDGE_DIR, case["file"]), caps)
     load.expect_ok()
     gen.expect_ok()
     _same_run(gen, base, caps)

@@ -26,7 +26,9 @@ export async function warmPage(browser, url, token, log) {
   // GGUFREF_BROWSER_RING=0: the Worker without the shared ring (generate in one-token slices).
   const q = { bridge: '1', fs: token };
   if (process.env.GGUFREF_BROWSER_RING === '0') q.ring = '0';
-  await page.goto(`${url}/browser/index.html?${new URLSearchParams(q)}`);
+  // GGUFREF_BROWSER_PAGE: another page with the same bridge interface (harness/impls/wllama).
+  const path = process.env.GGUFREF_BROWSER_PAGE || '/browser/index.html';
+  await page.goto(`${url}${path}?${new URLSearchParams(q)}`);
   await page.waitForFunction(() => window.__ggufrefReady === true);
   return s;
 }
