@@ -509,9 +509,92 @@ static void test_sessions_end_of_input_finishes(void **state) {
     stop(f);
 }
 
+/* R-PROTO-016, R-PROTO-073 for sessions: every allocation of the server (cJSON's and the
+ * session workers' included) and of the library failed in turn, on a script of session
+ * commands: each line gets exactly one final event, every line written is one JSON object, a
+ * session command's final event names its session (but the OUT_OF_MEMORY of a line that could
+ * not be parsed), and destroying the server frees every block. */
+static void test_sessions_under_oom(void **state) {
+    (void)state;
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    char model[4096], lines[8][4200];
+    snprintf(model, sizeof model, "%s/golden/models/tiny-f32-gqa-tied.gguf", src ? src : ".");
+    snprintf(lines[0], sizeof lines[0], "{\"id\":1,\"cmd\":\"open-session\",\"path\":\"%s\","
+             "\"wait_ms\":0}", model);
+    snprintf(lines[1], sizeof lines[1], "{\"id\":2,\"cmd\":\"configure-sampling\",\"session\":1,"
+             "\"max_tokens\":3,\"temperature\":0.5}");
+    snprintf(lines[2], sizeof lines[2], "{\"id\":3,\"cmd\":\"generate\",\"session\":1,"
+             "\"prompt\":\"Hi\",\"logits\":2}");
+    snprintf(lines[3], sizeof lines[3], "{\"id\":4,\"cmd\":\"evaluate\",\"session\":1,"
+             "\"tokens\":[1,2,3],\"logits\":1}");
+    snprintf(lines[4], sizeof lines[4], "{\"id\":5,\"cmd\":\"diagnostics\",\"session\":1}");
+    snprintf(lines[5], sizeof lines[5], "{\"id\":6,\"cmd\":\"generate-next-token\",\"session\":1}");
+    snprintf(lines[6], sizeof lines[6], "{\"id\":7,\"cmd\":\"close-session\",\"session\":1}");
+    snprintf(lines[7], sizeof lines[7], "{\"id\":8,\"cmd\":\"diagnostics\",\"session\":1}");
+    unsigned answered = 0, stopped = 0;
+    uint64_t k = 1;
+    for (;; k++) {
+        ggufref_fault_export_reset();
+        int64_t live0 = ggufref_fault_alloc_live();
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&buf, &len);
+        gr_server_config cfg = {.fault_injection = true, .count_allocs = true};
+        ggufref_fault_alloc_fail_at(k);
+        const char *why = NULL;
+        gr_server *s = gr_server_create(out, &cfg, &why);
+        bool fired = false;
+        if (s == NULL) {
+            stopped++;
+        } else {
+            for (int i = 0; i < 8; i++) {
+                gr_server_handle_line(s, lines[i], strlen(lines[i]));
+                gr_sessions_wait_idle(s->sessions);
+            }
+            gr_server_destroy(s);
+        }
+        fired = ggufref_fault_alloc_fired();
+        ggufref_fault_alloc_fail_at(0);
+        fclose(out);
+        if (s != NULL) {
+            int finals[9] = {0};
+            for (char *line = buf, *nl; line < buf + len; line = nl + 1) {
+                nl = strchr(line, '\n');
+                assert_non_null(nl);
+                *nl = '\0';
+                cJSON *ev = parse(line);
+                const cJSON *id = cJSON_GetObjectItem(ev, "id");
+                assert_true(cJSON_IsNumber(id) && id->valueint >= 1 && id->valueint <= 8);
+                if (is_final(ev)) {
+                    finals[id->valueint]++;
+                    const cJSON *sess = cJSON_GetObjectItem(ev, "session");
+                    bool unparsed = code_of(ev) == GGUFREF_ERR_OUT_OF_MEMORY &&
+                                    strstr(line, "\"state\"") != NULL && sess == NULL;
+                    if (id->valueint >= 2 && !cJSON_IsNumber(sess) && !unparsed) {
+                        fail_msg("k=%llu: no session in %s", (unsigned long long)k, line);
+                    }
+                    if (code_of(ev) == GGUFREF_ERR_OUT_OF_MEMORY) answered++;
+                }
+                cJSON_Delete(ev);
+            }
+            for (int id = 1; id <= 8; id++) {
+                if (finals[id] != 1) fail_msg("k=%llu: request %d has %d final events",
+                                              (unsigned long long)k, id, finals[id]);
+            }
+        }
+        free(buf);
+        assert_int_equal(ggufref_fault_alloc_live(), live0); /* nothing leaks */
+        if (!fired) break;
+    }
+    fprintf(stderr, "sessions OOM loop: k = 1..%llu, %u OUT_OF_MEMORY answers, %u refused starts\n",
+            (unsigned long long)(k - 1), answered, stopped);
+    assert_true(k > 100 && answered > 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sessions_boot_limits),
+        cmocka_unit_test(test_sessions_under_oom),
         cmocka_unit_test(test_sessions_env_malformed),
         cmocka_unit_test(test_sessions_concurrent_isolation),
         cmocka_unit_test(test_sessions_saturation_fifo_deadline),
