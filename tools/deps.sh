@@ -53,3 +53,13 @@ if command -v npm >/dev/null; then
        --loglevel=error >/dev/null && cp package-lock.json node_modules/.ggufref-installed-lock)
   fi
 fi
+# harness/impls/wllama: @wllama/wllama (exact version in package.json/package-lock.json; no
+# dependencies, no install scripts), served to the same chromium as the browser host's page.
+if command -v npm >/dev/null; then
+  wll="$(cd "$(dirname "$0")/.." && pwd)/harness/impls/wllama"
+  if ! cmp -s "$wll/package-lock.json" "$wll/node_modules/.ggufref-installed-lock" 2>/dev/null; then
+    echo "deps: npm ci in harness/impls/wllama (@wllama/wllama)"
+    (cd "$wll" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null &&
+       cp package-lock.json node_modules/.ggufref-installed-lock)
+  fi
+fi
