@@ -2,7 +2,7 @@
 # Builds the reference for wasm32-wasi: build/wasm/ggufref.wasm (or OUT), the module the hosts
 # harness/impls/wasm/host.mjs (Node) and harness/impls/browser/ (a page's Worker) serve the wire
 # protocol with (harness/README.md).
-#   tools/build-wasm.sh [--simd] [OUT]
+#   tools/build-wasm.sh [--simd] [--fault-injection] [OUT]
 # --simd: with WebAssembly SIMD128 (-msimd128; every browser since 2021, Node >= 16). The
 # kernels keep the lane order of SPEC R-NUM-010, so the logits stay bit-identical to native
 # (the suite's golden traces at the exact tier check it).
@@ -12,6 +12,12 @@ cd "$(dirname "$0")/.."
 simd=()
 if [ "${1:-}" = --simd ]; then
   simd=(-msimd128)
+  shift
+fi
+# --fault-injection: the panic points of SPEC chapter 11 can fire (the pooled host's trap
+# tests, harness/impls/wasm/pool.mjs --fault-injection); release behaviour otherwise.
+if [ "${1:-}" = --fault-injection ]; then
+  simd+=(-DGGUFREF_FAULT_INJECTION)
   shift
 fi
 out=${1:-build/wasm/ggufref.wasm}
@@ -35,5 +41,5 @@ mkdir -p "$(dirname "$out")"
 "$cc" --target=wasm32-wasi --sysroot="$sysroot" -std=c11 -O2 -ffp-contract=off \
   "${simd[@]}" -Wall -Wextra -Wpedantic -Werror -Ireference/include -Ireference/src \
   -D_WASI_EMULATED_MMAN -mexec-model=reactor -Wl,-z,stack-size=8388608 \
-  reference/src/*.c reference/wasm/wasm_exports.c -lwasi-emulated-mman -o "$out"
+  reference/src/*.c reference/wasm/wasm_exports.c reference/wasm/wasm_pool.c -lwasi-emulated-mman -o "$out"
 echo "build-wasm: $out ($(wc -c <"$out") bytes)"

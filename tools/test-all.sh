@@ -7,10 +7,14 @@
 #      reference (release and ASan, fault-injection CLI), then the broken-variant self-test
 #   W. the reference built for wasm32-wasi (tools/build-wasm.sh) under the Node host
 #      harness/impls/wasm/host.mjs: the whole suite against it, exact tier (about 1.5 minutes)
+#   P. the pooled wasm host (harness/impls/wasm/pool-host.mjs, sessions): poolcheck.mjs, then
+#      the sessions, protocol, transition, state and golden tests through it
 #   L. llama.cpp (node-llama-cpp 3.22.1, harness/impls/llamacpp): the whole suite, tolerant
 #      tier, gated on "no new failures" against its expected_failures.tsv
 #   B. the SIMD128 build in a page's Worker in headless chromium (harness/impls/browser): the
 #      whole suite through it, exact tier, and a UI test of the page
+#   Wl. wllama 2.3.7 (llama.cpp in wasm, harness/impls/wllama) in the same chromium: the suite
+#      (quick, no transitions), tolerant tier, gated on its expected_failures.tsv (~1.5 minutes)
 #   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
 #   F. fuzz: every corpus replayed, then libFuzzer (ASan+UBSan) on every target and a 30 s
 #      AFL++ smoke on gguf_parse (tools/fuzz.sh; about 3.5 minutes on 2 cores)
@@ -88,6 +92,26 @@ else
   echo "wasm: SKIPPED: needs Node.js >= 20 (node:wasi preview1); found: $(node --version 2>&1 || true)"
 fi
 
+stage "acceptance harness vs the pooled WebAssembly host: sessions on one compiled module, one instance per Worker"
+# R-POOL-050 (harness/impls/wasm/pool-host.mjs): compile once, instantiate per controller, reuse
+# of a scrubbed idle instance, a real trap (and a panic) drops only its instance and Worker;
+# then the suite's sessions tests and the single-session protocol and state tests through it,
+# and the trap test of test_sessions.py with the fault-injection build.
+if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then
+  tools/build-wasm.sh --fault-injection build/wasm/ggufref-fi.wasm
+  node --no-warnings harness/impls/wasm/poolcheck.mjs build/wasm/ggufref-fi.wasm \
+    golden/models/tiny-f32-gqa-tied.gguf
+  GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+    harness build/wasm/pool-report harness/test_sessions.py harness/test_protocol.py \
+    harness/test_transitions.py harness/test_stateful.py harness/test_golden.py --tier exact \
+    --impl "node --no-warnings harness/impls/wasm/pool-host.mjs build/wasm/ggufref.wasm"
+  GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+    harness build/wasm/pool-fi-report harness/test_sessions.py --tier exact \
+    --impl "node --no-warnings harness/impls/wasm/pool-host.mjs --fault-injection build/wasm/ggufref-fi.wasm"
+else
+  echo "wasm pool: SKIPPED: needs Node.js >= 20 (node:wasi preview1); found: $(node --version 2>&1 || true)"
+fi
+
 stage "acceptance harness vs a browser: the page's Worker in headless chromium (SIMD128), exact tier; UI test"
 # harness/impls/browser (harness/README.md): Debian's chromium driven by playwright-core (both
 # from tools/deps.sh; never a downloaded browser). The SIMD128 build at the exact tier: its
@@ -108,6 +132,27 @@ elif [ "${CI:-}" = true ]; then
   exit 1
 else
   echo "browser: SKIPPED: needs Node.js >= 20, $chromium and playwright-core (tools/deps.sh)"
+fi
+
+stage "acceptance harness vs wllama (@wllama/wllama 2.3.7, llama.cpp in wasm) in headless chromium: no new failures"
+# A second third-party runtime, in the same browser (harness/impls/wllama/README.md): the suite
+# at the tolerant tier, quick, without test_transitions.py (its 182 fresh sessions judge the
+# adapter's own state machine, not wllama: about 1.5 minutes more), gated on the deviations
+# listed with their evidence in harness/impls/wllama/expected_failures.tsv.
+if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] &&
+   [ -x "$chromium" ] && [ -d harness/impls/browser/node_modules/playwright-core ] &&
+   [ -d harness/impls/wllama/node_modules/@wllama/wllama ]; then
+  GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
+    node harness/impls/wllama/with-browser.mjs -- \
+    /usr/bin/python3 -m pytest harness --quick --ignore=harness/test_transitions.py \
+    --tier tolerant --report-dir build/wllama/harness-report -p no:cacheprovider -q \
+    --impl "node harness/impls/wllama/bridge.mjs" \
+    --expected-failures harness/impls/wllama/expected_failures.tsv
+elif [ "${CI:-}" = true ]; then
+  echo "wllama: $chromium, playwright-core or @wllama/wllama missing: run tools/deps.sh" >&2
+  exit 1
+else
+  echo "wllama: SKIPPED: needs Node.js >= 20, $chromium, playwright-core and @wllama/wllama (tools/deps.sh)"
 fi
 
 stage "acceptance harness vs llama.cpp (node-llama-cpp 3.22.1, prebuilt CPU): no new failures"

@@ -686,6 +686,10 @@ ggufref_status ggufref_shared_model_open(const void *bytes, size_t len, ggufref_
 /* As above, reading `path` (a regular file) through the I/O hook. */
 ggufref_status ggufref_shared_model_open_file(const char *path, ggufref_shared_model **out,
                                               ggufref_error *err);
+/* As ggufref_shared_model_open, taking over owned bytes (R-RT-017, R-POOL-001) instead of
+ * copying them; consumes `bytes` in every case (the wasm pool's controllers, R-POOL-050). */
+ggufref_status ggufref_shared_model_open_owned(ggufref_model_bytes *bytes,
+                                               ggufref_shared_model **out, ggufref_error *err);
 void ggufref_shared_model_retain(ggufref_shared_model *m);   /* NULL is a no-op */
 void ggufref_shared_model_release(ggufref_shared_model *m);  /* frees on the last reference */
 uint64_t ggufref_shared_model_refs(const ggufref_shared_model *m);  /* references held now */

@@ -525,6 +525,24 @@ ggufref_status ggufref_shared_model_open(const void *bytes, size_t len, ggufref_
     return shared_build(block, copy, len, out, err);
 }
 
+/* Owned bytes (R-RT-017) as a shared model: the handle's bytes are taken over, not copied
+ * (a wasm controller holds its model once); the handle is consumed in every case. */
+ggufref_status ggufref_shared_model_open_owned(ggufref_model_bytes *mb, ggufref_shared_model **out,
+                                               ggufref_error *err) {
+    ggufref_error local;
+    if (err == NULL) err = &local;
+    if (out == NULL) {
+        ggufref_model_bytes_destroy(mb);
+        return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "out is NULL");
+    }
+    *out = NULL;
+    if (mb == NULL) return gr_fail(err, GGUFREF_ERR_INVALID_ARGUMENT, UINT64_MAX, "model bytes are NULL");
+    uint8_t *block = mb->block, *bytes = mb->data;
+    size_t len = mb->len;
+    gr_free(mb);
+    return shared_build(block, bytes, len, out, err); /* block is the model's, also on failure */
+}
+
 ggufref_status ggufref_shared_model_open_file(const char *path, ggufref_shared_model **out,
                                               ggufref_error *err) {
     ggufref_error local;

@@ -15,6 +15,9 @@
 //                   slices (step budget, R-EXP-010..012) and awaits yieldToEvents() between
 //                   two, so arriving lines are received; without either, no `cancel` capability
 //   waitingFor(item) optional: true while the bytes a queued load-model needs are in transit
+//   route(r, text), bootExtras(ev), cancelOthers(target)  optional, the pooled host's hooks
+//                   (pool-host.mjs): take a command elsewhere (true: taken), add to boot's
+//                   result, cancel other instances' requests with that id (true: one hit)
 //
 // Token-step scheduling (R-PROTO-041): the token callback runs inside the module, synchronously;
 // between two tokens it takes the lines that have arrived (poll) and handles every cancel not
@@ -269,6 +272,8 @@ export class Server {
       return;
     }
     const r = { id, msg, cmd: msg.cmd };
+    // The pooled host (pool-host.mjs) takes session commands elsewhere (R-PROTO-073).
+    if (this.platform.route !== undefined && this.platform.route(r, text)) return;
     const run = COMMANDS[msg.cmd];
     if (run === undefined || !Object.hasOwn(COMMANDS, msg.cmd)) {
       this.error(id, 1, false, `unknown command '${[...msg.cmd].slice(0, 64).join('')}'`);
@@ -452,6 +457,7 @@ const COMMANDS = {
     ev.limits = { max_line: MAX_LINE, max_top: MAX_TOP };
     // R-LEVEL-002: the same module as the native reference: every level but fault-injection
     ev.levels = ['core', 'strict-errors', 'sampler-llama2c'];
+    if (this.platform.bootExtras !== undefined) this.platform.bootExtras(ev); // R-PROTO-070
     this.emit(ev);
   },
 
@@ -556,6 +562,8 @@ const COMMANDS = {
       return;
     }
     const hit = this.streaming && target === this.streamId;
+    // R-PROTO-074: the pooled host's sessions streaming under that id (pool-host.mjs)
+    const hitOther = this.platform.cancelOthers !== undefined && this.platform.cancelOthers(target);
     let st = 0;
     if (hit || !this.streaming) st = this.x.gr_wasm_cancel();
     if (st !== 0) {
@@ -563,7 +571,7 @@ const COMMANDS = {
       return;
     }
     const ev = this.result(r.id, false);
-    ev.cancelled = hit;
+    ev.cancelled = hit || hitOther;
     this.emit(ev);
   },
 
@@ -626,7 +634,7 @@ const COMMANDS = {
 
 // ---- helpers ------------------------------------------------------------------------------------
 
-function defaultSampling() {
+export function defaultSampling() {
   // Chapter 6 defaults (ggufref_sampling_default).
   return { temperature: 0, top_k: 0, top_p: 1, min_p: 0, repeat_penalty: 1, repeat_last_n: 64,
     seed: 0n, max_tokens: 128, stop_at_eos: true };
@@ -651,12 +659,12 @@ function samplingJson(p) {
 }
 
 // R-PROTO-006
-function idValid(v) {
+export function idValid(v) {
   if (typeof v === 'string') return enc.encode(v).length <= 256;
   return typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 2 ** 53 - 1;
 }
 
-function idCopy(id) {
+export function idCopy(id) {
   if (id === null || id === undefined) return null;
   return typeof id === 'number' ? id + 0 : id; // -0 -> 0
 }
@@ -748,7 +756,7 @@ function utf8Sanitize(b) {
   return out;
 }
 
-function oneLine(s) {
+export function oneLine(s) {
   return s.replace(/[\r\n]/g, ' ').replace(/\0/g, '\ufffd');
 }
 
