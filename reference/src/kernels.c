@@ -377,33 +377,38 @@ GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q4_k(BLK_ARGS) {
     }
 }
 
-/* Q5_K (R-TYPE-023): Q4_K with 16 added to q when bit s of qh[l mod 32] is set. */
+/* Q5_K (R-TYPE-023): Q4_K with 16 added to q when bit s of qh[l mod 32] is set. The 32 qh
+ * bytes serve every chunk: loaded once, shifted down two bits per chunk (bit 2c is then bit 0,
+ * bit 2c + 1 bit 1). */
 GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q5_k(BLK_ARGS) {
     const __m256i low4 = _mm256_set1_epi32(0x0f), one = _mm256_set1_epi32(1);
+    const __m256i two = _mm256_set1_epi32(2);
     float d = gr_f16_to_f32(gr_rd16(blk)), dmin = gr_f16_to_f32(gr_rd16(blk + 2));
     const uint8_t *scales = blk + 4, *qh = blk + 16;
+    __m256i h0 = u8x8(qh), h1 = u8x8(qh + 8), h2 = u8x8(qh + 16), h3 = u8x8(qh + 24);
     for (int c = 0; c < 4; c++) {
         const uint8_t *q = blk + 48 + 32 * c;
         float kk[4];
         gr_k4_chunk(scales, c, d, dmin, kk);
         __m256 d1 = _mm256_set1_ps(kk[0]), m1 = _mm256_set1_ps(kk[1]);
         __m256 d2 = _mm256_set1_ps(kk[2]), m2 = _mm256_set1_ps(kk[3]);
-        __m128i s1 = _mm_cvtsi32_si128(2 * c), s2 = _mm_cvtsi32_si128(2 * c + 1);
-#define Q5LO(u) _mm256_add_epi32(_mm256_and_si256(u8x8(q + 8 * (u)), low4), \
-    _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(u8x8(qh + 8 * (u)), s1), one), 4))
-#define Q5HI(u) _mm256_add_epi32(_mm256_srli_epi32(u8x8(q + 8 * (u)), 4), \
-    _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(u8x8(qh + 8 * (u)), s2), one), 4))
-        for (int u = 0; u < 4; u += 2) {
-            EMIT8(a0, Q4K(Q5LO(u), d1, m1), 64 * c + 8 * u);
-            EMIT8(a1, Q4K(Q5LO(u + 1), d1, m1), 64 * c + 8 * u + 8);
-        }
-        for (int u = 0; u < 4; u += 2) {
-            EMIT8(a0, Q4K(Q5HI(u), d2, m2), 64 * c + 32 + 8 * u);
-            EMIT8(a1, Q4K(Q5HI(u + 1), d2, m2), 64 * c + 32 + 8 * u + 8);
-        }
+        __m256i v0 = u8x8(q), v1 = u8x8(q + 8), v2 = u8x8(q + 16), v3 = u8x8(q + 24);
+#define Q4K(v, dd, mm) _mm256_sub_ps(_mm256_mul_ps((dd), _mm256_cvtepi32_ps(v)), (mm))
+#define Q5LO(v, h) _mm256_add_epi32(_mm256_and_si256((v), low4), _mm256_slli_epi32(_mm256_and_si256((h), one), 4))
+#define Q5HI(v, h) _mm256_add_epi32(_mm256_srli_epi32((v), 4), _mm256_slli_epi32(_mm256_and_si256((h), two), 3))
+        EMIT8(a0, Q4K(Q5LO(v0, h0), d1, m1), 64 * c);
+        EMIT8(a1, Q4K(Q5LO(v1, h1), d1, m1), 64 * c + 8);
+        EMIT8(a0, Q4K(Q5LO(v2, h2), d1, m1), 64 * c + 16);
+        EMIT8(a1, Q4K(Q5LO(v3, h3), d1, m1), 64 * c + 24);
+        EMIT8(a0, Q4K(Q5HI(v0, h0), d2, m2), 64 * c + 32);
+        EMIT8(a1, Q4K(Q5HI(v1, h1), d2, m2), 64 * c + 40);
+        EMIT8(a0, Q4K(Q5HI(v2, h2), d2, m2), 64 * c + 48);
+        EMIT8(a1, Q4K(Q5HI(v3, h3), d2, m2), 64 * c + 56);
 #undef Q5LO
 #undef Q5HI
 #undef Q4K
+        h0 = _mm256_srli_epi32(h0, 2), h1 = _mm256_srli_epi32(h1, 2);
+        h2 = _mm256_srli_epi32(h2, 2), h3 = _mm256_srli_epi32(h3, 2);
     }
 }
 
