@@ -5,7 +5,9 @@
    session generates N tokens alone, then two sessions generate N tokens each at the same time
    (both generates written in one write). Tokens/s = tokens / wall time from the write to the
    last final event (the prompt is a few tokens: decode dominates). Rounds alternate the order
-   of the two modes; the median and best are printed, and the ratio of the medians.
+   of the two modes; the median and best are printed, and the ratio of the medians; also the
+   server's CPU time per token in each mode (from /proc: what concurrency costs per token,
+   whatever share of the cores the machine gives the process).
 2. Saturation: GGUFREF_POOL_SIZE=S sessions, C > S logical clients, each doing R rounds of
    open-session (wait_ms W) -> configure-sampling -> generate M tokens -> close-session. The
    wait of an open is the time from writing it to its answer; printed: longest, median, the
@@ -62,6 +64,12 @@ class Proc:
             raise SystemExit("%s failed: %s" % (cmd, json.dumps(ev)))
         return ev
 
+    def cpu(self):
+        """CPU seconds (user + system) the server has used so far (/proc, Linux)."""
+        with open("/proc/%d/stat" % self.p.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self):
         self.p.stdin.close()
         self.p.wait()
@@ -74,15 +82,20 @@ def speed(impl, model, tokens, rounds):
     for sid in sids:
         p.call("configure-sampling", session=sid, max_tokens=tokens, stop_at_eos=False)
     one, two = [], []
+    cpu = {1: [0.0, 0], 2: [0.0, 0]}  # CPU seconds, tokens
 
     def run(n):
+        c0 = p.cpu()
         t0 = time.perf_counter()
         rids = [p.send("generate", session=sid, prompt="Once upon a time") for sid in sids[:n]]
         got = p.finals(rids)
         for ev, _ in got.values():
             if ev["event"] != "result" or len(ev["tokens"]) != tokens:
                 raise SystemExit("generate failed: %s" % json.dumps(ev)[:300])
-        return n * tokens / (max(t for _, t in got.values()) - t0)
+        wall = max(t for _, t in got.values()) - t0
+        cpu[n][0] += p.cpu() - c0
+        cpu[n][1] += n * tokens
+        return n * tokens / wall
 
     run(1)  # warm-up
     for r in range(rounds):
@@ -90,7 +103,7 @@ def speed(impl, model, tokens, rounds):
         for n in order:
             (one if n == 1 else two).append(run(n))
     p.close()
-    return one, two
+    return one, two, {n: c / t * 1000 for n, (c, t) in cpu.items()}
 
 
 def saturation(impl, model, size, clients, per_client, tokens, wait_ms):
@@ -148,13 +161,15 @@ def main():
     ap.add_argument("--sat-tokens", type=int, default=50)
     ap.add_argument("--wait-ms", type=int, default=60000)
     a = ap.parse_args()
-    one, two = speed(a.impl, a.model, a.tokens, a.rounds)
+    one, two, ms = speed(a.impl, a.model, a.tokens, a.rounds)
     m1, m2 = statistics.median(one), statistics.median(two)
     print("model %s, %d tokens per request, %d rounds" % (os.path.basename(a.model), a.tokens,
                                                           a.rounds))
     print("1 session : %7.1f tok/s median [best %7.1f]" % (m1, max(one)))
     print("2 sessions: %7.1f tok/s aggregate median [best %7.1f]" % (m2, max(two)))
     print("ratio 2/1 : %.2fx" % (m2 / m1))
+    print("server CPU per token: 1 session %.2f ms, 2 sessions %.2f ms (load average %s)" % (
+        ms[1], ms[2], open("/proc/loadavg").read().split()[0]))
     waits, timeouts, rounds = saturation(a.impl, a.model, a.pool, a.clients, a.per_client,
                                          a.sat_tokens, a.wait_ms)
     print("saturation: pool %d, %d clients x %d rounds of %d tokens: %d opens, longest wait "
