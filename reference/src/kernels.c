@@ -413,25 +413,31 @@ GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q5_k(BLK_ARGS) {
 }
 
 /* Q6_K (R-TYPE-024): per 128-element half h and quarter k (32 elements, sub-blocks 8h + 2k,
- * 8h + 2k + 1), y = (d * (f32)sc) * (f32)q. */
+ * 8h + 2k + 1), y = (d * (f32)sc) * (f32)q. The 32 qh bytes of a half serve its four quarters:
+ * loaded once, shifted down two bits per quarter. */
 GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q6_k(BLK_ARGS) {
     const __m256i low4 = _mm256_set1_epi32(0x0f), three = _mm256_set1_epi32(3);
     const __m256i bias = _mm256_set1_epi32(32);
     const int8_t *scales = (const int8_t *)(blk + 192);
     float d = gr_f16_to_f32(gr_rd16(blk + 208));
     for (int h = 0; h < 2; h++) {
+        const uint8_t *qh = blk + 128 + 32 * h;
+        __m256i h0 = u8x8(qh), h1 = u8x8(qh + 8), h2 = u8x8(qh + 16), h3 = u8x8(qh + 24);
         for (int k = 0; k < 4; k++) {
-            const uint8_t *lo = blk + 64 * h + 32 * (k & 1), *qh = blk + 128 + 32 * h;
-            __m128i shift = _mm_cvtsi32_si128((k >> 1) * 4), hshift = _mm_cvtsi32_si128(2 * k);
-#define Q6K(l) _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_or_si256(                                 \
+            const uint8_t *lo = blk + 64 * h + 32 * (k & 1);
+            __m128i shift = _mm_cvtsi32_si128((k >> 1) * 4);
+            __m256 da = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k]);
+            __m256 db = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + 1]);
+#define Q6K(l, hv) _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_or_si256(                             \
     _mm256_and_si256(_mm256_srl_epi32(u8x8(lo + (l)), shift), low4),                                   \
-    _mm256_slli_epi32(_mm256_and_si256(_mm256_srl_epi32(u8x8(qh + (l)), hshift), three), 4)), bias))
-            for (int l = 0; l < 32; l += 16) {
-                __m256 dv = _mm256_set1_ps(d * (float)scales[8 * h + 2 * k + l / 16]);
-                EMIT8(a0, _mm256_mul_ps(dv, Q6K(l)), 128 * h + 32 * k + l);
-                EMIT8(a1, _mm256_mul_ps(dv, Q6K(l + 8)), 128 * h + 32 * k + l + 8);
-            }
+    _mm256_slli_epi32(_mm256_and_si256((hv), three), 4)), bias))
+            EMIT8(a0, _mm256_mul_ps(da, Q6K(0, h0)), 128 * h + 32 * k);
+            EMIT8(a1, _mm256_mul_ps(da, Q6K(8, h1)), 128 * h + 32 * k + 8);
+            EMIT8(a0, _mm256_mul_ps(db, Q6K(16, h2)), 128 * h + 32 * k + 16);
+            EMIT8(a1, _mm256_mul_ps(db, Q6K(24, h3)), 128 * h + 32 * k + 24);
 #undef Q6K
+            h0 = _mm256_srli_epi32(h0, 2), h1 = _mm256_srli_epi32(h1, 2);
+            h2 = _mm256_srli_epi32(h2, 2), h3 = _mm256_srli_epi32(h3, 2);
         }
     }
 }
