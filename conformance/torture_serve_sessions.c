@@ -8,6 +8,7 @@
  * ThreadSanitizer by the test command's TSan stage.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -591,9 +592,42 @@ static void test_sessions_under_oom(void **state) {
     assert_true(k > 100 && answered > 0);
 }
 
+/* R-PROTO-015, R-PROTO-073: a session worker that cannot write its events (here: a full
+ * device) stops the server: gr_server_run returns 1 with a reason, never 0. */
+static void test_sessions_write_failure_is_not_success(void **state) {
+    (void)state;
+    ggufref_fault_export_reset();
+    FILE *full = fopen("/dev/full", "w");
+    if (full == NULL) skip();
+    gr_server_config cfg = {0};
+    const char *why = NULL;
+    gr_server *s = gr_server_create(full, &cfg, &why);
+    assert_non_null(s);
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    char buf[8192];
+    int n = snprintf(buf, sizeof buf,
+                     "{\"id\":1,\"cmd\":\"open-session\",\"path\":\"%s/golden/models/"
+                     "tiny-f32-gqa-tied.gguf\"}\n"
+                     "{\"id\":2,\"cmd\":\"configure-sampling\",\"session\":1,\"max_tokens\":4}\n"
+                     "{\"id\":3,\"cmd\":\"generate\",\"session\":1,\"prompt\":\"a\"}\n",
+                     src ? src : ".");
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], buf, (size_t)n), n);
+    close(fds[1]);
+    assert_int_equal(gr_server_run(s, fds[0]), 1);
+    close(fds[0]);
+    int err = 0;
+    assert_non_null(gr_server_failure(s, &err));
+    assert_int_equal(err, ENOSPC);
+    gr_server_destroy(s);
+    fclose(full);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sessions_boot_limits),
+        cmocka_unit_test(test_sessions_write_failure_is_not_success),
         cmocka_unit_test(test_sessions_under_oom),
         cmocka_unit_test(test_sessions_env_malformed),
         cmocka_unit_test(test_sessions_concurrent_isolation),
