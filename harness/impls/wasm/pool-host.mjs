@@ -178,18 +178,20 @@ function main() {
   }
 
   function onControllerMessage(ctl, m) {
-    if (m.out !== undefined) {
-      process.stdout.write(m.out);
-      if (m.final && ctl.session !== null) ctl.session.outstanding.shift();
-      if (m.poisoned) trapped(ctl, null); // the error event above says closed (R-PROTO-076)
-    } else if (m.released !== undefined) {
+    if (m.out !== undefined && m.final && ctl.session !== null) ctl.session.outstanding.shift();
+    if (m.released !== undefined) {
+      // Back in the pool before close-session's result is written: a client that opens
+      // again on reading it finds the controller idle (R-PROTO-077, R-POOL-011).
       const ss = ctl.session;
       ctl.session = null;
       if (ss !== null) ss.closed = true;
       if (m.released) ctl.entry.pool.release(ctl);
       else ctl.entry.pool.drop(ctl, true);
-      maybeExit();
-    } else if (m.trap !== undefined) {
+    }
+    if (m.out !== undefined) process.stdout.write(m.out);
+    if (m.poisoned) trapped(ctl, null); // the error event above says closed (R-PROTO-076)
+    if (m.released !== undefined) maybeExit();
+    if (m.trap !== undefined) {
       trapped(ctl, m.trap);
     } else if (m.fired) {
       panicFired = true;
@@ -577,8 +579,8 @@ function controllerWorker() {
       if (dead) return true;
       if (r.cmd !== 'close-session') return false;
       const ok = x.gr_wasm_s_release() === 0; // scrubbed for the next holder (R-POOL-011)
-      srv.emit({ id: idCopy(r.id), event: 'result' });
-      post({ released: ok });
+      const ev = { id: idCopy(r.id), event: 'result', session: srv.sessionId };
+      post({ out: JSON.stringify(ev) + '\n', final: true, released: ok }); // one message
       return true;
     },
     streamBegin(id) {
