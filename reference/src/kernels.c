@@ -304,50 +304,60 @@ GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q8_0(BLK_ARGS) {
 }
 
 /* Q2_K (R-TYPE-020): per 16-element sub-block s, y = dl * (f32)q - ml with
- * dl = d * (f32)(scales[s] & 15), ml = dmin * (f32)(scales[s] >> 4). */
+ * dl = d * (f32)(scales[s] & 15), ml = dmin * (f32)(scales[s] >> 4). The 32 qs bytes of a half
+ * serve its four 2-bit planes j: loaded once, shifted down two bits per plane. */
 GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q2_k(BLK_ARGS) {
     const uint8_t *scales = blk, *qs = blk + 16;
     float d = gr_f16_to_f32(gr_rd16(blk + 80)), dmin = gr_f16_to_f32(gr_rd16(blk + 82));
     const __m256i three = _mm256_set1_epi32(3);
     for (int h = 0; h < 2; h++) {
+        const uint8_t *q = qs + 32 * h;
+        __m256i q0 = u8x8(q), q1 = u8x8(q + 8), q2 = u8x8(q + 16), q3 = u8x8(q + 24);
         for (int j = 0; j < 4; j++) {
-            __m128i shift = _mm_cvtsi32_si128(2 * j);
-            for (int half = 0; half < 2; half++) {
-                uint8_t sc = scales[8 * h + 2 * j + half];
-                __m256 dl = _mm256_set1_ps(d * (float)(sc & 0x0f));
-                __m256 ml = _mm256_set1_ps(dmin * (float)(sc >> 4));
-                const uint8_t *q = qs + 32 * h + 16 * half;
-                int k = 128 * h + 32 * j + 16 * half;
-                __m256i v0 = _mm256_and_si256(_mm256_srl_epi32(u8x8(q), shift), three);
-                __m256i v1 = _mm256_and_si256(_mm256_srl_epi32(u8x8(q + 8), shift), three);
-                EMIT8(a0, _mm256_sub_ps(_mm256_mul_ps(dl, _mm256_cvtepi32_ps(v0)), ml), k);
-                EMIT8(a1, _mm256_sub_ps(_mm256_mul_ps(dl, _mm256_cvtepi32_ps(v1)), ml), k + 8);
-            }
+            uint8_t sa = scales[8 * h + 2 * j], sb = scales[8 * h + 2 * j + 1];
+            __m256 da = _mm256_set1_ps(d * (float)(sa & 0x0f)), ma = _mm256_set1_ps(dmin * (float)(sa >> 4));
+            __m256 db = _mm256_set1_ps(d * (float)(sb & 0x0f)), mb = _mm256_set1_ps(dmin * (float)(sb >> 4));
+            int k = 128 * h + 32 * j;
+#define Q2K(v, dl, ml) _mm256_sub_ps(_mm256_mul_ps((dl), _mm256_cvtepi32_ps(_mm256_and_si256((v), three))), (ml))
+            EMIT8(a0, Q2K(q0, da, ma), k);
+            EMIT8(a1, Q2K(q1, da, ma), k + 8);
+            EMIT8(a0, Q2K(q2, db, mb), k + 16);
+            EMIT8(a1, Q2K(q3, db, mb), k + 24);
+#undef Q2K
+            q0 = _mm256_srli_epi32(q0, 2), q1 = _mm256_srli_epi32(q1, 2);
+            q2 = _mm256_srli_epi32(q2, 2), q3 = _mm256_srli_epi32(q3, 2);
         }
     }
 }
 
-/* Q3_K (R-TYPE-021): q = ((qs >> 2j) & 3) - (hmask bit set ? 0 : 4), y = (d * (f32)sc_s) * (f32)q. */
+/* Q3_K (R-TYPE-021): q = ((qs >> 2j) & 3) - (hmask bit set ? 0 : 4), y = (d * (f32)sc_s) * (f32)q.
+ * The qs bytes of a half are loaded once and shifted two bits per plane j; the 32 hmask bytes
+ * once per block, shifted one bit per (h, j) (bit 4h + j is then bit 0): q = (lo + 4 bit) - 4. */
 GR_TARGET_AVX2 static GR_ALWAYS_INLINE void blk_q3_k(BLK_ARGS) {
     const uint8_t *hmask = blk, *qs = blk + 32, *scales = blk + 96;
     float d = gr_f16_to_f32(gr_rd16(blk + 108));
     const __m256i three = _mm256_set1_epi32(3), four = _mm256_set1_epi32(4);
-    const __m256i zero = _mm256_setzero_si256();
+    const __m256i one = _mm256_set1_epi32(1);
+    __m256i m0 = u8x8(hmask), m1 = u8x8(hmask + 8), m2 = u8x8(hmask + 16), m3 = u8x8(hmask + 24);
     for (int h = 0; h < 2; h++) {
+        const uint8_t *q = qs + 32 * h;
+        __m256i q0 = u8x8(q), q1 = u8x8(q + 8), q2 = u8x8(q + 16), q3 = u8x8(q + 24);
         for (int j = 0; j < 4; j++) {
-            __m128i shift = _mm_cvtsi32_si128(2 * j);
-            __m256i mbit = _mm256_set1_epi32(1 << (4 * h + j));
-            for (int half = 0; half < 2; half++) {
-                __m256 dl = _mm256_set1_ps(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j + half));
-                int k = 128 * h + 32 * j + 16 * half;
-#define Q3K(l)                                                                                        \
-    _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_sub_epi32(                                            \
-        _mm256_and_si256(_mm256_srl_epi32(u8x8(qs + 32 * h + (l)), shift), three),                    \
-        _mm256_and_si256(_mm256_cmpeq_epi32(_mm256_and_si256(u8x8(hmask + (l)), mbit), zero), four))))
-                EMIT8(a0, Q3K(16 * half), k);
-                EMIT8(a1, Q3K(16 * half + 8), k + 8);
+            __m256 da = _mm256_set1_ps(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j));
+            __m256 db = _mm256_set1_ps(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j + 1));
+            int k = 128 * h + 32 * j;
+#define Q3K(v, m, dl)                                                                                 \
+    _mm256_mul_ps((dl), _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_add_epi32(                         \
+        _mm256_and_si256((v), three), _mm256_slli_epi32(_mm256_and_si256((m), one), 2)), four)))
+            EMIT8(a0, Q3K(q0, m0, da), k);
+            EMIT8(a1, Q3K(q1, m1, da), k + 8);
+            EMIT8(a0, Q3K(q2, m2, db), k + 16);
+            EMIT8(a1, Q3K(q3, m3, db), k + 24);
 #undef Q3K
-            }
+            q0 = _mm256_srli_epi32(q0, 2), q1 = _mm256_srli_epi32(q1, 2);
+            q2 = _mm256_srli_epi32(q2, 2), q3 = _mm256_srli_epi32(q3, 2);
+            m0 = _mm256_srli_epi32(m0, 1), m1 = _mm256_srli_epi32(m1, 1);
+            m2 = _mm256_srli_epi32(m2, 1), m3 = _mm256_srli_epi32(m3, 1);
         }
     }
 }
