@@ -3,7 +3,8 @@
 // capability itself; this checks what only this host has):
 //   - compile once, instantiate per controller: one "compiled" line on standard error for the
 //     whole process, one "controller instantiated" line per controller made;
-//   - reuse: open, close, open again makes no second instance (the idle one, scrubbed);
+//   - reuse: open, use, close, open again makes no second instance, and the idle one is
+//     scrubbed: state digest and deterministic diagnostics equal to a fresh session's;
 //   - a REAL trap (fault point `wasm.trap`: `unreachable` after the next token) ends that
 //     command with 13, state POISONED, closed; the session's queued command is answered
 //     closed; the other session's tokens and logits are unchanged; the next open gets a fresh
@@ -122,8 +123,20 @@ async function trapCase(point) {
 
 async function reuseCase() {
   const c = start({ GGUFREF_POOL_SIZE: '2' });
+  let fresh = null;
   for (let i = 0; i < 3; i++) {
-    const s = await opened(c);
+    const o = await c.request('open-session', { path: model, wait_ms: 0 });
+    const s = o.session;
+    // R-POOL-011: the reused instance's session looks brand new: state digest and
+    // deterministic diagnostics (all but `nondeterministic`) equal to the fresh one's
+    const d = await c.request('diagnostics', { session: s });
+    const look = d.impl === undefined ? null :
+      JSON.stringify([d.impl.digest, { ...d.impl.runtime, nondeterministic: null }, d.tokens, d.sampling]);
+    if (fresh === null) fresh = look;
+    check(`open ${i}: a scrubbed session equals a fresh one`, look !== null && look === fresh,
+      [look, fresh]);
+    await c.request('configure-sampling', { session: s, ...SAMPLING });
+    await c.request('generate', { session: s, prompt: `round ${i}` });
     const r = await c.request('close-session', { session: s });
     check('close-session', r.event === 'result', r);
   }
