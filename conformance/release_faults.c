@@ -1,5 +1,5 @@
 /*
- * release_faults.c — the release library has no fault injection (SPEC R-FAULT-001, R-FAULT-004).
+ * release_faults.c — the release library has no fault injection (SPEC R-FAULT-001, -004, -007).
  *
  * Linked with the release library `ggufref` (not `ggufref_fi`, as the torture_* suites are; see
  * conformance/CMakeLists.txt): every hook is armed as a fault build would fail on it, and every
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "eval_digest.h"
 #include "ggufref.h"
 
 /* The path of a committed fixture model, or skip(). OUT: path (cap bytes). */
@@ -87,10 +88,38 @@ static void test_release_export_not_poisoned(void **state) {
     assert_counters_zero();
 }
 
+/* R-FAULT-007, R-FAULT-004: the breaks compile out. Every name of the table refuses to arm, and
+ * with all of them "armed" before the load, a teacher-forced run of the rope_freqs fixture gives
+ * the golden trace's logits bit for bit (torture_faults shows each break changes them in the
+ * fault-injection library). */
+static void test_release_breaks_compiled_out(void **state) {
+    (void)state;
+    char path[2048];
+    fixture_path(path, sizeof path);
+    const char *src = getenv("GGUFREF_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/%s", src ? src : ".", ED_LLAMA3_MODEL);
+    assert_int_equal(ggufref_fault_break_count(), 2);
+    for (size_t i = 0; i < ggufref_fault_break_count(); i++) {
+        assert_non_null(ggufref_fault_break_name(i));
+        assert_false(ggufref_fault_break_set(ggufref_fault_break_name(i)));
+    }
+    assert_null(ggufref_fault_break_name(ggufref_fault_break_count()));
+    ggufref_runtime *rt = NULL;
+    assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_OK);
+    uint64_t got[ED_N];
+    assert_int_equal(ed_evaluate(rt, got), GGUFREF_OK);
+    for (int i = 0; i < ED_N; i++) assert_int_equal(got[i], ed_llama3_digests[i]);
+    assert_true(ggufref_fault_break_set(NULL));
+    ggufref_runtime_destroy(rt);
+    assert_counters_zero();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_release_hooks_do_nothing),
         cmocka_unit_test(test_release_export_not_poisoned),
+        cmocka_unit_test(test_release_breaks_compiled_out),
     };
     return cmocka_run_group_tests_name("release_faults", tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /*
- * torture_faults.c — the fault-injection guarantees (SPEC R-FAULT-002..006, R-RT-006,
+ * torture_faults.c — the fault-injection guarantees (SPEC R-FAULT-002..007, R-RT-006,
  * R-RT-010, R-RT-026, R-RT-050, R-EXP-004).
  *
  * 1. SQLite-style OOM loops: for N = 1, 2, ... until a run completes without a fault, fail the
@@ -11,6 +11,8 @@
  *    same guarantees.
  * 3. Panic at every panic point reachable from every export: 13 from then on, for every export;
  *    the test reset releases everything. On handles: POISONED, and destroy leaks nothing.
+ *
+ * 4. The breaks of the forward pass (R-FAULT-007) change the logits, and only while armed.
  *
  * The number of fault points each loop covered is printed (the figures of the closing note).
  */
@@ -29,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eval_digest.h"
 #include "files.h"
 #include "ggufref.h"
 #include "rt_support.h"
@@ -567,9 +570,65 @@ static void test_faults_hooks_fire_once(void **state) {
     ggufref_runtime_destroy(rt);
 }
 
+/* Evaluates the golden positions (eval_digest.h) on rt. OUT: same[i] = position i's logits are
+ * the golden's bit for bit. Returns how many are. */
+static int golden_positions(ggufref_runtime *rt, bool same[ED_N]) {
+    uint64_t got[ED_N];
+    assert_int_equal(ed_evaluate(rt, got), GGUFREF_OK);
+    int n = 0;
+    for (int i = 0; i < ED_N; i++) n += (same[i] = got[i] == ed_llama3_digests[i]);
+    return n;
+}
+
+/* R-FAULT-007: the breaks of the forward pass. Each changes the logits of every position but
+ * the first (position 0 attends to itself only, at angle 0), takes effect when documented
+ * (query ahead: the next forward pass; rope_freqs ignored: the next load), and disarming
+ * restores the golden logits bit for bit. Unknown names arm nothing. */
+static void test_faults_breaks_change_logits(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", getenv("GGUFREF_SOURCE_DIR"), ED_LLAMA3_MODEL);
+    assert_int_equal(ggufref_fault_break_count(), 2);
+    assert_string_equal(ggufref_fault_break_name(0), "rope.query_position_plus_one");
+    assert_string_equal(ggufref_fault_break_name(1), "rope.ignore_freq_factors");
+    assert_null(ggufref_fault_break_name(2));
+    assert_false(ggufref_fault_break_set("rope.no_such_break"));
+    assert_false(ggufref_fault_break_set(""));
+
+    ggufref_runtime *rt;
+    bool same[ED_N];
+    assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_OK);
+    assert_int_equal(golden_positions(rt, same), ED_N); /* the control */
+
+    assert_true(ggufref_fault_break_set("rope.query_position_plus_one"));
+    assert_int_equal(golden_positions(rt, same), 1);
+    assert_true(same[0]);
+    assert_true(ggufref_fault_break_set(NULL));
+    assert_int_equal(golden_positions(rt, same), ED_N);
+
+    assert_true(ggufref_fault_break_set("rope.ignore_freq_factors"));
+    assert_int_equal(golden_positions(rt, same), ED_N); /* the frequencies are set at load */
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_OK);
+    assert_int_equal(golden_positions(rt, same), 1);
+    assert_true(same[0]);
+    uint64_t one[ED_N], both[ED_N];
+    assert_int_equal(ed_evaluate(rt, one), GGUFREF_OK);
+    assert_true(ggufref_fault_break_set("rope.query_position_plus_one")); /* accumulates */
+    assert_int_equal(ed_evaluate(rt, both), GGUFREF_OK);
+    for (int i = 1; i < ED_N; i++) assert_true(both[i] != one[i]);
+
+    assert_true(ggufref_fault_break_set(NULL));
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_OK);
+    assert_int_equal(golden_positions(rt, same), ED_N);
+    ggufref_runtime_destroy(rt);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_faults_hooks_fire_once),
+        cmocka_unit_test(test_faults_breaks_change_logits),
         cmocka_unit_test(test_faults_oom_loops_handle),
         cmocka_unit_test(test_faults_oom_loops_exports),
         cmocka_unit_test(test_faults_io_every_byte_micro_model),

@@ -653,6 +653,16 @@ void ggufref_fault_panic_at(const char *point);
 bool ggufref_fault_panic_fired(void);
 size_t ggufref_fault_panic_point_count(void);        /* the table of point names (all builds) */
 const char *ggufref_fault_panic_point_name(size_t i); /* NULL if i >= count */
+/* Break hook (R-FAULT-007): named deliberate bugs of the forward pass, for the harness
+ * self-test's broken variants (bugs a protocol server cannot fake): "rope.query_position_plus_one"
+ * (each query rotated at position p+1, its key at p), "rope.ignore_freq_factors" (rope_freqs
+ * ignored; takes effect at the next load). Arming accumulates; breaks stay armed, for every
+ * runtime of the process, until ggufref_fault_break_set(NULL) disarms them all. Returns true
+ * when armed (or disarmed, NULL); false for an unknown name, and for every name in release
+ * builds, where nothing can be armed (R-FAULT-004). */
+bool ggufref_fault_break_set(const char *name);
+size_t ggufref_fault_break_count(void);        /* the table of break names (all builds) */
+const char *ggufref_fault_break_name(size_t i); /* NULL if i >= count */
 /* Test-only recovery of the export layer: destroys the global runtime and clears the poison
  * (back to UNINITIALIZED). No concurrent exports may run. A no-op in release builds. */
 void ggufref_fault_export_reset(void);

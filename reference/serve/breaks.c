@@ -1,7 +1,9 @@
 /*
  * breaks.c — the deliberately broken variants of `ggufref-fi serve --break NAME` (harness
  * self-test, harness/selftest): each makes the server wrong in one way the suite must catch.
- * They exist only in fault-injection builds, and only here, in the server, never in the library.
+ * They exist only in fault-injection builds, and here, in the server, except the two made in
+ * the forward pass (rope-off-by-one, no-rope-freqs): those arm the library's break hook
+ * (R-FAULT-007), which only the fault-injection library has.
  * Compiled with and without cJSON (the CLI's usage lists the names either way).
  */
 #include "serve.h"
@@ -30,7 +32,9 @@ static const char *const break_names[] = {
     [9] = "logits-2pct",       /* BRK_LOGITS_2PCT */
     [10] = "accept-malformed", /* BRK_ACCEPT_MALFORMED */
     [11] = "kv-not-reset",     /* BRK_KV_NOT_RESET */
-    [12] = NULL,               /* BRK_COUNT */
+    [12] = "rope-off-by-one",  /* BRK_ROPE_OFF_BY_ONE */
+    [13] = "no-rope-freqs",    /* BRK_NO_ROPE_FREQS */
+    [14] = NULL,               /* BRK_COUNT */
 };
 #else
 static const char *const break_names[] = {NULL};
@@ -46,7 +50,7 @@ const char *const *gr_server_break_names(void) {
 
 #ifdef GGUFREF_HAVE_CJSON
 
-_Static_assert(BRK_COUNT == 12, "break_names lists every variant");
+_Static_assert(BRK_COUNT == 14, "break_names lists every variant");
 
 int gr_break_parse(const char *name) {
 #ifdef GGUFREF_FAULT_INJECTION
@@ -57,6 +61,14 @@ int gr_break_parse(const char *name) {
     (void)name;
 #endif
     return BRK_NONE;
+}
+
+bool gr_break_arm_library(int brk) {
+    switch (brk) {
+    case BRK_ROPE_OFF_BY_ONE: return ggufref_fault_break_set("rope.query_position_plus_one");
+    case BRK_NO_ROPE_FREQS: return ggufref_fault_break_set("rope.ignore_freq_factors");
+    default: return true;
+    }
 }
 
 uint64_t gr_break_seed_one_draw_ahead(uint64_t seed) {

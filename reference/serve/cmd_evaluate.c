@@ -11,6 +11,7 @@ void gr_eval_position(uint32_t pos, int32_t token, const float *logits, uint32_t
                       void *user) {
     gr_eval_state *e = user;
     if (e->positions == NULL || gr_srv_oom()) return; /* answered OUT_OF_MEMORY afterwards */
+    if (e->scale != NULL && (logits = gr_break_scaled(e->scale, logits, n_vocab)) == NULL) return;
     cJSON *p = cJSON_CreateObject();
     cJSON_AddNumberToObject(p, "index", (double)pos);
     cJSON_AddNumberToObject(p, "token", (double)token);
@@ -64,7 +65,8 @@ void gr_cmd_evaluate(gr_req *r) {
     int32_t *ids = NULL;
     size_t n = 0;
     if (!gr_eval_tokens(r, &ids, &n)) return;
-    gr_eval_state e = {cJSON_CreateArray(), (int)top, full};
+    gr_eval_state e = {cJSON_CreateArray(), (int)top, full,
+                       r->s->brk == BRK_LOGITS_2PCT ? &r->s->shift : NULL};
     int st = ggufref_export_evaluate(ids, n, gr_eval_position, &e);
     gr_srv_free(ids);
     if (st != GGUFREF_OK) {

@@ -38,11 +38,16 @@ enum gr_break {
     BRK_LOGITS_2PCT,        /* the reported logits are 2% off (x 1.02) */
     BRK_ACCEPT_MALFORMED,   /* a load the runtime rejects is answered READY */
     BRK_KV_NOT_RESET,       /* generate keeps the previous request's context (prepended) */
+    BRK_ROPE_OFF_BY_ONE,    /* the library's break (R-FAULT-007): queries rotated at p+1 */
+    BRK_NO_ROPE_FREQS,      /* the library's break: rope_freqs.weight ignored */
     BRK_COUNT
 };
 
 /* The variant named `name`, or BRK_NONE if this build has none of that name. */
 int gr_break_parse(const char *name);
+/* Arms the library's break hook (R-FAULT-007) for a variant made in the forward pass; nothing
+ * for the others. false if the library refused (a build without fault injection). */
+bool gr_break_arm_library(int brk);
 /* BRK_EXTRA_COIN: the seed whose stream is the real one advanced by one draw. */
 uint64_t gr_break_seed_one_draw_ahead(uint64_t seed);
 
@@ -267,6 +272,7 @@ typedef struct gr_eval_state {
     cJSON *positions; /* the result's array, one object per position */
     int top;          /* K: top pairs per position (0: none) */
     bool full;        /* logits_hex too */
+    gr_shift *scale;  /* BRK_LOGITS_2PCT: report the logits x 1.02 through it (else NULL) */
 } gr_eval_state;
 void gr_eval_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
                       void *user);

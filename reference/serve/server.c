@@ -243,6 +243,7 @@ gr_server *gr_server_create(FILE *out, const gr_server_config *config, const cha
     if (config->break_name != NULL) {
         brk = gr_break_parse(config->break_name);
         if (brk == BRK_NONE) reason = "unknown --break variant (see 'ggufref serve --help')";
+        else if (!gr_break_arm_library(brk)) reason = "--break: the library refused its break";
     }
 #endif
     if (reason != NULL) {

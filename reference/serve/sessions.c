@@ -341,7 +341,7 @@ static void run_evaluate(gr_sess *ss, gr_req *r) {
     int32_t *ids = NULL;
     size_t n = 0;
     if (!gr_eval_tokens(r, &ids, &n)) return;
-    gr_eval_state e = {cJSON_CreateArray(), (int)top, full};
+    gr_eval_state e = {cJSON_CreateArray(), (int)top, full, NULL};
     ggufref_status st = ggufref_runtime_evaluate(ggufref_session_runtime(ss->ps), ids, n,
                                                  gr_eval_position, &e);
     gr_srv_free(ids);

@@ -1,6 +1,6 @@
 /*
- * fault.c — the I/O hook and the panic hook (SPEC R-FAULT-002..004). The allocation hook is in
- * alloc.c. Like it, this is process-global state that exists only in test builds; release
+ * fault.c — the I/O, panic and break hooks (SPEC R-FAULT-002..004, 007). The allocation hook
+ * is in alloc.c. Like it, this is process-global state that exists only in test builds; release
  * builds keep the names (so tests and the CLI link) but arming does nothing.
  */
 #include "fault.h"
@@ -21,6 +21,18 @@ size_t ggufref_fault_panic_point_count(void) { return N_PANIC_POINTS; }
 
 const char *ggufref_fault_panic_point_name(size_t i) {
     return i < N_PANIC_POINTS ? panic_points[i] : NULL;
+}
+
+/* The break names, in the order of the GR_FAULT_BREAK_* indices (fault.h). */
+static const char *const break_names[GR_FAULT_BREAK_COUNT] = {
+    [GR_FAULT_BREAK_ROPE_QUERY_AHEAD] = "rope.query_position_plus_one",
+    [GR_FAULT_BREAK_ROPE_IGNORE_FACTORS] = "rope.ignore_freq_factors",
+};
+
+size_t ggufref_fault_break_count(void) { return GR_FAULT_BREAK_COUNT; }
+
+const char *ggufref_fault_break_name(size_t i) {
+    return i < GR_FAULT_BREAK_COUNT ? break_names[i] : NULL;
 }
 
 #ifdef GGUFREF_FAULT_INJECTION
@@ -83,6 +95,25 @@ bool gr_panic_point(const char *name) {
     return true;
 }
 
+/* ---- breaks: one bit per armed break (R-FAULT-007); they stay armed until disarmed ---- */
+static _Atomic unsigned breaks_armed;
+
+bool ggufref_fault_break_set(const char *name) {
+    if (name == NULL) {
+        atomic_store(&breaks_armed, 0u);
+        return true;
+    }
+    for (int i = 0; i < GR_FAULT_BREAK_COUNT; i++) {
+        if (strcmp(name, break_names[i]) == 0) {
+            atomic_fetch_or(&breaks_armed, 1u << i);
+            return true;
+        }
+    }
+    return false;
+}
+
+bool gr_fault_break(int which) { return (atomic_load(&breaks_armed) >> which) & 1u; }
+
 #else /* release build: hooks compiled out (R-FAULT-004) */
 
 void ggufref_fault_io_fail_at(uint64_t byte, ggufref_io_fault kind) {
@@ -101,5 +132,7 @@ size_t gr_io_read(FILE *f, void *buf, size_t n, uint64_t offset, bool *failed) {
 
 void ggufref_fault_panic_at(const char *point) { (void)point; }
 bool ggufref_fault_panic_fired(void) { return false; }
+
+bool ggufref_fault_break_set(const char *name) { return name == NULL; }
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * fault.h — the I/O and panic hooks (SPEC R-FAULT-002..004), internal side.
+ * fault.h — the I/O, panic and break hooks (SPEC R-FAULT-002..004, 007), internal side.
  *
  * Library code calls gr_io_read for every read of a model file and gr_panic_point at each
  * named point of an operation. Test builds (GGUFREF_FAULT_INJECTION) route them through the
@@ -38,6 +38,22 @@ bool gr_panic_point(const char *name);
 #else
 static inline bool gr_panic_point(const char *name) {
     (void)name;
+    return false;
+}
+#endif
+
+/* The break hook (R-FAULT-007): deliberate bugs of the forward pass for the harness self-test,
+ * indices into the table of ggufref_fault_break_name (same order). Release builds: never on. */
+enum {
+    GR_FAULT_BREAK_ROPE_QUERY_AHEAD,     /* "rope.query_position_plus_one" */
+    GR_FAULT_BREAK_ROPE_IGNORE_FACTORS,  /* "rope.ignore_freq_factors" */
+    GR_FAULT_BREAK_COUNT
+};
+#ifdef GGUFREF_FAULT_INJECTION
+bool gr_fault_break(int which);
+#else
+static inline bool gr_fault_break(int which) {
+    (void)which;
     return false;
 }
 #endif

@@ -24,6 +24,7 @@
  * allocates. A batch of tokens at consecutive positions (prompt processing) computes exactly
  * the values of running them one by one; it only shares each weight row's memory traffic.
  */
+#include "fault.h"
 #include "mathx.h"
 #include "model.h"
 #include "threads.h"
@@ -235,7 +236,9 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
     for (size_t j = 0; j < in->rope_dim / 2; j++) {
         float e = (float)(2 * j) / (float)in->rope_dim;
         float f = 1.0f / gr_powf(in->rope_freq_base, e);
-        if (arch->rope_freqs != NULL) f = f / arch->rope_freqs[j];
+        if (arch->rope_freqs != NULL && !gr_fault_break(GR_FAULT_BREAK_ROPE_IGNORE_FACTORS)) {
+            f = f / arch->rope_freqs[j];
+        }
         if (arch->rope_scale != 1.0f) f = f * (1.0f / arch->rope_scale);
         ctx->rope_freq[j] = f;
     }
@@ -372,8 +375,12 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
             head_norm(kb, L->k_norm, in->n_kv_heads, in->head_dim, in->rms_eps);
         }
         rope_angles(ctx, pos + (uint32_t)b);
-        rope_rotate(ctx, qb, in->n_heads);
         rope_rotate(ctx, kb, in->n_kv_heads);
+        /* the R-FAULT-007 break (test builds): the query rotated one position ahead */
+        if (gr_fault_break(GR_FAULT_BREAK_ROPE_QUERY_AHEAD)) {
+            rope_angles(ctx, pos + (uint32_t)b + 1);
+        }
+        rope_rotate(ctx, qb, in->n_heads);
     }
     for (size_t b = 0; b < n; b++) {
         attention(ctx, l, pos + (uint32_t)b, ctx->q + b * ctx->q_dim, ctx->xb + b * xbs);
