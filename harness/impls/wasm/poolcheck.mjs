@@ -9,7 +9,8 @@
 //     command with 13, state POISONED, closed; the session's queued command is answered
 //     closed; the other session's tokens and logits are unchanged; the next open gets a fresh
 //     instance of the same compiled module (one more instantiated line, still one compile);
-//   - a C panic point (R-FAULT-003) poisons one controller only, the same way.
+//   - a C panic point (R-FAULT-003) poisons one controller only, the same way;
+//   - a malformed ceiling in the environment stops the start (R-POOL-040).
 //
 //   node poolcheck.mjs build/wasm/ggufref-fi.wasm MODEL.gguf   (a --fault-injection build)
 // Exit status 0 when every check holds; each failure is printed.
@@ -146,6 +147,23 @@ async function reuseCase() {
     count(c.stderr(), 'controller instantiated') === 1, c.stderr());
 }
 
+// R-POOL-040: a malformed ceiling stops the start: one line naming it, status 2, no event.
+async function envCase(name, value) {
+  const p = spawn('node', ['--no-warnings', host, wasmPath], {
+    env: { ...process.env, [name]: value }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d) => { stdout += d; });
+  p.stderr.on('data', (d) => { stderr += d; });
+  p.stdin.end('{"id":1,"cmd":"boot"}\n');
+  const code = await new Promise((r) => p.on('exit', r));
+  check(`${name}=${value}: refused at start`, code === 2 && stdout === '' &&
+    stderr.trim().split('\n').length === 1 && stderr.includes(name), { code, stdout, stderr });
+}
+
+await envCase('GGUFREF_POOL_SIZE', '0');
+await envCase('GGUFREF_MAX_MEMORY', '-1');
+await envCase('GGUFREF_MAX_STEPS', '12x');
 await reuseCase();
 await trapCase('wasm.trap');
 await trapCase('generate.after_token');
