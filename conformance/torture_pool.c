@@ -205,6 +205,45 @@ static void test_shared_model_open_rejects_malformed_bytes(void **state) {
     assert_non_null(strstr(err.message, "nonexistent"));
 }
 
+/* R-POOL-050, R-RT-017: owned bytes become a shared model without a copy: the same model
+ * (a session over it has the digest of one over a copied open); malformed or NULL bytes fail
+ * as open does, and the handle is consumed in every case (nothing leaks). */
+static void test_shared_model_open_owned_takes_the_bytes(void **state) {
+    (void)state;
+    NEED_MODEL();
+    int64_t live0 = ggufref_fault_alloc_live();
+    ggufref_model_bytes *mb = NULL;
+    assert_int_equal(ggufref_model_bytes_create(g_model_len, &mb), GGUFREF_OK);
+    memcpy(ggufref_model_bytes_data(mb), g_model, g_model_len);
+    ggufref_shared_model *owned = NULL, *copied = open_shared();
+    ggufref_error err;
+    assert_int_equal(ggufref_shared_model_open_owned(mb, &owned, &err), GGUFREF_OK);
+    assert_int_equal(ggufref_shared_model_size(owned), g_model_len);
+    ggufref_runtime *a, *b;
+    assert_int_equal(ggufref_runtime_create(&a), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_create(&b), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_shared(a, owned, 0), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_shared(b, copied, 0), GGUFREF_OK);
+    assert_true(ggufref_runtime_digest(a) == ggufref_runtime_digest(b));
+    ggufref_runtime_destroy(a);
+    ggufref_runtime_destroy(b);
+    ggufref_shared_model_release(owned);
+    ggufref_shared_model_release(copied);
+
+    static const uint8_t junk[] = "GGUX not a model";
+    assert_int_equal(ggufref_model_bytes_create(sizeof junk, &mb), GGUFREF_OK);
+    memcpy(ggufref_model_bytes_data(mb), junk, sizeof junk);
+    owned = (void *)1;
+    assert_int_equal(ggufref_shared_model_open_owned(mb, &owned, &err), GGUFREF_ERR_BAD_MAGIC);
+    assert_null(owned);
+    assert_int_equal(err.status, GGUFREF_ERR_BAD_MAGIC);
+    assert_int_equal(ggufref_shared_model_open_owned(NULL, &owned, &err),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_model_bytes_create(8, &mb), GGUFREF_OK);
+    assert_int_equal(ggufref_shared_model_open_owned(mb, NULL, &err), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_fault_alloc_live(), live0); /* every handle consumed */
+}
+
 /* ------------------------------------------------------------------------------------- */
 /* R-POOL-011: a released session looks brand new                                        */
 /* ------------------------------------------------------------------------------------- */
@@ -814,6 +853,7 @@ int main(void) {
         cmocka_unit_test(test_shared_model_is_loaded_once_and_refcounted),
         cmocka_unit_test(test_load_shared_rejects_bad_arguments),
         cmocka_unit_test(test_shared_model_open_rejects_malformed_bytes),
+        cmocka_unit_test(test_shared_model_open_owned_takes_the_bytes),
         cmocka_unit_test(test_released_session_is_scrubbed_like_a_fresh_one),
         cmocka_unit_test(test_poisoned_session_is_dropped_and_replaced),
         cmocka_unit_test(test_acquire_deadline_is_typed),
