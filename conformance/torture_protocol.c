@@ -30,6 +30,7 @@ extern char **environ;
 #ifdef GGUFREF_HAVE_CJSON
 #include <cjson/cJSON.h>
 
+#include "eval_digest.h"
 #include "serve_internal.h" /* the queue and the allocator mode (issue 16 tests) */
 
 /* ---- a server writing into memory --------------------------------------------------------- */
@@ -1078,6 +1079,39 @@ static void test_protocol_break_variants(void **state) {
     gr_server_destroy(s);
 }
 
+/* The positions of eval_digest.h whose logits are the golden's, evaluated on a new runtime. */
+static int golden_positions_now(void) {
+    char *path = fixture_model("tiny-llama3-f32-gqa-tied");
+    ggufref_runtime *rt = NULL;
+    assert_int_equal(ggufref_runtime_create(&rt), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_load_model_file(rt, path), GGUFREF_OK);
+    free(path);
+    uint64_t got[ED_N];
+    assert_int_equal(ed_evaluate(rt, got), GGUFREF_OK);
+    ggufref_runtime_destroy(rt);
+    int n = 0;
+    for (int i = 0; i < ED_N; i++) n += got[i] == ed_llama3_digests[i];
+    return n;
+}
+
+/* R-FAULT-007: the variants made in the forward pass (rope-off-by-one, no-rope-freqs) arm the
+ * library's break hook for the server's lifetime: the rope_freqs fixture's logits differ from
+ * the golden at every position but the first while the server exists, and are the golden's
+ * again once it is destroyed (a later server or test is not broken). */
+static void test_protocol_break_variants_in_the_library(void **state) {
+    (void)state;
+    const char *const rope[] = {"rope-off-by-one", "no-rope-freqs"};
+    for (size_t i = 0; i < 2; i++) {
+        gr_server_config cfg = {.break_name = rope[i]};
+        const char *why = NULL;
+        gr_server *s = gr_server_create(stdout, &cfg, &why);
+        assert_non_null(s);
+        assert_int_equal(golden_positions_now(), 1);
+        gr_server_destroy(s);
+        assert_int_equal(golden_positions_now(), ED_N);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_protocol_boot_answers_capabilities, setup,
@@ -1101,6 +1135,7 @@ int main(void) {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_protocol_fault_commands, setup, teardown),
         cmocka_unit_test(test_protocol_break_variants),
+        cmocka_unit_test(test_protocol_break_variants_in_the_library),
         cmocka_unit_test_setup_teardown(test_protocol_strict_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_duplicate_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_line_limit_and_crlf, setup, teardown),

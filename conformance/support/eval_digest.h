@@ -24,8 +24,8 @@ static const uint64_t ed_llama3_digests[ED_N] = {
 };
 
 /* ggufref_logits_callback: out[pos] = the digest of the position's logits (user: uint64_t[]). */
-static void ed_position(uint32_t pos, int32_t token, const float *logits, uint32_t n_vocab,
-                        void *user) {
+static inline void ed_position(uint32_t pos, int32_t token, const float *logits,
+                               uint32_t n_vocab, void *user) {
     (void)token;
     uint64_t h = 0xcbf29ce484222325u;
     for (uint32_t i = 0; i < n_vocab; i++) {
@@ -40,7 +40,7 @@ static void ed_position(uint32_t pos, int32_t token, const float *logits, uint32
 }
 
 /* Teacher-forces ed_llama3_tokens through rt (a model loaded). OUT: out[ED_N]. */
-static ggufref_status ed_evaluate(ggufref_runtime *rt, uint64_t out[ED_N]) {
+static inline ggufref_status ed_evaluate(ggufref_runtime *rt, uint64_t out[ED_N]) {
     memset(out, 0, ED_N * sizeof out[0]);
     return ggufref_runtime_evaluate(rt, ed_llama3_tokens, ED_N, ed_position, out);
 }

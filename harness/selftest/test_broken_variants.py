@@ -1,6 +1,8 @@
 """The suite must catch broken implementations: run the whole acceptance suite against each
-deliberately broken variant of the reference (`ggufref-fi serve --break NAME`, CLI-only
-misbehaviour, reference/cli/protocol.c) and assert that it fails, naming the requirement.
+deliberately broken variant of the reference (`ggufref-fi serve --break NAME`: the server's
+misbehaviour, reference/serve/breaks.c, or a bug of the forward pass armed through the
+library's break hook, SPEC R-FAULT-007) and assert that it fails at the tolerant tier, naming
+the requirement.
 
     /usr/bin/python3 -m pytest harness/selftest
 """
@@ -16,7 +18,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from ggufref_harness import paths  # noqa: E402
+from ggufref_harness import paths, spec, tracefmt  # noqa: E402
 
 # variant -> the requirements the suite must report failed (each one must be among them)
 VARIANTS = {
@@ -28,9 +30,19 @@ VARIANTS = {
     "position-shift": ["R-PROTO-030"],                  # the previous token's logits reported
     "oversize-exit": ["R-PROTO-002"],                   # an oversized line ends the server
     "malformed-silent": ["R-PROTO-005"],                # malformed lines get no answer
-    "logits-2pct": ["R-PROTO-030"],                     # logits 2% off (f32 models too)
+    # logits 2% off (f32 models too), in generate's events and in evaluate's positions: the
+    # golden traces (R-PROTO-030) and the teacher-forced checks (R-LEVEL-020) both see it
+    "logits-2pct": ["R-PROTO-030", "R-LEVEL-020"],
     "accept-malformed": ["R-GGUF-050"],                 # a malformed file "loads"
     "kv-not-reset": ["R-RT-024"],                       # one request's context leaks on
+    # the forward pass's own bugs, made by the library's break hook (SPEC R-FAULT-007):
+    # each query rotated one position ahead of its key (RoPE off by one): the top logits of
+    # the golden traces (R-PROTO-030), their tokens (R-RT-023), teacher-forced NMSE (R-LEVEL-020)
+    "rope-off-by-one": ["R-PROTO-030", "R-RT-023", "R-LEVEL-020"],
+    # rope_freqs.weight ignored (candle's quantized llama): the llama3 fixtures' top logits
+    # (R-PROTO-030), teacher-forced NMSE and argmax at a safe margin (R-LEVEL-020, R-LEVEL-021);
+    # on tokens alone, the long-context trace (test_long_context_trace_catches_...)
+    "no-rope-freqs": ["R-PROTO-030", "R-LEVEL-020", "R-LEVEL-021"],
 }
 
 FI = os.path.join(paths.build_dir() or "", "ggufref-fi")
@@ -87,3 +99,33 @@ def test_unbroken_reference_passes(tmp_path):
                         "-p", "no:cacheprovider"], capture_output=True, text=True,
                        cwd=paths.ROOT, timeout=300)
     assert p.returncode == 0, p.stdout[-3000:]
+
+
+LONG_CONTEXT = "model-tiny-llama3-f32-gqa-tied-long-context.jsonl"
+ROPE_FREQS_STEP = 62  # the first token rope_freqs changes (torture_forward, R-NUM-029)
+
+
+def test_long_context_trace_catches_ignored_rope_freqs_by_tokens():
+    """Issue 12: a short prompt hides a rope_freqs bug. The llama3 long-context trace, replayed
+    at the tolerant tier on tokens alone (as for an implementation without `logits`,
+    R-TRACE-042), must reach the step where ignoring rope_freqs changes the greedy token, and
+    fail there, charged to the generation step; the unbroken binary passes it. (Its per-step
+    margins let the tolerant tier go past the 61 tokens of its -tolerant copy, R-LEVEL-021.)"""
+    if not os.path.isfile(FI):
+        pytest.skip("no ggufref-fi")
+    trace = tracefmt.load(os.path.join(paths.GOLDEN_TRACES, LONG_CONTEXT))
+    tol = spec.type_tolerance(["F32"])
+
+    def run(args):
+        return tracefmt.replay(trace, "%s serve %s" % (shlex.quote(FI), args), tier="tolerant",
+                               tokens_only=True, tolerance=tol)
+
+    ok = run("--fault-injection")
+    assert ok.status == "pass", ok.render()
+    res = run("--break no-rope-freqs")
+    assert res.status == "fail", "the long-context trace passed a runtime ignoring rope_freqs"
+    assert res.reqs == ["R-RT-023", "R-SAMP-013"], res.render()
+    index = res.divergence.expected.get("index")
+    assert index == ROPE_FREQS_STEP, "first token divergence at %r, want %d\n%s" % (
+        index, ROPE_FREQS_STEP, res.render())
+    print("no-rope-freqs caught on tokens alone at token %d of %s" % (index, LONG_CONTEXT))

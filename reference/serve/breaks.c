@@ -63,12 +63,9 @@ int gr_break_parse(const char *name) {
     return BRK_NONE;
 }
 
-bool gr_break_arm_library(int brk) {
-    switch (brk) {
-    case BRK_ROPE_OFF_BY_ONE: return ggufref_fault_break_set("rope.query_position_plus_one");
-    case BRK_NO_ROPE_FREQS: return ggufref_fault_break_set("rope.ignore_freq_factors");
-    default: return true;
-    }
+void gr_break_arm_library(int brk) {
+    if (brk == BRK_ROPE_OFF_BY_ONE) (void)ggufref_fault_break_set("rope.query_position_plus_one");
+    if (brk == BRK_NO_ROPE_FREQS) (void)ggufref_fault_break_set("rope.ignore_freq_factors");
 }
 
 uint64_t gr_break_seed_one_draw_ahead(uint64_t seed) {

@@ -46,8 +46,8 @@ enum gr_break {
 /* The variant named `name`, or BRK_NONE if this build has none of that name. */
 int gr_break_parse(const char *name);
 /* Arms the library's break hook (R-FAULT-007) for a variant made in the forward pass; nothing
- * for the others. false if the library refused (a build without fault injection). */
-bool gr_break_arm_library(int brk);
+ * for the others. Process-wide: gr_server_destroy disarms it. */
+void gr_break_arm_library(int brk);
 /* BRK_EXTRA_COIN: the seed whose stream is the real one advanced by one draw. */
 uint64_t gr_break_seed_one_draw_ahead(uint64_t seed);
 

@@ -243,7 +243,6 @@ gr_server *gr_server_create(FILE *out, const gr_server_config *config, const cha
     if (config->break_name != NULL) {
         brk = gr_break_parse(config->break_name);
         if (brk == BRK_NONE) reason = "unknown --break variant (see 'ggufref serve --help')";
-        else if (!gr_break_arm_library(brk)) reason = "--break: the library refused its break";
     }
 #endif
     if (reason != NULL) {
@@ -273,6 +272,7 @@ gr_server *gr_server_create(FILE *out, const gr_server_config *config, const cha
     s->brk = brk;
     s->between_tokens = handle_pending_cancels;
     ggufref_sampling_default(&s->sampling);
+    gr_break_arm_library(brk); /* until gr_server_destroy */
     return s;
 }
 
@@ -285,6 +285,7 @@ void gr_server_destroy(gr_server *s) {
     gr_srv_free(s->gen);
     gr_srv_free(s->model_path);
     ggufref_fault_panic_at(NULL);
+    ggufref_fault_break_set(NULL); /* a --break made in the library (R-FAULT-007) */
     gr_srv_free(s->panic_point);
     gr_srv_free(s);
 }
