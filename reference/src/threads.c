@@ -37,7 +37,9 @@ void gr_pool_run(gr_pool *pool, gr_pool_fn fn, void *arg) {
 #include <stdatomic.h>
 
 /* Iterations of the spin before a wait sleeps (each a pause of ~10-100 cycles). */
+#ifndef GR_POOL_SPIN
 #define GR_POOL_SPIN 4096
+#endif
 
 typedef struct gr_worker {
     gr_pool *pool;
