@@ -107,6 +107,24 @@ static void str_or_null(FILE *f, const char *s) {
     gr_json_string(put, f, s, strlen(s), 0);
 }
 
+/* R-GGUF-052: rows whose verdict depends on the width of size_t. Their byte sizes fit 64 bits
+ * but pass 2^32 - 1, so a host with a 32-bit size_t (wasm32) rejects them at R-GGUF-025 with
+ * BAD_TENSOR_INFO before the extent checks a 64-bit host reaches. The wasm stage of
+ * tools/test-all.sh checks this list against the reference's wasm32 build, row by row. */
+static const char *const size32_rows[] = {
+    "byte_size_larger_than_file",  "byte_size_q8_k_max_larger_than_file",
+    "byte_size_q4_0_ne0_times_18_wraps", "byte_size_padding_wraps",
+    "byte_sizes_sum_past_2pow64",  "offset_expected_wraps",
+};
+
+static bool size32_row(const row *r) {
+    if (strcmp(r->catalog, "gguf") != 0) return false;
+    for (size_t i = 0; i < sizeof size32_rows / sizeof size32_rows[0]; i++) {
+        if (strcmp(r->name, size32_rows[i]) == 0) return true;
+    }
+    return false;
+}
+
 static void write_entry(FILE *f, const row *r, const gb_buf *b, bool last) {
     char file[256];
     file_name(r, file, sizeof file);
@@ -125,6 +143,11 @@ static void write_entry(FILE *f, const row *r, const gb_buf *b, bool last) {
     fprintf(f, ",\n     \"verdict\": \"%s\", \"status\": %d, \"status_name\": ",
             r->load == GGUFREF_OK ? "accept" : "reject", (int)r->load);
     str_or_null(f, ggufref_status_name(r->load));
+    if (size32_row(r)) {
+        fprintf(f, ", \"status_size32\": %d", (int)GGUFREF_ERR_BAD_TENSOR_INFO);
+    } else {
+        fputs(", \"status_size32\": null", f);
+    }
     fputs(", \"message\": ", f);
     if (r->word == NULL) {
         fputs("null", f);

@@ -454,7 +454,7 @@ const COMMANDS = {
     // between tokens, or received between one-token slices (generateSliced).
     ev.capabilities = this.platform.canPoll || this.platform.yieldToEvents ?
       ['step', 'cancel', 'logits'] : ['step', 'logits'];
-    ev.limits = { max_line: MAX_LINE, max_top: MAX_TOP };
+    ev.limits = { max_line: MAX_LINE, max_top: MAX_TOP, size_bits: 32 }; // wasm32 (R-GGUF-052)
     // R-LEVEL-002: the same module as the native reference: every level but fault-injection
     ev.levels = ['core', 'strict-errors', 'sampler-llama2c'];
     if (this.platform.bootExtras !== undefined) this.platform.bootExtras(ev); // R-PROTO-070
