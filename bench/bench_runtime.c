@@ -94,7 +94,7 @@ static void sampling(ggufref_sampling *s, int32_t max_tokens) {
 /* The caller's own loop: its tokens and RNG. Model, context, sampler scratch and logits copy
  * are the handle's (bare_attach): the same weight, KV, scratch and sampling memory. */
 typedef struct bare {
-    ggufref_model *model;
+    const ggufref_model *model;
     ggufref_context *ctx;
     ggufref_sampler *sampler;
     ggufref_model_info info;
