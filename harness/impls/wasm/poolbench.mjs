@@ -5,7 +5,9 @@
 //      in a Worker (Worker + instantiate + model copy + load), median of R runs each;
 //   2. memory per controller: the instance's linear memory after its model is loaded, against
 //      the accounting of R-POOL-020 (model bytes + session bytes), and the host process's
-//      resident memory (VmRSS) with 0, 1 and 2 sessions open (pool-host.mjs, one model file).
+//      resident memory (VmRSS) with 0, 1 and 2 sessions open (pool-host.mjs, one model file);
+//   3. acquire + release: open-session on an idle controller and close-session (its scrub),
+//      as protocol round trips, against one decode token's wall time.
 // Aggregate decode tokens/s with 2 sessions against 1 comes from bench/serve_sessions.py run
 // with --impl "node harness/impls/wasm/pool-host.mjs WASM" (the same bench as the native server).
 //
@@ -80,15 +82,33 @@ async function hostRss(wasmPath, modelPath) {
   });
   await call('boot');
   const rss = [rssOf(p.pid)];
+  const held = [];
   for (let i = 0; i < 2; i++) {
     const s = (await call('open-session', { path: modelPath })).session;
     await call('configure-sampling', { session: s, max_tokens: 4 });
     await call('generate', { session: s, prompt: 'Once' });
     rss.push(rssOf(p.pid));
+    held.push(s);
+  }
+  for (const s of held) await call('close-session', { session: s });
+  // acquire + release through the protocol: open-session (an idle controller, reused) and
+  // close-session (scrub), round trips from the client, against one decode token's time
+  const s = (await call('open-session', { path: modelPath })).session;
+  await call('configure-sampling', { session: s, max_tokens: 64, stop_at_eos: false });
+  let t = performance.now();
+  await call('generate', { session: s, prompt: 'Once' });
+  const perToken = (performance.now() - t) / 64;
+  await call('close-session', { session: s });
+  const cycle = [];
+  for (let i = 0; i < 21; i++) {
+    t = performance.now();
+    const o = (await call('open-session', { path: modelPath })).session;
+    await call('close-session', { session: o });
+    cycle.push(performance.now() - t);
   }
   p.stdin.end();
   await new Promise((r) => p.on('exit', r));
-  return rss;
+  return { rss, perToken, cycle: median(cycle) };
 }
 
 async function main() {
@@ -129,9 +149,12 @@ async function main() {
     console.log(`  linear memory per controller: ${mib(s.memory)} MiB; accounted (R-POOL-020): ` +
       `model ${mib(s.modelBytes)} + session ${mib(s.sessionBytes)} = ` +
       `${mib(s.modelBytes + s.sessionBytes)} MiB`);
-    const rss = await hostRss(wasmPath, path);
+    const { rss, perToken, cycle } = await hostRss(wasmPath, path);
     console.log(`  pool-host VmRSS: 0 sessions ${mib(rss[0])} MiB, 1: ${mib(rss[1])} MiB, ` +
       `2: ${mib(rss[2])} MiB (second controller +${mib(rss[2] - rss[1])} MiB)`);
+    console.log(`  open-session + close-session on an idle controller (protocol round trips): ` +
+      `${cycle.toFixed(2)} ms median; one decode token (64-token generate, wall): ` +
+      `${perToken.toFixed(2)} ms`);
   }
 }
 
