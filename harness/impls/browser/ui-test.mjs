@@ -86,7 +86,16 @@ try {
   check('a short generate completes without error', await text('#error') === '',
     await text('#count'));
 
+  await page.$eval('#diag', (el) => { el.textContent = ''; });
   await page.click('#diagnostics');
+  // the Worker answers asynchronously: wait for the rendered answer, not the click
+  await page.waitForFunction(() => {
+    try {
+      return JSON.parse(document.getElementById('diag').textContent).event === 'result';
+    } catch {
+      return false;
+    }
+  }, null, { timeout: 30000 });
   const diag = JSON.parse(await text('#diag'));
   check('diagnostics: result with a model and the wasm memory size',
     diag.event === 'result' && diag.model === true && diag.impl.wasm_memory > 0,

@@ -2,7 +2,7 @@
 // browser (which has no node:wasi). The module is a reactor that never opens files from the
 // host: it has no preopened directories, so path_open is never reached with a directory fd
 // and every file open fails (load_model_file then reports IO_ERROR as a native load would).
-// Of the 11 imports only fd_prestat_get runs in practice (wasi-libc's preopen scan at
+// Of the 12 imports only fd_prestat_get (and clock_time_get, for a pool's time ceiling) runs (wasi-libc's preopen scan at
 // _initialize); fd_write forwards stdout/stderr text (the module writes none in normal use).
 const EBADF = 8;
 const ENOSYS = 52;
@@ -25,7 +25,18 @@ export class BrowserWasi {
       fd_write: (fd, iovs, n, nwritten) => this.write(fd, iovs, n, nwritten),
       path_open: badf,
       proc_exit: (code) => { throw new Error(`wasm module called proc_exit(${code})`); },
+      // the pooled module's request time ceiling (reference/wasm/wasm_pool.c, R-POOL-022) reads
+      // CLOCK_MONOTONIC (id 1); CLOCK_REALTIME is 0. u64 nanoseconds at time_ptr.
+      clock_time_get: (id, precision, timePtr) => this.clock(id, timePtr),
     };
+  }
+
+  clock(id, timePtr) {
+    if (id !== 0 && id !== 1) return 28; // EINVAL
+    const ms = id === 0 ? Date.now() : performance.timeOrigin + performance.now();
+    const ns = BigInt(Math.floor(ms * 1e6));
+    new DataView(this.memory.buffer).setBigUint64(timePtr, ns, true);
+    return 0;
   }
 
   initialize(instance) {
