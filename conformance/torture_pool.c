@@ -848,6 +848,105 @@ static void test_oom_at_every_allocation_keeps_the_pool_consistent(void **state)
     assert_int_equal(ggufref_fault_alloc_live(), live0); /* nothing leaked */
 }
 
+/* R-POOL-001, R-POOL-010, R-POOL-013: every entry point refuses bad arguments without effect. */
+static void test_pool_api_refuses_bad_arguments(void **state) {
+    (void)state;
+    NEED_MODEL();
+    ggufref_shared_model *m = open_shared();
+    ggufref_pool_limits lim;
+    ggufref_pool_limits_default(&lim);
+    ggufref_pool_limits_default(NULL);
+    ggufref_pool_limits_combine(NULL, &lim, &lim);
+    ggufref_pool_limits_combine(&lim, NULL, &lim);
+    ggufref_pool_limits_combine(&lim, &lim, NULL);
+    ggufref_pool *p = (void *)1;
+    ggufref_error err;
+    assert_int_equal(ggufref_pool_create(m, &lim, NULL, &err), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_create(NULL, &lim, &p, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_null(p);
+    assert_int_equal(ggufref_pool_create(m, NULL, &p, &err), GGUFREF_ERR_INVALID_ARGUMENT);
+    lim.max_sessions = (1u << 16) + 1;
+    assert_int_equal(ggufref_pool_create(m, &lim, &p, &err), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(err.message, "max_sessions"));
+    assert_int_equal(ggufref_shared_model_refs(m), 1);
+
+    p = make_pool(m, 1);
+    ggufref_session *s = (void *)1;
+    assert_int_equal(ggufref_pool_acquire(NULL, 0, &s), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_null(s);
+    assert_int_equal(ggufref_pool_acquire(p, 0, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_release(NULL, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_release(p, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_drop(p, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_session_cancel(NULL, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_null(ggufref_session_runtime(NULL));
+    assert_int_equal(ggufref_session_slot(NULL), UINT32_MAX);
+    assert_int_equal(ggufref_session_generate(NULL, PROMPT, strlen(PROMPT), NULL, NULL),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    ggufref_pool_set_clock(NULL, fake_clock, NULL);
+    ggufref_pool_get_stats(p, NULL);
+    ggufref_pool_stats st;
+    ggufref_pool_get_stats(NULL, &st);
+    assert_int_equal(st.max_sessions, 0);
+    /* a session of another pool, and a session not checked out, are refused */
+    ggufref_pool *q = make_pool(m, 1);
+    ggufref_session *other;
+    assert_int_equal(ggufref_pool_acquire(q, 0, &other), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_release(p, other), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_session_cancel(p, other), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_session_cancel(q, other), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_release(q, other), GGUFREF_OK);
+    assert_int_equal(ggufref_session_cancel(q, other), GGUFREF_OK); /* idle: nothing to cancel */
+    assert_int_equal(ggufref_pool_release(q, other), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_destroy(q), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_destroy(p), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_destroy(NULL), GGUFREF_OK);
+
+    /* shared-model entry points */
+    ggufref_shared_model_retain(NULL);
+    ggufref_shared_model_release(NULL);
+    assert_int_equal(ggufref_shared_model_refs(NULL), 0);
+    assert_int_equal(ggufref_shared_model_size(NULL), 0);
+    assert_null(ggufref_shared_model_model(NULL));
+    assert_int_equal(ggufref_shared_model_open(g_model, g_model_len, NULL, NULL),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_shared_model_open_file("x", NULL, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    uint64_t bytes = 1;
+    assert_int_equal(ggufref_runtime_session_bytes(NULL, 0, &bytes), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(bytes, 0);
+    assert_int_equal(ggufref_runtime_session_bytes(m, 0, NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    ggufref_model_info in;
+    ggufref_model_get_info(ggufref_shared_model_model(m), &in);
+    assert_int_equal(ggufref_runtime_session_bytes(m, in.n_ctx_train + 1, &bytes),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    ggufref_shared_model_release(m);
+}
+
+/* R-POOL-021: with a step ceiling, a NULL prompt is still the runtime's INVALID_ARGUMENT. */
+static void test_step_ceiling_leaves_argument_errors_to_the_runtime(void **state) {
+    (void)state;
+    NEED_MODEL();
+    ggufref_shared_model *m = open_shared();
+    ggufref_pool_limits lim;
+    ggufref_pool_limits_default(&lim);
+    lim.max_steps = 1000;
+    ggufref_pool *p;
+    assert_int_equal(ggufref_pool_create(m, &lim, &p, NULL), GGUFREF_OK);
+    ggufref_session *s;
+    assert_int_equal(ggufref_pool_acquire(p, 0, &s), GGUFREF_OK);
+    assert_int_equal(ggufref_session_generate(s, NULL, 4, NULL, NULL),
+                     GGUFREF_ERR_INVALID_ARGUMENT);
+    /* a budget far above the request: the request completes as without the pool */
+    ggufref_sampling smp;
+    sampled(&smp, 21);
+    assert_int_equal(ggufref_runtime_configure_sampling(ggufref_session_runtime(s), &smp),
+                     GGUFREF_OK);
+    assert_int_equal(ggufref_session_generate(s, PROMPT, strlen(PROMPT), NULL, NULL), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_release(p, s), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_destroy(p), GGUFREF_OK);
+    ggufref_shared_model_release(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shared_model_is_loaded_once_and_refcounted),
@@ -865,6 +964,8 @@ int main(void) {
         cmocka_unit_test(test_context_ceiling_bounds_each_session),
         cmocka_unit_test(test_limits_combine_lower_wins_and_zero_is_none),
         cmocka_unit_test(test_oom_at_every_allocation_keeps_the_pool_consistent),
+        cmocka_unit_test(test_pool_api_refuses_bad_arguments),
+        cmocka_unit_test(test_step_ceiling_leaves_argument_errors_to_the_runtime),
     };
     return cmocka_run_group_tests_name("torture_pool", tests, suite_setup, suite_teardown);
 }
