@@ -703,6 +703,139 @@ static void test_attention_kernels_match_definitions(void **state) {
     }
 }
 
+/* R-NUM-044: the portable C path of every kernel entry point (the dispatchers' fallback where
+ * the machine has no vector path: gr_matmul_rows_portable, gr_dot_rows_portable,
+ * gr_weighted_rows_portable) gives, for every tensor type, 1..19 rows, 1..7 vectors and every
+ * split of the rows into two ranges or single rows, the bits of the dots of the decoded rows
+ * (R-NUM-012) and of the path the machine takes (gr_matmul_rows, AVX2 here). Row lengths: more
+ * than one decode chunk (256) for every type; plain types also at lengths that are not a
+ * multiple of 16 (below and above 16), and F32 rows that are not 4-byte aligned (decoded
+ * instead of read in place). */
+typedef struct portable_case {
+    uint32_t type;
+    const type_case *tc; /* NULL: a plain type (F32, F16, BF16) */
+    size_t n_in;
+    size_t misalign; /* bytes added to the data pointer */
+} portable_case;
+
+static void plain_row(uint32_t type, uint8_t *row, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = rnd_float(2.0f);
+        if (type == GGUFREF_T_F32) memcpy(row + 4 * i, &v, 4);
+        else if (type == GGUFREF_T_F16) put16(row + 2 * i, ggufref_f32_to_f16(v));
+        else put16(row + 2 * i, (uint16_t)(bits(v) >> 16));
+    }
+}
+
+static void check_portable_matmul(const portable_case *pc) {
+    enum { MAX_IN = 768, MAX_OUT = 19, B = 7 };
+    static uint8_t store[MAX_OUT * MAX_IN * 4 + 8];
+    static float x[B * MAX_IN], dec[MAX_IN], want[B * MAX_OUT], yp[B * MAX_OUT], yf[B * MAX_OUT];
+    static float ys[B * MAX_OUT], rb[MAX_IN];
+    size_t n_in = pc->n_in;
+    size_t es = pc->type == GGUFREF_T_F32 ? 4 : 2;
+    size_t row_bytes = pc->tc ? n_in / pc->tc->block * pc->tc->bytes : n_in * es;
+    uint8_t *data = store + pc->misalign;
+    for (size_t n_out = 1; n_out <= MAX_OUT; n_out++) {
+        for (size_t r = 0; r < n_out; r++) {
+            if (pc->tc) random_row(pc->tc, data + r * row_bytes, n_in);
+            else plain_row(pc->type, data + r * row_bytes, n_in);
+        }
+        for (size_t i = 0; i < B * n_in; i++) x[i] = rnd_float(1.0f);
+        for (size_t r = 0; r < n_out; r++) {
+            assert_int_equal(ggufref_dequantize(pc->type, data + r * row_bytes, dec, n_in), GGUFREF_OK);
+            for (size_t b = 0; b < B; b++) want[b * n_out + r] = spec_dot(dec, x + b * n_in, n_in);
+        }
+        gr_weight w = {pc->type, data, n_in, n_out, row_bytes};
+        for (size_t nb = 1; nb <= B; nb++) {
+            memset(yp, 0xff, sizeof yp);
+            memset(yf, 0xff, sizeof yf);
+            gr_matmul_rows_portable(&w, x, n_in, nb, yp, n_out, 0, n_out, nb == 1 ? NULL : rb);
+            gr_matmul_rows(&w, x, n_in, nb, yf, n_out, 0, n_out, rb);
+            for (size_t i = 0; i < nb * n_out; i++) assert_bits(yp[i], bits(want[i]));
+            assert_memory_equal(yp, yf, nb * n_out * sizeof *yp);
+            /* every split into two ranges (an empty range included), then single rows */
+            for (size_t cut = 0; cut <= n_out; cut++) {
+                memset(ys, 0xff, sizeof ys);
+                gr_matmul_rows_portable(&w, x, n_in, nb, ys, n_out, 0, cut, rb);
+                gr_matmul_rows_portable(&w, x, n_in, nb, ys, n_out, cut, n_out, rb);
+                assert_memory_equal(ys, yp, nb * n_out * sizeof *ys);
+            }
+            memset(ys, 0xff, sizeof ys);
+            for (size_t r = n_out; r-- > 0;) gr_matmul_rows_portable(&w, x, n_in, nb, ys, n_out, r, r + 1, rb);
+            assert_memory_equal(ys, yp, nb * n_out * sizeof *ys);
+        }
+        /* one vector: the portable row dot, gr_row_dot and gr_matvec agree row by row */
+        gr_matvec(&w, x, yf);
+        for (size_t r = 0; r < n_out; r++) {
+            const uint8_t *row = data + r * row_bytes;
+            assert_bits(gr_row_dot_portable(pc->type, row, x, n_in), bits(want[r]));
+            assert_bits(gr_row_dot(pc->type, row, x, n_in), bits(want[r]));
+            assert_bits(yf[r], bits(want[r]));
+        }
+        /* the row decoder (AVX2 where exact, quant.c otherwise) gives the decoded values */
+        gr_weight_row(&w, n_out - 1, rb);
+        assert_int_equal(ggufref_dequantize(pc->type, data + (n_out - 1) * row_bytes, dec, n_in), GGUFREF_OK);
+        assert_memory_equal(rb, dec, n_in * sizeof *rb);
+    }
+}
+
+static void test_portable_matmul_equals_decoded_dots_and_simd(void **state) {
+    (void)state;
+    for (size_t t = 0; t < N_BLOCK_TYPES; t++) {
+        const type_case *tc = &block_types[t];
+        /* more than one decode chunk: 9 blocks of 32, 3 blocks of 256 */
+        portable_case pc = {tc->type, tc, tc->block == 32 ? 9 * 32 : 3 * 256, 0};
+        check_portable_matmul(&pc);
+    }
+    static const uint32_t plain[3] = {GGUFREF_T_F32, GGUFREF_T_F16, GGUFREF_T_BF16};
+    static const size_t lengths[] = {7, 16, 45, 277};
+    for (int p = 0; p < 3; p++) {
+        for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+            portable_case pc = {plain[p], NULL, lengths[li], 0};
+            check_portable_matmul(&pc);
+            if (plain[p] == GGUFREF_T_F32) { /* rows not 4-byte aligned */
+                pc.misalign = 1;
+                check_portable_matmul(&pc);
+            }
+        }
+    }
+}
+
+/* R-NUM-024, R-NUM-044: the portable attention kernels equal their scalar definitions and the
+ * path the machine takes, for head sizes 0..70 (every tail of the 8-, 16- and 32-wide loops)
+ * and 1..19 cached rows. */
+static void test_portable_attention_kernels_equal_simd(void **state) {
+    (void)state;
+    enum { ROWS = 19, STRIDE = 73, MAX_N = 70 };
+    static float q[STRIDE], k[ROWS * STRIDE], w[ROWS];
+    static float sp[ROWS], sf[ROWS], op[STRIDE], of[STRIDE], want[STRIDE];
+    for (size_t i = 0; i < ROWS * STRIDE; i++) k[i] = rnd_float(2.0f);
+    for (size_t i = 0; i < STRIDE; i++) q[i] = rnd_float(2.0f);
+    for (size_t i = 0; i < ROWS; i++) w[i] = rnd_float(1.0f);
+    for (size_t n = 0; n <= MAX_N; n++) {
+        for (size_t rows = 1; rows <= ROWS; rows++) {
+            memset(sp, 0xff, sizeof sp);
+            gr_dot_rows_portable(q, k, STRIDE, rows, n, sp);
+            gr_dot_rows(q, k, STRIDE, rows, n, sf);
+            for (size_t r = 0; r < rows; r++) assert_bits(sp[r], bits(spec_dot(q, k + r * STRIDE, n)));
+            assert_memory_equal(sp, sf, rows * sizeof *sp);
+            memset(op, 0xff, sizeof op);
+            gr_weighted_rows_portable(op, w, k, STRIDE, rows, n);
+            gr_weighted_rows(of, w, k, STRIDE, rows, n);
+            for (size_t i = 0; i < n; i++) {
+                float a = 0.0f;
+                for (size_t r = 0; r < rows; r++) a = a + w[r] * k[r * STRIDE + i];
+                want[i] = a;
+            }
+            if (n > 0) {
+                assert_memory_equal(op, want, n * sizeof *op);
+                assert_memory_equal(op, of, n * sizeof *op);
+            }
+        }
+    }
+}
+
 /* R-NUM-030: the vectorized exponential equals gr_expf on every 97th binary32 pattern (all
  * signs, NaNs, infinities, subnormals, both overflow sides) and odd lengths; compared as
  * R-NUM-002 says: bit for bit, except that any NaN equals any NaN. */
@@ -857,6 +990,8 @@ int main(void) {
         cmocka_unit_test(test_f16_every_pattern_on_every_path),
         cmocka_unit_test(test_weight_row_equals_dequantize),
         cmocka_unit_test(test_attention_kernels_match_definitions),
+        cmocka_unit_test(test_portable_matmul_equals_decoded_dots_and_simd),
+        cmocka_unit_test(test_portable_attention_kernels_equal_simd),
         cmocka_unit_test(test_expf_inplace_equals_gr_expf),
         cmocka_unit_test(test_kernel_path_is_named),
         cmocka_unit_test(test_sincosf_fixed_patterns),

@@ -110,9 +110,8 @@ static const float *row_values(uint32_t type, const uint8_t *row, size_t n, floa
 
 /* Rows r0 .. r1-1 of w times n_batch vectors, portable: each row is decoded once (into
  * row_buf) and dotted with every vector. */
-static void matmul_rows_portable(const gr_weight *w, const float *x, size_t x_stride,
-                                 size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1,
-                                 float *row_buf) {
+void gr_matmul_rows_portable(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch,
+                             float *y, size_t y_stride, size_t r0, size_t r1, float *row_buf) {
     for (size_t r = r0; r < r1; r++) {
         const uint8_t *row = w->data + r * w->row_bytes;
         if (n_batch == 1) {
@@ -121,6 +120,20 @@ static void matmul_rows_portable(const gr_weight *w, const float *x, size_t x_st
         }
         const float *v = row_values(w->type, row, w->n_in, row_buf);
         for (size_t b = 0; b < n_batch; b++) y[b * y_stride + r] = dot_f32_portable(v, x + b * x_stride, w->n_in);
+    }
+}
+
+/* The attention kernels, portable (R-NUM-010, R-NUM-024). */
+void gr_dot_rows_portable(const float *q, const float *k, size_t stride, size_t n_rows, size_t n,
+                          float *out) {
+    for (size_t r = 0; r < n_rows; r++) out[r] = dot_f32_portable(q, k + r * stride, n);
+}
+
+void gr_weighted_rows_portable(float *o, const float *w, const float *v, size_t stride,
+                               size_t n_rows, size_t n) {
+    memset(o, 0, n * sizeof *o);
+    for (size_t r = 0; r < n_rows; r++) {
+        for (size_t i = 0; i < n; i++) o[i] = o[i] + w[r] * v[r * stride + i];
     }
 }
 
@@ -687,7 +700,7 @@ void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, s
         return;
     }
 #endif
-    for (size_t r = 0; r < n_rows; r++) out[r] = dot_f32_portable(q, k + r * stride, n);
+    gr_dot_rows_portable(q, k, stride, n_rows, n, out);
 }
 
 void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, size_t n_rows,
@@ -698,10 +711,7 @@ void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, s
         return;
     }
 #endif
-    memset(o, 0, n * sizeof *o);
-    for (size_t r = 0; r < n_rows; r++) {
-        for (size_t i = 0; i < n; i++) o[i] = o[i] + w[r] * v[r * stride + i];
-    }
+    gr_weighted_rows_portable(o, w, v, stride, n_rows, n);
 }
 
 float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
@@ -741,7 +751,7 @@ void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t 
         return;
     }
 #endif
-    matmul_rows_portable(w, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
+    gr_matmul_rows_portable(w, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
 }
 
 void gr_matvec(const gr_weight *w, const float *x, float *y) {

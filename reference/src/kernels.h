@@ -51,6 +51,14 @@ void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_bat
  * row depends on another, so any split gives the same bits). */
 void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
                     size_t y_stride, size_t r0, size_t r1, float *row_buf);
+/* gr_matmul_rows, gr_dot_rows and gr_weighted_rows computed by the portable C kernels only (no
+ * SIMD; the dispatchers' fallback): tests compare them with the paths the machine takes. */
+void gr_matmul_rows_portable(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch,
+                             float *y, size_t y_stride, size_t r0, size_t r1, float *row_buf);
+void gr_dot_rows_portable(const float *q, const float *k, size_t stride, size_t n_rows, size_t n,
+                          float *out);
+void gr_weighted_rows_portable(float *o, const float *w, const float *v, size_t stride,
+                               size_t n_rows, size_t n);
 /* Decode row `index` of w into out (w->n_in floats). */
 void gr_weight_row(const gr_weight *w, size_t index, float *out);
 /* Name of the SIMD path gr_row_dot takes on this machine ("avx2" or "portable"). */
