@@ -421,6 +421,40 @@ static void test_cancel_between_and_inside_slices(void **state) {
     ggufref_runtime_destroy(rt);
 }
 
+/* R-EXP-011, R-RT-006: a step that fails inside a continue (every embedding but BOS is NaN)
+ * fails as generate_next_token's does: GENERATION_FAILED, RECOVERABLE_ERROR, no token kept,
+ * and the request cannot be continued (tokens kept). Default sampling (stop_at_eos) with budget 0: the open
+ * request has made no token, so it is not at EOS. */
+static void test_continue_step_fails(void **state) {
+    (void)state;
+    NEED_FIXTURES();
+    ggufref_runtime *rt = new_runtime();
+    assert_int_equal(ggufref_runtime_load_model(rt, rts_g.env.nan_model, rts_g.env.nan_len),
+                     GGUFREF_OK);
+    ggufref_sampling s;
+    rts_small_sampling(&s, 3);
+    s.stop_at_eos = true;
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), GGUFREF_OK);
+    bool more = false;
+    assert_int_equal(ggufref_runtime_generate_budget(rt, RTS_PROMPT, strlen(RTS_PROMPT), 0, NULL,
+                                                     NULL, &more),
+                     GGUFREF_OK);
+    assert_true(more);
+    size_t n0, n1;
+    ggufref_runtime_tokens(rt, NULL, &n0, NULL);
+    rec r = {0};
+    more = true;
+    assert_int_equal(ggufref_runtime_generate_continue(rt, 2, on_token, &r, &more),
+                     GGUFREF_ERR_GENERATION_FAILED);
+    assert_false(more);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(ggufref_runtime_state(rt), GGUFREF_STATE_RECOVERABLE_ERROR);
+    ggufref_runtime_tokens(rt, NULL, &n1, NULL);
+    assert_int_equal(n1, n0); /* (the digest: as a failed step of torture_runtime, not compared) */
+    expect_refused(rt, GGUFREF_ERR_INVALID_STATE, GGUFREF_STATE_RECOVERABLE_ERROR);
+    ggufref_runtime_destroy(rt);
+}
+
 /* The micro model (8 tokens, EOS 2, n_ctx 32) sampled at temperature 1: the first seed whose
  * request of up to 20 tokens ends at EOS before max_tokens. OUT: *seed, *n_gen. */
 static bool find_eos_seed(const uint8_t *model, size_t len, uint64_t *seed, size_t *n_gen) {
@@ -684,7 +718,7 @@ static void test_exports_owned_and_budget(void **state) {
     assert_memory_equal(r.tok, ref.tok, r.n * sizeof r.tok[0]);
     assert_memory_equal(r.logits, ref.logits, r.n * sizeof r.logits[0]);
     assert_true(export_digest() == ref_digest);
-    /* finished: OK, nothing */
+    /* finished: OK, nothing  */
     assert_int_equal(ggufref_export_generate_continue(2, on_token, &r, &more), 0);
     assert_false(more);
     assert_int_equal(r.n, ref.n);
@@ -694,6 +728,11 @@ static void test_exports_owned_and_budget(void **state) {
                      GGUFREF_ERR_BAD_MAGIC);
     assert_true(export_digest() == ref_digest);
     assert_int_equal(ggufref_export_load_model_owned(NULL), GGUFREF_ERR_INVALID_ARGUMENT);
+    /* more may be NULL */
+    assert_int_equal(ggufref_export_generate_continue(2, NULL, NULL, NULL),
+                     GGUFREF_ERR_INVALID_STATE); /* RECOVERABLE_ERROR after that failure */
+    assert_int_equal(ggufref_export_generate_budget("a", 1, 0, NULL, NULL, NULL), 0);
+    assert_int_equal(ggufref_export_generate_continue(5, NULL, NULL, NULL), 0);
     /* the runtime cannot be created: OUT_OF_MEMORY, the bytes consumed */
     ggufref_fault_export_reset();
     ggufref_model_bytes *m = owned_copy(rts_g.env.model, rts_g.env.model_len);
@@ -795,6 +834,7 @@ int main(void) {
         cmocka_unit_test(test_continue_wrong_state),
         cmocka_unit_test(test_budget_checks_as_generate),
         cmocka_unit_test(test_cancel_between_and_inside_slices),
+        cmocka_unit_test(test_continue_step_fails),
         cmocka_unit_test(test_budget_eos),
         cmocka_unit_test(test_owned_load_equals_load),
         cmocka_unit_test(test_owned_load_failures_transactional),
