@@ -46,7 +46,7 @@ typedef struct rec {
     ggufref_runtime *rt;
     bool export_cancel;
     bool reenter;     /* call the exports re-entrantly (the lock is taken: 13) */
-    int reenter_status[2];
+    int reenter_status[3];
 } rec;
 
 static uint64_t fnv(const void *p, size_t n) {
@@ -81,6 +81,9 @@ static void on_token(int32_t token, const char *piece, size_t len, const float *
         r->reenter_status[0] = ggufref_export_load_model_owned(m);
         bool more = true;
         r->reenter_status[1] = ggufref_export_generate_continue(1, NULL, NULL, &more);
+        assert_false(more);
+        more = true;
+        r->reenter_status[2] = ggufref_export_generate_budget("a", 1, 1, NULL, NULL, &more);
         assert_false(more);
     }
 }
@@ -701,6 +704,7 @@ static void test_exports_owned_and_budget(void **state) {
     assert_true(more);
     assert_int_equal(r.reenter_status[0], 13);
     assert_int_equal(r.reenter_status[1], 13);
+    assert_int_equal(r.reenter_status[2], 13);
     assert_int_equal(ggufref_export_cancel(), 0);
     assert_int_equal(ggufref_export_generate_continue(2, on_token, &r, &more),
                      GGUFREF_ERR_CANCELLED);
@@ -741,6 +745,12 @@ static void test_exports_owned_and_budget(void **state) {
     ggufref_fault_alloc_fail_at(0);
     ggufref_fault_alloc_fail_at(1);
     assert_int_equal(ggufref_export_generate_budget("a", 1, 1, NULL, NULL, &more),
+                     GGUFREF_ERR_OUT_OF_MEMORY);
+    ggufref_fault_alloc_fail_at(0);
+    assert_false(more);
+    more = true;
+    ggufref_fault_alloc_fail_at(1);
+    assert_int_equal(ggufref_export_generate_continue(1, NULL, NULL, &more),
                      GGUFREF_ERR_OUT_OF_MEMORY);
     ggufref_fault_alloc_fail_at(0);
     assert_false(more);
