@@ -32,6 +32,9 @@
  */
 #include "bpe.h"
 
+#include "gguf.h"
+#include "text.h"
+
 #include "pretok.h"
 #include "unicode.h"
 
@@ -201,28 +204,8 @@ static const gr_merge_slot *find_merge(const gr_bpe *t, int32_t left, int32_t ri
 /* Init (R-TOK-030, R-TOK-036..038)                                                       */
 /* ------------------------------------------------------------------------------------- */
 
-static uint64_t file_offset(const ggufref_gguf *g, const void *p) {
-    return (uint64_t)((const uint8_t *)p - ggufref_gguf_bytes(g));
-}
-
 static ggufref_status oom(ggufref_error *err) {
     return gr_fail(err, GGUFREF_ERR_OUT_OF_MEMORY, UINT64_MAX, "tokenizer: out of memory");
-}
-
-/* The value of "<0xHH>", or -1. */
-static int parse_byte_token(ggufref_str s) {
-    if (s.len != 6 || memcmp(s.ptr, "<0x", 3) != 0 || s.ptr[5] != '>') return -1;
-    int v = 0;
-    for (int i = 3; i < 5; i++) {
-        char c = s.ptr[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                       : -1;
-        if (d < 0) return -1;
-        v = v * 16 + d;
-    }
-    return v;
 }
 
 /* A string key: absent -> *found = false. OUT: *s, *found. */
@@ -233,40 +216,6 @@ static ggufref_status get_str_key(const ggufref_gguf *g, const char *key, ggufre
     if (kv < 0) return GGUFREF_OK;
     if (ggufref_gguf_get_str(g, (uint64_t)kv, s) != GGUFREF_OK) {
         return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX, "%s: expected a string, got %s",
-                       key, ggufref_value_type_name(ggufref_gguf_kv_type(g, (uint64_t)kv)));
-    }
-    return GGUFREF_OK;
-}
-
-/* An array key of elem_type (absent: *found = false); n != 0: exactly n elements. */
-static ggufref_status get_array_key(const ggufref_gguf *g, const char *key,
-                                    ggufref_value_type elem_type, uint64_t n, ggufref_array *arr,
-                                    bool *found, ggufref_error *err) {
-    int64_t kv = ggufref_gguf_find_key(g, key);
-    *found = kv >= 0;
-    if (kv < 0) return GGUFREF_OK;
-    if (ggufref_gguf_get_array(g, (uint64_t)kv, arr) != GGUFREF_OK ||
-        arr->elem_type != elem_type) {
-        return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX,
-                       "%s: expected an array of %s", key, ggufref_value_type_name(elem_type));
-    }
-    if (n != 0 && arr->count != n) {
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, file_offset(g, arr->data),
-                       "%s has %llu elements but tokenizer.ggml.tokens has %llu (offset %llu)",
-                       key, (unsigned long long)arr->count, (unsigned long long)n,
-                       (unsigned long long)file_offset(g, arr->data));
-    }
-    return GGUFREF_OK;
-}
-
-/* Optional bool key (default def). */
-static ggufref_status get_bool_key(const ggufref_gguf *g, const char *key, bool def, bool *out,
-                                   ggufref_error *err) {
-    int64_t kv = ggufref_gguf_find_key(g, key);
-    *out = def;
-    if (kv < 0) return GGUFREF_OK;
-    if (ggufref_gguf_get_bool(g, (uint64_t)kv, out) != GGUFREF_OK) {
-        return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX, "%s: expected a bool, got %s",
                        key, ggufref_value_type_name(ggufref_gguf_kv_type(g, (uint64_t)kv)));
     }
     return GGUFREF_OK;
@@ -309,9 +258,9 @@ static ggufref_status read_pre(const ggufref_gguf *g, gr_bpe *t, ggufref_error *
     }
     if (!gr_pretok_lookup(s.ptr, s.len, &t->pre, &t->ignore_merges)) {
         char q[GR_QUOTE_MAX];
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, file_offset(g, s.ptr),
+        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, gr_gguf_offset_of(g, s.ptr),
                        "%s = \"%s\" at offset %llu is not a supported pre-tokenizer", key,
-                       gr_quote(q, s.ptr, s.len), (unsigned long long)file_offset(g, s.ptr));
+                       gr_quote(q, s.ptr, s.len), (unsigned long long)gr_gguf_offset_of(g, s.ptr));
     }
     return GGUFREF_OK;
 }
@@ -321,13 +270,13 @@ static ggufref_status read_tokens(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
     const char *key = "tokenizer.ggml.tokens";
     ggufref_array arr;
     bool found;
-    ggufref_status st = get_array_key(g, key, GGUFREF_TYPE_STRING, 0, &arr, &found, err);
+    ggufref_status st = gr_gguf_array_key(g, key, GGUFREF_TYPE_STRING, 0, &arr, &found, err);
     if (st != GGUFREF_OK) return st;
     if (!found) return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, UINT64_MAX, "%s is missing", key);
     if (arr.count == 0 || arr.count > (uint64_t)INT32_MAX) {
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, file_offset(g, arr.data),
+        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, gr_gguf_offset_of(g, arr.data),
                        "%s: %llu tokens at offset %llu (need 1 to 2^31-1)", key,
-                       (unsigned long long)arr.count, (unsigned long long)file_offset(g, arr.data));
+                       (unsigned long long)arr.count, (unsigned long long)gr_gguf_offset_of(g, arr.data));
     }
     t->n_vocab = (uint32_t)arr.count;
     t->text = gr_calloc(t->n_vocab, sizeof *t->text);
@@ -343,23 +292,23 @@ static ggufref_status read_tokens(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
         t->type[i] = TT_NORMAL;
     }
     key = "tokenizer.ggml.token_type";
-    st = get_array_key(g, key, GGUFREF_TYPE_INT32, t->n_vocab, &arr, &found, err);
+    st = gr_gguf_array_key(g, key, GGUFREF_TYPE_INT32, t->n_vocab, &arr, &found, err);
     if (st != GGUFREF_OK || !found) return st;
     ggufref_array_iter_init(&it, &arr);
     for (uint32_t i = 0; i < t->n_vocab; i++) {
         int32_t v = -1;
         (void)ggufref_array_next_i32(&it, &v);
-        uint64_t off = file_offset(g, arr.data) + 4u * (uint64_t)i;
+        uint64_t off = gr_gguf_offset_of(g, arr.data) + 4u * (uint64_t)i;
         if (v < TT_UNDEFINED || v > TT_BYTE) {
             return gr_fail(err, GGUFREF_ERR_BAD_VALUE, off,
                            "%s[%u] = %d at offset %llu is not a token type (0..6)", key,
                            (unsigned)i, (int)v, (unsigned long long)off);
         }
-        if (v == TT_BYTE && parse_byte_token(t->text[i]) < 0) {
-            return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, t->text[i].ptr),
+        if (v == TT_BYTE && gr_byte_token_value(t->text[i].ptr, t->text[i].len) < 0) {
+            return gr_fail(err, GGUFREF_ERR_BAD_VALUE, gr_gguf_offset_of(g, t->text[i].ptr),
                            "tokenizer.ggml.tokens[%u] has type BYTE but is not <0xHH> "
                            "(offset %llu)",
-                           (unsigned)i, (unsigned long long)file_offset(g, t->text[i].ptr));
+                           (unsigned)i, (unsigned long long)gr_gguf_offset_of(g, t->text[i].ptr));
         }
         t->type[i] = (uint8_t)v;
     }
@@ -393,11 +342,11 @@ static ggufref_status build_table(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
             while (t->table[i] >= 0) {
                 if (text_eq(t->text[t->table[i]], s.ptr, s.len)) {
                     char q[GR_QUOTE_MAX];
-                    return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, s.ptr),
+                    return gr_fail(err, GGUFREF_ERR_BAD_VALUE, gr_gguf_offset_of(g, s.ptr),
                                    "tokenizer.ggml.tokens[%u] = \"%s\" at offset %llu repeats "
                                    "token %d",
                                    (unsigned)id, gr_quote(q, s.ptr, s.len),
-                                   (unsigned long long)file_offset(g, s.ptr), (int)t->table[i]);
+                                   (unsigned long long)gr_gguf_offset_of(g, s.ptr), (int)t->table[i]);
                 }
                 i = (i + 1) & t->table_mask;
             }
@@ -416,11 +365,11 @@ static ggufref_status read_merges(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
     const char *key = "tokenizer.ggml.merges";
     ggufref_array arr;
     bool found;
-    ggufref_status st = get_array_key(g, key, GGUFREF_TYPE_STRING, 0, &arr, &found, err);
+    ggufref_status st = gr_gguf_array_key(g, key, GGUFREF_TYPE_STRING, 0, &arr, &found, err);
     if (st != GGUFREF_OK) return st;
     if (!found) return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, UINT64_MAX, "%s is missing", key);
     if (arr.count > (uint64_t)INT32_MAX) {
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, file_offset(g, arr.data),
+        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, gr_gguf_offset_of(g, arr.data),
                        "%s: %llu merges (at most 2^31-1)", key, (unsigned long long)arr.count);
     }
     size_t slots = 16; /* load factor at most 2/3 */
@@ -459,10 +408,10 @@ static ggufref_status read_merges(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
             if (sp == NULL) {
                 char q[GR_QUOTE_MAX];
                 gr_free(cat);
-                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, m.ptr),
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, gr_gguf_offset_of(g, m.ptr),
                                "%s[%u] = \"%s\" at offset %llu has no space between two tokens", key,
                                (unsigned)r, gr_quote(q, m.ptr, m.len),
-                               (unsigned long long)file_offset(g, m.ptr));
+                               (unsigned long long)gr_gguf_offset_of(g, m.ptr));
             }
             size_t nl = (size_t)(sp - m.ptr), nr = m.len - nl - 1;
             if (cat_len + nl + nr > cat_cap) {
@@ -502,10 +451,10 @@ static ggufref_status read_merges(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
                 const char *what = left < 0    ? "its left side"
                                    : right < 0 ? "its right side"
                                                : "their concatenation";
-                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, m.ptr),
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, gr_gguf_offset_of(g, m.ptr),
                                "%s[%u] = \"%s\" at offset %llu: %s is not a token", key,
                                (unsigned)r, gr_quote(q, m.ptr, m.len),
-                               (unsigned long long)file_offset(g, m.ptr), what);
+                               (unsigned long long)gr_gguf_offset_of(g, m.ptr), what);
             }
             uint64_t mk = (uint64_t)(uint32_t)left << 32 | (uint32_t)right;
             size_t i = (size_t)mix64(mk ^ t->key) & t->merge_mask;
@@ -527,8 +476,8 @@ static ggufref_status read_specials(const ggufref_gguf *g, gr_bpe *t, ggufref_er
     if ((st = get_special_id(g, "tokenizer.ggml.bos_token_id", t->n_vocab, &t->bos, err)) ||
         (st = get_special_id(g, "tokenizer.ggml.eos_token_id", t->n_vocab, &t->eos, err)) ||
         (st = get_special_id(g, "tokenizer.ggml.unknown_token_id", t->n_vocab, &t->unk, err)) ||
-        (st = get_bool_key(g, "tokenizer.ggml.add_bos_token", t->ignore_merges, &t->add_bos, err)) ||
-        (st = get_bool_key(g, "tokenizer.ggml.add_eos_token", false, &t->add_eos, err))) {
+        (st = gr_gguf_bool_key(g, "tokenizer.ggml.add_bos_token", t->ignore_merges, &t->add_bos, err)) ||
+        (st = gr_gguf_bool_key(g, "tokenizer.ggml.add_eos_token", false, &t->add_eos, err))) {
         return st;
     }
     return GGUFREF_OK;
@@ -544,7 +493,7 @@ static size_t decode_token(const gr_bpe *t, uint32_t id, char *dst) {
     case TT_UNUSED:
         return 0;
     case TT_BYTE:
-        dst[0] = (char)parse_byte_token(s);
+        dst[0] = (char)gr_byte_token_value(s.ptr, s.len);
         return 1;
     case TT_USER_DEFINED:
         if (s.len > 0) memcpy(dst, s.ptr, s.len);

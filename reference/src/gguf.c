@@ -1072,3 +1072,43 @@ ggufref_status ggufref_gguf_tensor(const ggufref_gguf *g, uint64_t index, ggufre
 int64_t ggufref_gguf_find_tensor(const ggufref_gguf *g, const char *name) {
     return lookup_name(g->tensor_names, (size_t)g->n_tensors, name);
 }
+
+/* ===================================================================================== */
+/* Metadata readers shared by the tokenizers                                              */
+/* ===================================================================================== */
+
+uint64_t gr_gguf_offset_of(const ggufref_gguf *g, const void *p) {
+    return (uint64_t)((const uint8_t *)p - ggufref_gguf_bytes(g));
+}
+
+ggufref_status gr_gguf_bool_key(const ggufref_gguf *g, const char *key, bool def, bool *out,
+                                ggufref_error *err) {
+    int64_t kv = ggufref_gguf_find_key(g, key);
+    *out = def;
+    if (kv < 0) return GGUFREF_OK;
+    if (ggufref_gguf_get_bool(g, (uint64_t)kv, out) != GGUFREF_OK) {
+        return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX, "%s: expected a bool, got %s",
+                       key, ggufref_value_type_name(ggufref_gguf_kv_type(g, (uint64_t)kv)));
+    }
+    return GGUFREF_OK;
+}
+
+ggufref_status gr_gguf_array_key(const ggufref_gguf *g, const char *key,
+                                 ggufref_value_type elem_type, uint64_t n, ggufref_array *arr,
+                                 bool *found, ggufref_error *err) {
+    int64_t kv = ggufref_gguf_find_key(g, key);
+    *found = kv >= 0;
+    if (kv < 0) return GGUFREF_OK;
+    if (ggufref_gguf_get_array(g, (uint64_t)kv, arr) != GGUFREF_OK ||
+        arr->elem_type != elem_type) {
+        return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX,
+                       "%s: expected an array of %s", key, ggufref_value_type_name(elem_type));
+    }
+    if (n != 0 && arr->count != n) {
+        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, gr_gguf_offset_of(g, arr->data),
+                       "%s has %llu elements but tokenizer.ggml.tokens has %llu (offset %llu)",
+                       key, (unsigned long long)arr->count, (unsigned long long)n,
+                       (unsigned long long)gr_gguf_offset_of(g, arr->data));
+    }
+    return GGUFREF_OK;
+}

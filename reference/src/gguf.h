@@ -27,4 +27,20 @@ ggufref_status gr_gguf_read_file(const char *path, gr_bytes_alloc_fn alloc, uint
                                  uint8_t **block, uint8_t **bytes, size_t *size,
                                  ggufref_error *err);
 
+/* Metadata readers shared by the tokenizers (tokenizer.c, bpe.c). */
+
+/* Byte offset of a view into the file (a pointer into ggufref_gguf_bytes), for messages. */
+uint64_t gr_gguf_offset_of(const ggufref_gguf *g, const void *p);
+
+/* Optional bool key: default when absent, BAD_VALUE_TYPE when not a bool. OUT: *out. */
+ggufref_status gr_gguf_bool_key(const ggufref_gguf *g, const char *key, bool def, bool *out,
+                                ggufref_error *err);
+
+/* An array key of elem_type with exactly n elements, n being the count of
+ * tokenizer.ggml.tokens (n = 0: any count). Absent: *found = false. BAD_VALUE_TYPE for another
+ * type, UNSUPPORTED_MODEL (at the array's offset) for another count. OUT: *arr, *found. */
+ggufref_status gr_gguf_array_key(const ggufref_gguf *g, const char *key,
+                                 ggufref_value_type elem_type, uint64_t n, ggufref_array *arr,
+                                 bool *found, ggufref_error *err);
+
 #endif

@@ -3,6 +3,8 @@
  */
 #include "text.h"
 
+#include <string.h>
+
 size_t gr_utf8_len(const uint8_t *p, size_t n) {
     uint8_t b = p[0];
     size_t len;
@@ -66,4 +68,19 @@ void gr_json_string(gr_write_fn write, void *user, const char *s, size_t n, unsi
     }
     if (n > run) write(user, s + run, n - run);
     write(user, "\"", 1);
+}
+
+int gr_byte_token_value(const char *p, size_t len) {
+    if (len != 6 || memcmp(p, "<0x", 3) != 0 || p[5] != '>') return -1;
+    int v = 0;
+    for (int i = 3; i < 5; i++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                       : -1;
+        if (d < 0) return -1;
+        v = v * 16 + d;
+    }
+    return v;
 }

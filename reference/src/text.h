@@ -34,4 +34,7 @@ enum {
  * well-formed UTF-8 sequences as they are; flags as above. The output is always valid UTF-8. */
 void gr_json_string(gr_write_fn write, void *user, const char *s, size_t n, unsigned flags);
 
+/* The value of a byte token's text "<0xHH>" (two hex digits, either case), or -1. */
+int gr_byte_token_value(const char *p, size_t len);
+
 #endif

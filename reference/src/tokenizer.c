@@ -39,6 +39,7 @@ _Static_assert(GR_BPE_ADD_BOS == GGUFREF_TOKENIZE_ADD_BOS && GR_BPE_ADD_EOS == G
                    GR_BPE_PARSE_SPECIAL == GGUFREF_TOKENIZE_PARSE_SPECIAL,
                "the BPE flags are the public ones");
 
+#include "gguf.h"
 #include "text.h"
 
 #include <string.h>
@@ -146,40 +147,6 @@ static bool is_matchable(const gr_tokenizer *t, uint32_t id) {
 /* Init: reading tokenizer.ggml.* (R-TOK-001..006)                                        */
 /* ------------------------------------------------------------------------------------- */
 
-/* Byte offset of a view into the file, for messages. */
-static uint64_t file_offset(const ggufref_gguf *g, const void *p) {
-    return (uint64_t)((const uint8_t *)p - ggufref_gguf_bytes(g));
-}
-
-/* The value of "<0xHH>" (two hex digits, either case), or -1. */
-static int parse_byte_token(ggufref_str s) {
-    if (s.len != 6 || memcmp(s.ptr, "<0x", 3) != 0 || s.ptr[5] != '>') return -1;
-    int v = 0;
-    for (int i = 3; i < 5; i++) {
-        char c = s.ptr[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                       : -1;
-        if (d < 0) return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
-/* Optional bool key: default when absent, BAD_VALUE_TYPE when not a bool. OUT: *out. */
-static ggufref_status get_bool_key(const ggufref_gguf *g, const char *key, bool def, bool *out,
-                                   ggufref_error *err) {
-    int64_t kv = ggufref_gguf_find_key(g, key);
-    *out = def;
-    if (kv < 0) return GGUFREF_OK;
-    if (ggufref_gguf_get_bool(g, (uint64_t)kv, out) != GGUFREF_OK) {
-        return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX, "%s: expected a bool, got %s",
-                       key, ggufref_value_type_name(ggufref_gguf_kv_type(g, (uint64_t)kv)));
-    }
-    return GGUFREF_OK;
-}
-
 /* Optional special-token id (R-TOK-004): absent -> def if def < n_vocab, else -1; negative ->
  * -1 (none); >= n_vocab -> BAD_VALUE; not an integer -> BAD_VALUE_TYPE. OUT: *out. */
 static ggufref_status get_special_id(const ggufref_gguf *g, const char *key, int32_t def,
@@ -226,31 +193,9 @@ static ggufref_status check_model_kind(const ggufref_gguf *g, bool *bpe, ggufref
     }
     if (!str_eq(s, "llama", 5)) {
         char q[GR_QUOTE_MAX];
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, file_offset(g, s.ptr),
+        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_TOKENIZER, gr_gguf_offset_of(g, s.ptr),
                        "%s = \"%s\" at offset %llu is not supported (only \"llama\" and \"gpt2\")", key,
-                       gr_quote(q, s.ptr, s.len), (unsigned long long)file_offset(g, s.ptr));
-    }
-    return GGUFREF_OK;
-}
-
-/* An array key of elem_type with exactly n elements (n = 0: any count). Absent: *found = false.
- * OUT: *arr, *found. */
-static ggufref_status get_array_key(const ggufref_gguf *g, const char *key,
-                                    ggufref_value_type elem_type, uint64_t n, ggufref_array *arr,
-                                    bool *found, ggufref_error *err) {
-    int64_t kv = ggufref_gguf_find_key(g, key);
-    *found = kv >= 0;
-    if (kv < 0) return GGUFREF_OK;
-    if (ggufref_gguf_get_array(g, (uint64_t)kv, arr) != GGUFREF_OK ||
-        arr->elem_type != elem_type) {
-        return gr_fail(err, GGUFREF_ERR_BAD_VALUE_TYPE, UINT64_MAX,
-                       "%s: expected an array of %s", key, ggufref_value_type_name(elem_type));
-    }
-    if (n != 0 && arr->count != n) {
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, file_offset(g, arr->data),
-                       "%s has %llu elements but tokenizer.ggml.tokens has %llu (offset %llu)",
-                       key, (unsigned long long)arr->count, (unsigned long long)n,
-                       (unsigned long long)file_offset(g, arr->data));
+                       gr_quote(q, s.ptr, s.len), (unsigned long long)gr_gguf_offset_of(g, s.ptr));
     }
     return GGUFREF_OK;
 }
@@ -260,13 +205,13 @@ static ggufref_status read_vocab(const ggufref_gguf *g, gr_tokenizer *t, ggufref
     const char *key = "tokenizer.ggml.tokens";
     ggufref_array arr;
     bool found;
-    ggufref_status st = get_array_key(g, key, GGUFREF_TYPE_STRING, 0, &arr, &found, err);
+    ggufref_status st = gr_gguf_array_key(g, key, GGUFREF_TYPE_STRING, 0, &arr, &found, err);
     if (st != GGUFREF_OK) return st;
     if (!found) return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, UINT64_MAX, "%s is missing", key);
     if (arr.count == 0 || arr.count > (uint64_t)INT32_MAX) {
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, file_offset(g, arr.data),
+        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, gr_gguf_offset_of(g, arr.data),
                        "%s: %llu tokens at offset %llu (need 1 to 2^31-1)", key,
-                       (unsigned long long)arr.count, (unsigned long long)file_offset(g, arr.data));
+                       (unsigned long long)arr.count, (unsigned long long)gr_gguf_offset_of(g, arr.data));
     }
     t->n_vocab = (uint32_t)arr.count;
     t->text = gr_calloc(t->n_vocab, sizeof *t->text);
@@ -285,7 +230,7 @@ static ggufref_status read_vocab(const ggufref_gguf *g, gr_tokenizer *t, ggufref
     }
 
     key = "tokenizer.ggml.scores";
-    st = get_array_key(g, key, GGUFREF_TYPE_FLOAT32, t->n_vocab, &arr, &found, err);
+    st = gr_gguf_array_key(g, key, GGUFREF_TYPE_FLOAT32, t->n_vocab, &arr, &found, err);
     if (st != GGUFREF_OK) return st;
     if (found) {
         ggufref_array_iter_init(&it, &arr);
@@ -293,16 +238,16 @@ static ggufref_status read_vocab(const ggufref_gguf *g, gr_tokenizer *t, ggufref
             float v = 0.0f;
             (void)ggufref_array_next_f32(&it, &v);
             if (v != v) {
-                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, arr.data) + 4u * i,
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, gr_gguf_offset_of(g, arr.data) + 4u * i,
                                "%s[%u] is NaN at offset %llu", key, (unsigned)i,
-                               (unsigned long long)(file_offset(g, arr.data) + 4u * i));
+                               (unsigned long long)(gr_gguf_offset_of(g, arr.data) + 4u * i));
             }
             t->score[i] = v;
         }
     }
 
     key = "tokenizer.ggml.token_type";
-    st = get_array_key(g, key, GGUFREF_TYPE_INT32, t->n_vocab, &arr, &found, err);
+    st = gr_gguf_array_key(g, key, GGUFREF_TYPE_INT32, t->n_vocab, &arr, &found, err);
     if (st != GGUFREF_OK) return st;
     if (found) {
         ggufref_array_iter_init(&it, &arr);
@@ -310,16 +255,16 @@ static ggufref_status read_vocab(const ggufref_gguf *g, gr_tokenizer *t, ggufref
             int32_t v = -1;
             (void)ggufref_array_next_i32(&it, &v);
             if (v < GR_TT_UNDEFINED || v > GR_TT_BYTE) {
-                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, arr.data) + 4u * i,
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, gr_gguf_offset_of(g, arr.data) + 4u * i,
                                "%s[%u] = %d at offset %llu is not a token type (0..6)", key,
                                (unsigned)i, (int)v,
-                               (unsigned long long)(file_offset(g, arr.data) + 4u * i));
+                               (unsigned long long)(gr_gguf_offset_of(g, arr.data) + 4u * i));
             }
-            if (v == GR_TT_BYTE && parse_byte_token(t->text[i]) < 0) {
-                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, file_offset(g, t->text[i].ptr),
+            if (v == GR_TT_BYTE && gr_byte_token_value(t->text[i].ptr, t->text[i].len) < 0) {
+                return gr_fail(err, GGUFREF_ERR_BAD_VALUE, gr_gguf_offset_of(g, t->text[i].ptr),
                                "tokenizer.ggml.tokens[%u] has type BYTE but is not <0xHH> "
                                "(offset %llu)",
-                               (unsigned)i, (unsigned long long)file_offset(g, t->text[i].ptr));
+                               (unsigned)i, (unsigned long long)gr_gguf_offset_of(g, t->text[i].ptr));
             }
             t->type[i] = (uint8_t)v;
         }
@@ -327,7 +272,7 @@ static ggufref_status read_vocab(const ggufref_gguf *g, gr_tokenizer *t, ggufref
         /* no types in the file: <0xHH> texts are bytes, the rest normal; the special ids are
          * marked after they are read (R-TOK-003) */
         for (uint32_t i = 0; i < t->n_vocab; i++) {
-            t->type[i] = parse_byte_token(t->text[i]) >= 0 ? GR_TT_BYTE : GR_TT_NORMAL;
+            t->type[i] = gr_byte_token_value(t->text[i].ptr, t->text[i].len) >= 0 ? GR_TT_BYTE : GR_TT_NORMAL;
         }
     }
     return GGUFREF_OK;
@@ -340,8 +285,8 @@ static ggufref_status read_specials(const ggufref_gguf *g, gr_tokenizer *t, bool
     if ((st = get_special_id(g, "tokenizer.ggml.bos_token_id", 1, t->n_vocab, &t->bos, err)) ||
         (st = get_special_id(g, "tokenizer.ggml.eos_token_id", 2, t->n_vocab, &t->eos, err)) ||
         (st = get_special_id(g, "tokenizer.ggml.unknown_token_id", 0, t->n_vocab, &t->unk, err)) ||
-        (st = get_bool_key(g, "tokenizer.ggml.add_bos_token", true, &t->add_bos, err)) ||
-        (st = get_bool_key(g, "tokenizer.ggml.add_space_prefix", true, &t->add_space_prefix,
+        (st = gr_gguf_bool_key(g, "tokenizer.ggml.add_bos_token", true, &t->add_bos, err)) ||
+        (st = gr_gguf_bool_key(g, "tokenizer.ggml.add_space_prefix", true, &t->add_space_prefix,
                            err))) {
         return st;
     }
@@ -362,7 +307,7 @@ static ggufref_status build_tables(gr_tokenizer *t, ggufref_error *err) {
             n++;
             if (t->text[i].len > t->max_piece_len) t->max_piece_len = t->text[i].len;
         } else if (t->type[i] == GR_TT_BYTE) {
-            t->byte_id[parse_byte_token(t->text[i])] = (int32_t)i; /* later id wins */
+            t->byte_id[gr_byte_token_value(t->text[i].ptr, t->text[i].len)] = (int32_t)i; /* later id wins */
         }
     }
     t->sorted = gr_calloc(2 * n + 1, sizeof *t->sorted); /* the table, then sort scratch */
@@ -397,7 +342,7 @@ static size_t decode_token(const gr_tokenizer *t, uint32_t id, char *dst) {
     if (decodes_to_nothing(t, id)) return 0;
     ggufref_str s = t->text[id];
     if (t->type[id] == GR_TT_BYTE) {
-        if (dst != NULL) dst[0] = (char)parse_byte_token(s);
+        if (dst != NULL) dst[0] = (char)gr_byte_token_value(s.ptr, s.len);
         return 1;
     }
     size_t n = 0;
