@@ -270,14 +270,8 @@ static ggufref_status read_tokens(const ggufref_gguf *g, gr_bpe *t, ggufref_erro
     const char *key = "tokenizer.ggml.tokens";
     ggufref_array arr;
     bool found;
-    ggufref_status st = gr_gguf_array_key(g, key, GGUFREF_TYPE_STRING, 0, &arr, &found, err);
+    ggufref_status st = gr_gguf_token_list(g, &arr, err);
     if (st != GGUFREF_OK) return st;
-    if (!found) return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, UINT64_MAX, "%s is missing", key);
-    if (arr.count == 0 || arr.count > (uint64_t)INT32_MAX) {
-        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, gr_gguf_offset_of(g, arr.data),
-                       "%s: %llu tokens at offset %llu (need 1 to 2^31-1)", key,
-                       (unsigned long long)arr.count, (unsigned long long)gr_gguf_offset_of(g, arr.data));
-    }
     t->n_vocab = (uint32_t)arr.count;
     t->text = gr_calloc(t->n_vocab, sizeof *t->text);
     t->type = gr_calloc(t->n_vocab, sizeof *t->type);

@@ -1112,3 +1112,18 @@ ggufref_status gr_gguf_array_key(const ggufref_gguf *g, const char *key,
     }
     return GGUFREF_OK;
 }
+
+ggufref_status gr_gguf_token_list(const ggufref_gguf *g, ggufref_array *arr, ggufref_error *err) {
+    const char *key = "tokenizer.ggml.tokens";
+    bool found;
+    ggufref_status st = gr_gguf_array_key(g, key, GGUFREF_TYPE_STRING, 0, arr, &found, err);
+    if (st != GGUFREF_OK) return st;
+    if (!found) return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, UINT64_MAX, "%s is missing", key);
+    if (arr->count == 0 || arr->count > (uint64_t)INT32_MAX) {
+        return gr_fail(err, GGUFREF_ERR_UNSUPPORTED_MODEL, gr_gguf_offset_of(g, arr->data),
+                       "%s: %llu tokens at offset %llu (need 1 to 2^31-1)", key,
+                       (unsigned long long)arr->count,
+                       (unsigned long long)gr_gguf_offset_of(g, arr->data));
+    }
+    return GGUFREF_OK;
+}

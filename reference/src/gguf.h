@@ -43,4 +43,8 @@ ggufref_status gr_gguf_array_key(const ggufref_gguf *g, const char *key,
                                  ggufref_value_type elem_type, uint64_t n, ggufref_array *arr,
                                  bool *found, ggufref_error *err);
 
+/* tokenizer.ggml.tokens (R-TOK-002): an array of strings of 1 to 2^31-1 elements, else
+ * UNSUPPORTED_MODEL (missing, or the count at the array's offset) or BAD_VALUE_TYPE. OUT: *arr. */
+ggufref_status gr_gguf_token_list(const ggufref_gguf *g, ggufref_array *arr, ggufref_error *err);
+
 #endif
