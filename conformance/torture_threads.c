@@ -10,6 +10,9 @@
  *    allocation failures that leave the context as it was.
  * 3. The runtime's setting (R-NUM-049): kept across a load, changed with a model resident, no
  *    state change, the same generated text and logits for 1, 2 and 3 threads.
+ * 4. Attention on threads (R-NUM-047): models built here whose steps are mostly attention
+ *    (small matrices, 256+ positions, GQA and MHA), run to the end of their context in calls
+ *    of 1 to 16 tokens: every call's logits bit-identical for 1, 2, 3 and 4 threads.
  */
 #define _DEFAULT_SOURCE /* scandir, alphasort */
 #include <setjmp.h>
@@ -26,6 +29,7 @@
 
 #include "ggufref.h"
 #include "cli_run.h"
+#include "llama_builder.h"
 #include "oom.h"
 
 /* Logits of one fixed sequence (the one tools/logits_dump.c writes): positions 0..9 one by
@@ -147,6 +151,105 @@ static void test_logits_identical_for_1_to_4_threads_every_fixture(void **state)
         }
     }
     print_message("%d fixture models checked\n", n);
+}
+
+/* ---- attention on threads (R-NUM-047) ---- */
+
+/* The logits of every call of one pass over all n_ctx positions of ctx, in calls of 1 to 16
+ * tokens (sizes cycling 16, 1, 7, 16, 3, 1, 12, ...: batches reach the last positions as single
+ * tokens do). OUT: *n_calls; returns the calls' logits (malloc'd, n_calls * n_vocab). */
+static float *run_long(ggufref_context *ctx, const ggufref_model_info *in, size_t *n_calls) {
+    static const size_t sizes[] = {16, 1, 7, 16, 3, 1, 12, 16, 2, 9};
+    uint32_t n_ctx = ggufref_context_n_ctx(ctx);
+    float *all = malloc((size_t)n_ctx * in->n_vocab * sizeof *all);
+    assert_non_null(all);
+    size_t calls = 0;
+    for (uint32_t pos = 0; pos < n_ctx; calls++) {
+        size_t n = sizes[calls % (sizeof sizes / sizeof sizes[0])];
+        if (n > n_ctx - pos) n = n_ctx - pos;
+        int32_t toks[GGUFREF_MAX_BATCH];
+        for (size_t b = 0; b < n; b++) toks[b] = (int32_t)((5u * (pos + b) + 3u) % in->n_vocab);
+        const float *lg;
+        assert_int_equal(ggufref_forward_batch(ctx, toks, n, pos, &lg), GGUFREF_OK);
+        memcpy(all + calls * in->n_vocab, lg, in->n_vocab * sizeof *lg);
+        pos += (uint32_t)n;
+    }
+    *n_calls = calls;
+    return all;
+}
+
+/* One built model: threads 1..4 give the same logits at every call. */
+static void check_long(const lb_config *c) {
+    gb_buf b;
+    lb_build(c, &b);
+    ggufref_gguf *g;
+    ggufref_model *m;
+    ggufref_error err;
+    assert_int_equal(ggufref_gguf_open_memory(b.data, b.len, &g, &err), GGUFREF_OK);
+    assert_int_equal(ggufref_model_load(g, &m, &err), GGUFREF_OK);
+    ggufref_model_info in;
+    ggufref_model_get_info(m, &in);
+    float *want = NULL;
+    size_t n_want = 0;
+    for (uint32_t threads = 1; threads <= 4; threads++) {
+        ggufref_context *ctx;
+        assert_int_equal(ggufref_context_create(m, 0, &ctx), GGUFREF_OK);
+        assert_int_equal(ggufref_context_set_threads(ctx, threads), GGUFREF_OK);
+        size_t n_got;
+        float *got = run_long(ctx, &in, &n_got);
+        if (want == NULL) {
+            want = got;
+            n_want = n_got;
+        } else {
+            assert_int_equal(n_got, n_want);
+            for (size_t i = 0; i < n_want; i++) {
+                if (memcmp(got + i * in.n_vocab, want + i * in.n_vocab, in.n_vocab * sizeof *got) != 0) {
+                    fail_msg("%u heads / %u KV heads, n_ctx %u: call %zu's logits with %u threads "
+                             "differ from 1 thread", in.n_heads, in.n_kv_heads, in.n_ctx_train, i,
+                             threads);
+                }
+            }
+            free(got);
+        }
+        ggufref_context_free(ctx);
+    }
+    free(want);
+    ggufref_model_free(m);
+    ggufref_gguf_close(g);
+    gb_free(&b);
+}
+
+static void test_attention_identical_for_1_to_4_threads_long_context(void **state) {
+    (void)state;
+    lb_config c;
+    /* At the last positions attention is more than half of each model's multiply-adds. */
+    lb_default(&c); /* GQA 8/2 heads of 8, 288 positions */
+    c.dim = 64;
+    c.n_heads = 8;
+    c.n_kv_heads = 2;
+    c.ffn = 32;
+    c.n_ctx = 288;
+    c.n_vocab = 32;
+    check_long(&c);
+    lb_default(&c); /* MHA, 3 heads of 16, one layer, F16 matrices, 260 positions */
+    c.dim = 48;
+    c.n_layers = 1;
+    c.n_heads = 3;
+    c.n_kv_heads = 3;
+    c.ffn = 64;
+    c.n_ctx = 260;
+    c.n_vocab = 16;
+    c.mat_type = GGUFREF_T_F16;
+    c.seed = 5;
+    check_long(&c);
+    lb_default(&c); /* one KV head for 16 query heads of 4 */
+    c.dim = 64;
+    c.n_heads = 16;
+    c.n_kv_heads = 1;
+    c.n_ctx = 257;
+    c.n_vocab = 16;
+    c.seed = 9;
+    check_long(&c);
 }
 
 /* ---- the setting (R-NUM-048) ---- */
@@ -337,6 +440,7 @@ static void test_cli_generate_threads(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logits_identical_for_1_to_4_threads_every_fixture),
+        cmocka_unit_test(test_attention_identical_for_1_to_4_threads_long_context),
         cmocka_unit_test(test_set_threads_bounds),
         cmocka_unit_test(test_set_threads_out_of_memory),
         cmocka_unit_test(test_runtime_threads_setting),

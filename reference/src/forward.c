@@ -23,6 +23,9 @@
  * The context owns every buffer (allocated once in ggufref_context_create): forward never
  * allocates. A batch of tokens at consecutive positions (prompt processing) computes exactly
  * the values of running them one by one; it only shares each weight row's memory traffic.
+ * On n threads (R-NUM-047) the matrix products are split by rows and the attention by
+ * (token, query head); each row and each head is computed whole by one thread, as one
+ * thread computes it, so every value is the same for any n.
  */
 #include "fault.h"
 #include "mathx.h"
@@ -37,8 +40,9 @@ struct ggufref_context {
     const ggufref_model *model;
     uint32_t n_ctx;
     uint32_t n_filled;    /* positions 0..n_filled-1 hold valid K/V rows */
-    gr_pool *pool;        /* threads of the matrix products (NULL: the caller alone) */
-    float *worker_rows;   /* (threads - 1, max_in) decoded weight rows of the workers */
+    gr_pool *pool;        /* threads of the step (NULL: the caller alone) */
+    float *workers;       /* (threads - 1, max_in + n_ctx) each worker's scratch: a decoded
+                           * weight row, then attention scores (thread_row, thread_att) */
     size_t q_dim;         /* n_heads * head_dim */
     size_t kv_dim;        /* n_kv_heads * head_dim */
     float *block;         /* the one allocation; every pointer below points into it */
@@ -49,7 +53,7 @@ struct ggufref_context {
     float *hb;            /* (MAX_BATCH, ffn_dim) gate branch, then the FFN hidden state */
     float *hb2;           /* (MAX_BATCH, ffn_dim) up branch */
     float *tmp;           /* (MAX_BATCH, ffn_dim) exponentials of the SiLU */
-    float *att;           /* (n_ctx) attention scores of one head */
+    float *att;           /* (n_ctx) attention scores of one head (first thread) */
     float *logits;        /* (n_vocab) */
     float *row;           /* (max_in) one decoded weight row (batched matmul, first thread) */
     float *rope_freq;     /* (rope_dim / 2) */
@@ -122,22 +126,24 @@ static void head_norm(float *vec, const float *w, size_t n_heads, size_t head_di
     for (size_t h = 0; h < n_heads; h++) rmsnorm(vec + h * head_dim, vec + h * head_dim, w, head_dim, eps);
 }
 
-/* Attention of the query q (q_dim) at position pos of layer l over positions 0..pos
- * (R-NUM-024). OUT: out (q_dim). */
-static void attention(ggufref_context *ctx, uint32_t l, uint32_t pos, const float *q, float *out) {
+/* Attention of query head h of a token at position pos of layer l over positions 0..pos
+ * (R-NUM-024), h's KV head h / (n_heads / n_kv_heads):
+ *   att[t] = (q_h . k_t) / sqrt(head_dim), t = 0..pos;  att = softmax(att)
+ *   out_h = sum_t att[t] v_t                                           (t ascending)
+ * q: (q_dim) the token's query; OUT: out (q_dim), only head h's head_dim slice written.
+ * att: (pos + 1) scratch of the calling thread. */
+static void attention_head(const ggufref_context *ctx, uint32_t l, uint32_t pos, size_t h,
+                           const float *q, float *out, float *att) {
     const ggufref_model_info *in = &ctx->model->info;
     size_t hd = in->head_dim, group = in->n_heads / in->n_kv_heads;
-    const float *kc = ctx->key_cache + (size_t)l * ctx->n_ctx * ctx->kv_dim;
-    const float *vc = ctx->value_cache + (size_t)l * ctx->n_ctx * ctx->kv_dim;
+    size_t kv_off = (h / group) * hd, n_pos = (size_t)pos + 1;
+    const float *kc = ctx->key_cache + (size_t)l * ctx->n_ctx * ctx->kv_dim + kv_off;
+    const float *vc = ctx->value_cache + (size_t)l * ctx->n_ctx * ctx->kv_dim + kv_off;
     float scale = sqrtf((float)hd);
-    for (size_t h = 0; h < in->n_heads; h++) {
-        const float *qh = q + h * hd;
-        size_t kv_off = (h / group) * hd;
-        gr_dot_rows(qh, kc + kv_off, ctx->kv_dim, (size_t)pos + 1, hd, ctx->att);
-        for (size_t t = 0; t <= pos; t++) ctx->att[t] = ctx->att[t] / scale;
-        softmax(ctx->att, (size_t)pos + 1);
-        gr_weighted_rows(out + h * hd, ctx->att, vc + kv_off, ctx->kv_dim, (size_t)pos + 1, hd);
-    }
+    gr_dot_rows(q + h * hd, kc, ctx->kv_dim, n_pos, hd, att);
+    for (size_t t = 0; t < n_pos; t++) att[t] = att[t] / scale;
+    softmax(att, n_pos);
+    gr_weighted_rows(out + h * hd, att, vc, ctx->kv_dim, n_pos, hd);
 }
 
 /* ===================================================================================== */
@@ -162,6 +168,21 @@ static size_t max_row(const ggufref_model_info *in) {
     size_t wide = q_dim > in->dim ? q_dim : in->dim;
     return in->ffn_dim > wide ? in->ffn_dim : wide;
 }
+
+/* Floats of one worker's scratch: a decoded weight row, then the scores of one head. */
+static size_t worker_floats(const ggufref_context *ctx) {
+    return max_row(&ctx->model->info) + ctx->n_ctx;
+}
+
+/* Thread `part`'s decode buffer (max_in) and score buffer (n_ctx) in a step: the context's
+ * own for part 0 (the caller), a worker's scratch for the others. */
+static float *thread_row(const ggufref_context *ctx, size_t part) {
+    return part == 0 ? ctx->row : ctx->workers + (part - 1) * worker_floats(ctx);
+}
+static float *thread_att(const ggufref_context *ctx, size_t part) {
+    return part == 0 ? ctx->att : thread_row(ctx, part) + max_row(&ctx->model->info);
+}
+
 static bool buffer_sizes(const ggufref_model_info *in, uint32_t n_ctx, size_t sizes[B_COUNT],
                          size_t *total) {
     size_t B = GGUFREF_MAX_BATCH, q_dim = (size_t)in->n_heads * in->head_dim;
@@ -249,7 +270,7 @@ ggufref_status ggufref_context_create(const ggufref_model *model, uint32_t n_ctx
 void ggufref_context_free(ggufref_context *ctx) {
     if (ctx == NULL) return;
     gr_pool_free(ctx->pool);
-    gr_free(ctx->worker_rows);
+    gr_free(ctx->workers);
     gr_free(ctx->block);
     gr_free(ctx);
 }
@@ -261,21 +282,21 @@ uint32_t ggufref_context_n_ctx(const ggufref_context *ctx) { return ctx ? ctx->n
 ggufref_status ggufref_context_set_threads(ggufref_context *ctx, uint32_t n_threads) {
     if (ctx == NULL) return GGUFREF_ERR_INVALID_ARGUMENT;
     if (n_threads == gr_pool_threads(ctx->pool)) return GGUFREF_OK;
-    float *rows = NULL;
+    float *workers = NULL;
     if (n_threads > 1 && n_threads <= GGUFREF_MAX_THREADS) {
-        rows = gr_calloc((size_t)(n_threads - 1) * max_row(&ctx->model->info), sizeof *rows);
-        if (rows == NULL) return GGUFREF_ERR_OUT_OF_MEMORY;
+        workers = gr_calloc((size_t)(n_threads - 1), worker_floats(ctx) * sizeof *workers);
+        if (workers == NULL) return GGUFREF_ERR_OUT_OF_MEMORY;
     }
     gr_pool *pool;
     ggufref_status st = gr_pool_create(n_threads, &pool);
     if (st != GGUFREF_OK) {
-        gr_free(rows);
+        gr_free(workers);
         return st;
     }
     gr_pool_free(ctx->pool);
-    gr_free(ctx->worker_rows);
+    gr_free(ctx->workers);
     ctx->pool = pool;
-    ctx->worker_rows = rows;
+    ctx->workers = workers;
     return GGUFREF_OK;
 }
 
@@ -328,7 +349,7 @@ typedef struct matmul_jobs {
 static void matmul_part(void *arg, size_t part, size_t n_parts) {
     matmul_jobs *mj = arg;
     const ggufref_context *ctx = mj->ctx;
-    float *row = part == 0 ? ctx->row : ctx->worker_rows + (part - 1) * max_row(&ctx->model->info);
+    float *row = thread_row(ctx, part);
     size_t total = mj->n_jobs * mj->chunks;
     (void)n_parts;
     for (;;) {
@@ -346,6 +367,43 @@ static void matmuls(ggufref_context *ctx, const matmul_job *jobs, size_t n_jobs,
     matmul_jobs mj = {ctx, jobs, n_jobs, n, threads == 1 ? 1 : 2 * threads, 0};
     atomic_init(&mj.next, 0);
     gr_pool_run(ctx->pool, matmul_part, &mj);
+}
+
+/* The attention of a step (R-NUM-047): n tokens x n_heads query heads, each (token, head) an
+ * item computed whole by one thread, in its own score buffer, exactly as attention_head
+ * computes it alone; items never share an output element, so which thread runs which does
+ * not matter. The token of the batch at pos + b attends over pos + b + 1 positions, all in
+ * the cache before the step's attention starts. */
+typedef struct attention_jobs {
+    const ggufref_context *ctx;
+    uint32_t l;
+    uint32_t pos;       /* position of the batch's first token */
+    size_t n;           /* tokens */
+    size_t xb_stride;   /* floats between two tokens' rows of xb */
+    atomic_size_t next; /* the next item to take */
+} attention_jobs;
+
+/* Items go to whichever thread is free, the longest (last token of the batch) first. */
+static void attention_part(void *arg, size_t part, size_t n_parts) {
+    attention_jobs *aj = arg;
+    const ggufref_context *ctx = aj->ctx;
+    size_t n_heads = ctx->model->info.n_heads, total = aj->n * n_heads;
+    float *att = thread_att(ctx, part);
+    (void)n_parts;
+    for (;;) {
+        size_t i = atomic_fetch_add_explicit(&aj->next, 1, memory_order_relaxed);
+        if (i >= total) break;
+        size_t b = aj->n - 1 - i / n_heads, h = i % n_heads;
+        attention_head(ctx, aj->l, aj->pos + (uint32_t)b, h, ctx->q + b * ctx->q_dim,
+                       ctx->xb + b * aj->xb_stride, att);
+    }
+}
+
+/* OUT: xb (n, xb_stride): the attention output of each token's query heads in ctx->q. */
+static void attentions(ggufref_context *ctx, uint32_t l, size_t n, uint32_t pos, size_t xb_stride) {
+    attention_jobs aj = {ctx, l, pos, n, xb_stride, 0};
+    atomic_init(&aj.next, 0);
+    gr_pool_run(ctx->pool, attention_part, &aj);
 }
 
 /* One layer for n tokens at positions pos..pos+n-1 (x holds their residual streams). */
@@ -382,9 +440,7 @@ static void layer_forward(ggufref_context *ctx, uint32_t l, size_t n, uint32_t p
         }
         rope_rotate(ctx, qb, in->n_heads);
     }
-    for (size_t b = 0; b < n; b++) {
-        attention(ctx, l, pos + (uint32_t)b, ctx->q + b * ctx->q_dim, ctx->xb + b * xbs);
-    }
+    attentions(ctx, l, n, pos, xbs);
     matmuls(ctx, &(matmul_job){&L->wo, ctx->xb, xbs, ctx->xb2, dim}, 1, n);
     for (size_t i = 0; i < n * dim; i++) ctx->x[i] = ctx->x[i] + ctx->xb2[i];
 
