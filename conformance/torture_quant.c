@@ -526,6 +526,9 @@ static void test_row_dot_equals_decoded_dot_every_type(void **state) {
             float want = spec_dot(dec, x, n);
             assert_bits(gr_row_dot_portable(tc->type, row, x, n), bits(want));
             assert_bits(gr_row_dot(tc->type, row, x, n), bits(want));
+            for (int p = 0; p < GR_KPATH_COUNT; p++) {
+                if (gr_kpath_available((gr_kpath)p)) assert_bits(gr_row_dot_on((gr_kpath)p, tc->type, row, x, n), bits(want));
+            }
         }
     }
     /* plain types at lengths that are not multiples of 16, and an unaligned F32 row */
@@ -545,6 +548,9 @@ static void test_row_dot_equals_decoded_dot_every_type(void **state) {
             float want = spec_dot(dec, x, n);
             assert_bits(gr_row_dot_portable(plain[p], r, x, n), bits(want));
             assert_bits(gr_row_dot(plain[p], r, x, n), bits(want));
+            for (int k = 0; k < GR_KPATH_COUNT; k++) {
+                if (gr_kpath_available((gr_kpath)k)) assert_bits(gr_row_dot_on((gr_kpath)k, plain[p], r, x, n), bits(want));
+            }
         }
     }
 }
@@ -646,6 +652,12 @@ static void test_f16_every_pattern_on_every_path(void **state) {
         float slow = gr_row_dot_portable(GGUFREF_T_F16, row, x, N);
         if (slow != slow) assert_true(fast != fast);
         else assert_bits(fast, bits(slow));
+        for (int p = 0; p < GR_KPATH_COUNT; p++) {
+            if (!gr_kpath_available((gr_kpath)p)) continue;
+            float f = gr_row_dot_on((gr_kpath)p, GGUFREF_T_F16, row, x, N);
+            if (slow != slow) assert_true(f != f);
+            else assert_bits(f, bits(slow));
+        }
         /* each value alone: x = 1 at one element, 0 elsewhere */
         for (size_t i = 0; i < N; i += 1) {
             one[i] = 1.0f;
@@ -654,6 +666,45 @@ static void test_f16_every_pattern_on_every_path(void **state) {
             one[i] = 0.0f;
             if (s1 != s1) assert_true(f1 != f1);
             else assert_bits(f1, bits(s1));
+        }
+    }
+}
+
+/* Equal as R-NUM-002 says: bit for bit, or both NaN. */
+static void assert_same_value(float a, float b) {
+    if (b != b) assert_true(a != a);
+    else assert_bits(a, bits(b));
+}
+
+/* R-TYPE-002, R-NUM-012, R-NUM-044: every binary16 pattern (normals, subnormals, zeros,
+ * infinities, quiet and signalling NaNs) in every binary16 field of every block type (d, and m
+ * or dmin), on every kernel path of the machine: the row dots equal the dots of the decoded
+ * values, the decoded rows equal ggufref_dequantize, compared as R-NUM-002 says. (The vector
+ * kernels convert scales with vcvtph2ps, which quiets a signalling NaN; every use of a scale
+ * is an operation that quiets it anyway.) */
+static void test_every_scale_pattern_on_every_path(void **state) {
+    (void)state;
+    enum { BLOCKS = 64 };
+    static uint8_t row[BLOCKS * 256 * 4];
+    static float x[BLOCKS * 256], dec[BLOCKS * 256], got[BLOCKS * 256];
+    for (size_t i = 0; i < BLOCKS * 256; i++) x[i] = rnd_float(2.0f);
+    for (size_t t = 0; t < N_BLOCK_TYPES; t++) {
+        const type_case *tc = &block_types[t];
+        size_t n = BLOCKS * tc->block;
+        gr_weight w = {tc->type, row, n, 1, BLOCKS * tc->bytes};
+        for (size_t f = 0; f < tc->n_f16; f++) {
+            for (uint32_t base = 0; base < 0x10000; base += BLOCKS) {
+                random_row(tc, row, n);
+                for (size_t b = 0; b < BLOCKS; b++) put16(row + b * tc->bytes + tc->f16_at[f], (uint16_t)(base + b));
+                assert_int_equal(ggufref_dequantize(tc->type, row, dec, n), GGUFREF_OK);
+                float want = spec_dot(dec, x, n);
+                for (int p = 0; p < GR_KPATH_COUNT; p++) {
+                    if (!gr_kpath_available((gr_kpath)p)) continue;
+                    assert_same_value(gr_row_dot_on((gr_kpath)p, tc->type, row, x, n), want);
+                    gr_weight_row_on((gr_kpath)p, &w, 0, got);
+                    for (size_t i = 0; i < n; i++) assert_same_value(got[i], dec[i]);
+                }
+            }
         }
     }
 }
@@ -754,6 +805,13 @@ static void check_portable_matmul(const portable_case *pc) {
             gr_matmul_rows(&w, x, n_in, nb, yf, n_out, 0, n_out, rb);
             for (size_t i = 0; i < nb * n_out; i++) assert_bits(yp[i], bits(want[i]));
             assert_memory_equal(yp, yf, nb * n_out * sizeof *yp);
+            /* every vector path of the machine (AVX-512 and AVX2 on one that has both) */
+            for (int p = 0; p < GR_KPATH_COUNT; p++) {
+                if (!gr_kpath_available((gr_kpath)p)) continue;
+                memset(yf, 0xff, sizeof yf);
+                gr_matmul_rows_on((gr_kpath)p, &w, x, n_in, nb, yf, n_out, 0, n_out, rb);
+                assert_memory_equal(yp, yf, nb * n_out * sizeof *yp);
+            }
             /* every split into two ranges (an empty range included), then single rows */
             for (size_t cut = 0; cut <= n_out; cut++) {
                 memset(ys, 0xff, sizeof ys);
@@ -777,6 +835,12 @@ static void check_portable_matmul(const portable_case *pc) {
         gr_weight_row(&w, n_out - 1, rb);
         assert_int_equal(ggufref_dequantize(pc->type, data + (n_out - 1) * row_bytes, dec, n_in), GGUFREF_OK);
         assert_memory_equal(rb, dec, n_in * sizeof *rb);
+        for (int p = 0; p < GR_KPATH_COUNT; p++) {
+            if (!gr_kpath_available((gr_kpath)p)) continue;
+            memset(rb, 0xff, n_in * sizeof *rb);
+            gr_weight_row_on((gr_kpath)p, &w, n_out - 1, rb);
+            assert_memory_equal(rb, dec, n_in * sizeof *rb);
+        }
     }
 }
 
@@ -858,11 +922,16 @@ static void test_expf_inplace_equals_gr_expf(void **state) {
     assert_true(checked > 40000000);
 }
 
-/* The kernel path in use is named (informational; both paths are tested above). */
+/* The kernel path in use is named, and is the best one the machine has (every path is tested
+ * above, through gr_*_on). */
 static void test_kernel_path_is_named(void **state) {
     (void)state;
     const char *p = gr_kernel_path();
-    assert_true(strcmp(p, "avx2") == 0 || strcmp(p, "portable") == 0);
+    static const char *names[GR_KPATH_COUNT] = {"portable", "avx2", "avx512"};
+    assert_true(gr_kpath_available(GR_KPATH_PORTABLE));
+    assert_string_equal(p, names[gr_kpath_best()]);
+    for (int k = gr_kpath_best() + 1; k < GR_KPATH_COUNT; k++) assert_false(gr_kpath_available((gr_kpath)k));
+    assert_false(gr_kpath_available(GR_KPATH_COUNT));
     print_message("kernel path: %s\n", p);
 }
 
@@ -994,6 +1063,7 @@ int main(void) {
         cmocka_unit_test(test_portable_attention_kernels_equal_simd),
         cmocka_unit_test(test_expf_inplace_equals_gr_expf),
         cmocka_unit_test(test_kernel_path_is_named),
+        cmocka_unit_test(test_every_scale_pattern_on_every_path),
         cmocka_unit_test(test_sincosf_fixed_patterns),
         cmocka_unit_test(test_sincosf_close_to_libm),
         cmocka_unit_test(test_powf_fixed_patterns_and_libm),

@@ -25,6 +25,7 @@ configs=(
   "gcc-O3|gcc|-O3"
   "gcc-O3-portable|gcc|-O3 -DGGUFREF_NO_SIMD"
   "gcc-O3-native|gcc|-O3 -march=native"
+  "gcc-O2-avx2|gcc|-O2 -DGGUFREF_NO_AVX512"
   "gcc-asan-ubsan|gcc|-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all"
   "clang-O0|clang|-O0"
   "clang-O3|clang|-O3"

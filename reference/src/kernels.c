@@ -20,6 +20,7 @@
  * dispatch (a table per path, so another vector path, e.g. wasm SIMD128, adds its own table).
  */
 #include "kernels.h"
+#include "kernels_avx512.h" /* x86-64: the AVX-512 row kernels */
 #include "kernels_wasm.h" /* wasm32 -msimd128 only: row kernels of kernels_wasm.c */
 #include "quant.h"
 #include "simd.h"
@@ -610,24 +611,15 @@ GR_TARGET_AVX2 static void weighted_rows_avx2(float *o, const float *w, const fl
     }
 }
 
-/* The AVX2 kernels of one tensor type. */
-typedef struct avx2_kernels {
-    void (*rows)(const uint8_t *row, size_t stride, size_t n_rows, const float *x, size_t n,
-                 float *out);
-    void (*decode)(const uint8_t *row, float *y, size_t n_blocks);
-    uint32_t block_size, type_size;
-    bool exact_decode; /* decode gives R-TYPE-* bits for every input (F16: not for sNaN) */
-} avx2_kernels;
-
-static const avx2_kernels *avx2_for(uint32_t type) {
+static const gr_simd_kernels *avx2_for(uint32_t type) {
 #define K(T, BS, TS, EXACT) {rows_##T, decode_##T, BS, TS, EXACT}
-    static const avx2_kernels f32 = K(f32, 16, 64, true), f16 = K(f16, 16, 32, false);
-    static const avx2_kernels bf16 = K(bf16, 16, 32, true), q4_0 = K(q4_0, 32, 18, true);
-    static const avx2_kernels q4_1 = K(q4_1, 32, 20, true), q5_0 = K(q5_0, 32, 22, true);
-    static const avx2_kernels q5_1 = K(q5_1, 32, 24, true), q8_0 = K(q8_0, 32, 34, true);
-    static const avx2_kernels q2_k = K(q2_k, 256, 84, true), q3_k = K(q3_k, 256, 110, true);
-    static const avx2_kernels q4_k = K(q4_k, 256, 144, true), q5_k = K(q5_k, 256, 176, true);
-    static const avx2_kernels q6_k = K(q6_k, 256, 210, true);
+    static const gr_simd_kernels f32 = K(f32, 16, 64, true), f16 = K(f16, 16, 32, false);
+    static const gr_simd_kernels bf16 = K(bf16, 16, 32, true), q4_0 = K(q4_0, 32, 18, true);
+    static const gr_simd_kernels q4_1 = K(q4_1, 32, 20, true), q5_0 = K(q5_0, 32, 22, true);
+    static const gr_simd_kernels q5_1 = K(q5_1, 32, 24, true), q8_0 = K(q8_0, 32, 34, true);
+    static const gr_simd_kernels q2_k = K(q2_k, 256, 84, true), q3_k = K(q3_k, 256, 110, true);
+    static const gr_simd_kernels q4_k = K(q4_k, 256, 144, true), q5_k = K(q5_k, 256, 176, true);
+    static const gr_simd_kernels q6_k = K(q6_k, 256, 210, true);
 #undef K
     switch (type) {
     case GGUFREF_T_F32: return &f32;
@@ -650,7 +642,7 @@ static const avx2_kernels *avx2_for(uint32_t type) {
 /* Rows r0 .. r1-1 of w times n_batch vectors. One vector: the row drivers. Several: each row
  * is decoded once (into row_buf; an aligned F32 row is used in place) and dotted with four
  * vectors at a time. */
-GR_TARGET_AVX2 static void matmul_rows_avx2(const gr_weight *w, const avx2_kernels *k,
+GR_TARGET_AVX2 static void matmul_rows_avx2(const gr_weight *w, const gr_simd_kernels *k,
                                             const float *x, size_t x_stride, size_t n_batch,
                                             float *y, size_t y_stride, size_t r0, size_t r1,
                                             float *row_buf) {
@@ -714,9 +706,39 @@ void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, s
     gr_weighted_rows_portable(o, w, v, stride, n_rows, n);
 }
 
-float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
+/* The row kernels path p uses for rows of n elements of a type: AVX-512 for whole blocks,
+ * else AVX2 (the AVX-512 path's rows of F32/F16/BF16 with n mod 16 != 0); NULL: portable C
+ * (or no vector kernel for the type). p must be available. */
+static const gr_simd_kernels *kernels_on(gr_kpath p, uint32_t type, size_t n) {
+#if GR_HAVE_AVX512
+    if (p == GR_KPATH_AVX512) {
+        const gr_simd_kernels *k = gr_avx512_for(type);
+        if (k != NULL && n % k->block_size == 0) return k;
+    }
+#endif
 #if GR_HAVE_AVX2
-    const avx2_kernels *k = gr_have_avx2() ? avx2_for(type) : NULL;
+    if (p != GR_KPATH_PORTABLE) return avx2_for(type);
+#endif
+    (void)p, (void)type, (void)n;
+    return NULL;
+}
+
+bool gr_kpath_available(gr_kpath p) {
+    switch (p) {
+    case GR_KPATH_PORTABLE: return true;
+    case GR_KPATH_AVX2: return gr_have_avx2();
+    case GR_KPATH_AVX512: return gr_have_avx512();
+    default: return false;
+    }
+}
+
+gr_kpath gr_kpath_best(void) {
+    return gr_have_avx512() ? GR_KPATH_AVX512 : gr_have_avx2() ? GR_KPATH_AVX2 : GR_KPATH_PORTABLE;
+}
+
+float gr_row_dot_on(gr_kpath p, uint32_t type, const uint8_t *row, const float *x, size_t n) {
+#if GR_HAVE_AVX2
+    const gr_simd_kernels *k = kernels_on(p, type, n);
     if (k != NULL) {
         float out;
         k->rows(row, 0, 1, x, n, &out);
@@ -724,27 +746,32 @@ float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
     }
 #endif
 #if GR_HAVE_WASM_SIMD
-    if (gr_wasm_row_type(type)) return gr_wasm_row_dot(type, row, x, n);
+    if (p != GR_KPATH_PORTABLE && gr_wasm_row_type(type)) return gr_wasm_row_dot(type, row, x, n);
 #endif
     return gr_row_dot_portable(type, row, x, n);
 }
 
-const char *gr_kernel_path(void) {
-    return gr_have_avx2() ? "avx2" : GR_HAVE_WASM_SIMD ? "wasm-simd128" : "portable";
+float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
+    return gr_row_dot_on(gr_kpath_best(), type, row, x, n);
 }
 
-void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
-                    size_t y_stride, size_t r0, size_t r1, float *row_buf) {
+const char *gr_kernel_path(void) {
+    return gr_have_avx512() ? "avx512" : gr_have_avx2() ? "avx2" : GR_HAVE_WASM_SIMD ? "wasm-simd128" : "portable";
+}
+
+void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_stride,
+                       size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1,
+                       float *row_buf) {
     if (r0 >= r1) return;
 #if GR_HAVE_AVX2
-    const avx2_kernels *k = gr_have_avx2() ? avx2_for(w->type) : NULL;
+    const gr_simd_kernels *k = kernels_on(p, w->type, w->n_in);
     if (k != NULL) {
         matmul_rows_avx2(w, k, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
         return;
     }
 #endif
 #if GR_HAVE_WASM_SIMD
-    if (n_batch == 1 && gr_wasm_row_type(w->type)) {
+    if (p != GR_KPATH_PORTABLE && n_batch == 1 && gr_wasm_row_type(w->type)) {
         for (size_t r = r0; r < r1; r++) {
             y[r] = gr_wasm_row_dot(w->type, w->data + r * w->row_bytes, x, w->n_in);
         }
@@ -752,6 +779,11 @@ void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t 
     }
 #endif
     gr_matmul_rows_portable(w, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
+}
+
+void gr_matmul_rows(const gr_weight *w, const float *x, size_t x_stride, size_t n_batch, float *y,
+                    size_t y_stride, size_t r0, size_t r1, float *row_buf) {
+    gr_matmul_rows_on(gr_kpath_best(), w, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
 }
 
 void gr_matvec(const gr_weight *w, const float *x, float *y) {
@@ -763,10 +795,10 @@ void gr_matmul(const gr_weight *w, const float *x, size_t x_stride, size_t n_bat
     gr_matmul_rows(w, x, x_stride, n_batch, y, y_stride, 0, w->n_out, row_buf);
 }
 
-void gr_weight_row(const gr_weight *w, size_t index, float *out) {
+void gr_weight_row_on(gr_kpath p, const gr_weight *w, size_t index, float *out) {
     const uint8_t *row = w->data + index * w->row_bytes;
 #if GR_HAVE_AVX2
-    const avx2_kernels *k = gr_have_avx2() ? avx2_for(w->type) : NULL;
+    const gr_simd_kernels *k = kernels_on(p, w->type, w->n_in);
     if (k != NULL && k->exact_decode) {
         size_t nb = w->n_in / k->block_size, done = nb * k->block_size;
         k->decode(row, out, nb);
@@ -774,5 +806,10 @@ void gr_weight_row(const gr_weight *w, size_t index, float *out) {
         return;
     }
 #endif
+    (void)p;
     gr_decode_run(w->type, row, out, w->n_in);
+}
+
+void gr_weight_row(const gr_weight *w, size_t index, float *out) {
+    gr_weight_row_on(gr_kpath_best(), w, index, out);
 }

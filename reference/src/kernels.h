@@ -61,7 +61,22 @@ void gr_weighted_rows_portable(float *o, const float *w, const float *v, size_t 
                                size_t n_rows, size_t n);
 /* Decode row `index` of w into out (w->n_in floats). */
 void gr_weight_row(const gr_weight *w, size_t index, float *out);
-/* Name of the SIMD path gr_row_dot takes on this machine ("avx2" or "portable"). */
+/* Name of the SIMD path gr_row_dot takes on this machine ("avx512", "avx2", "wasm-simd128"
+ * or "portable"). */
 const char *gr_kernel_path(void);
+
+/* The kernel paths, for tests and benchmarks that run one on purpose (the entry points above
+ * take the best the machine has, gr_kpath_best). Every path gives the same bits (R-NUM-044).
+ * AVX512 falls back to AVX2 for rows that are not whole blocks. */
+typedef enum gr_kpath { GR_KPATH_PORTABLE, GR_KPATH_AVX2, GR_KPATH_AVX512, GR_KPATH_COUNT } gr_kpath;
+/* Does this build on this machine have path p? (PORTABLE always.) */
+bool gr_kpath_available(gr_kpath p);
+gr_kpath gr_kpath_best(void);
+/* gr_row_dot, gr_matmul_rows, gr_weight_row on path p (p available). */
+float gr_row_dot_on(gr_kpath p, uint32_t type, const uint8_t *row, const float *x, size_t n);
+void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_stride,
+                       size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1,
+                       float *row_buf);
+void gr_weight_row_on(gr_kpath p, const gr_weight *w, size_t index, float *out);
 
 #endif
