@@ -72,6 +72,9 @@ GR_TARGET_AVX512 static inline void k4_multipliers(const uint8_t *scales, float 
     __m256i m = _mm256_cvtepu8_epi32(_mm_set_epi32(0, 0, (int)m_hi, (int)m_lo));
     _mm256_storeu_ps(dl, _mm256_mul_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sc)));
     _mm256_storeu_ps(ml, _mm256_mul_ps(_mm256_set1_ps(dmin), _mm256_cvtepi32_ps(m)));
+    /* Keep them in memory: a table is then built by two operations with a broadcast memory
+     * operand, where a register copy costs a shuffle and a broadcast per value. */
+    __asm__("" : : "r"(dl), "r"(ml) : "memory");
 }
 
 /* (f32)0 .. (f32)15: the q of every table entry. */
@@ -80,52 +83,61 @@ GR_TARGET_AVX512 static inline __m512 iota16(void) {
 }
 
 /* ---- Block kernels ----------------------------------------------------------------------
- * blk_T(blk, x, y, acc): the elements of one block of type T by R-TYPE-*, sixteen at a time.
- * y == NULL (fixed at compile time by the always-inlined callers): acc = acc + w * x[k..k+15]
- * (block element k + i goes to lane i: every block size is a multiple of 16); else store w at
- * y[k..k+15]. */
+ * blk_T(blk, gap, nr, x, y, acc): block b of nr rows (nr = 4 or 1, a constant after inlining;
+ * row r's block at blk + r * gap), elements by R-TYPE-*, sixteen at a time. y == NULL (also
+ * fixed at compile time): acc[r] = acc[r] + w * x[k..k+15] (block element k + i goes to lane i:
+ * every block size is a multiple of 16); else (nr = 1) store w at y[k..k+15]. The rows are
+ * interleaved at every step (ROWS), so that the four chains of additions, one per row, overlap:
+ * one row after the other, the chain of one row's block (16 dependent additions for 256
+ * elements) held the machine back by a third. */
+#define ROWS _Pragma("GCC unroll 4") for (int r = 0; r < nr; r++)
 #define EMIT16(w, k)                                                                       \
     do {                                                                                   \
         if (y) _mm512_storeu_ps(y + (k), (w));                                             \
-        else *acc = _mm512_add_ps(*acc, _mm512_mul_ps((w), _mm512_loadu_ps(x + (k))));     \
+        else acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps((w), _mm512_loadu_ps(x + (k)))); \
     } while (0)
 
-#define BLK_ARGS const uint8_t *blk, const float *x, float *y, __m512 *acc
+#define BLK_ARGS const uint8_t *blk, size_t gap, int nr, const float *x, float *y, __m512 *acc
+#define B(r) (blk + (size_t)(r) * gap)
 
 /* F32: 16 elements. */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_f32(BLK_ARGS) {
-    EMIT16(_mm512_loadu_ps((const float *)(const void *)blk), 0);
+    ROWS EMIT16(_mm512_loadu_ps((const float *)(const void *)B(r)), 0);
 }
 
 /* F16: 16 elements, converted by vcvtph2ps: exact (R-TYPE-002) except that a signalling NaN
  * comes out quiet, so the decode of this kernel is not used for rows (see kernels.c). */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_f16(BLK_ARGS) {
-    EMIT16(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)blk)), 0);
+    ROWS EMIT16(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)B(r))), 0);
 }
 
 /* BF16: 16 elements, each the top half of a binary32 (R-TYPE-003). */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_bf16(BLK_ARGS) {
-    __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)blk));
-    EMIT16(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), 0);
+    ROWS {
+        __m512i v = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)B(r)));
+        EMIT16(_mm512_castsi512_ps(_mm512_slli_epi32(v, 16)), 0);
+    }
 }
 
 /* Q4_0 (R-TYPE-010): table t[q] = (f32)(q - 8) * d. Elements 0-15 are the low nibbles of
  * qs[0..15] (vpermps ignores the high nibble), 16-31 the high nibbles. */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q4_0(BLK_ARGS) {
-    __m512 t = _mm512_mul_ps(_mm512_sub_ps(iota16(), _mm512_set1_ps(8.0f)), f16_scale16(blk));
-    __m512i v = u8x16(blk + 2);
-    EMIT16(_mm512_permutexvar_ps(v, t), 0);
-    EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t), 16);
+    ROWS {
+        __m512 t = _mm512_mul_ps(_mm512_sub_ps(iota16(), _mm512_set1_ps(8.0f)), f16_scale16(B(r)));
+        __m512i v = u8x16(B(r) + 2);
+        EMIT16(_mm512_permutexvar_ps(v, t), 0);
+        EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t), 16);
+    }
 }
 
 /* Q4_1 (R-TYPE-011): t[q] = (f32)q * d + m. */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q4_1(BLK_ARGS) {
-    __m512 d = _mm512_set1_ps(f16_scale(blk));
-    __m512 m = _mm512_set1_ps(f16_scale(blk + 2));
-    __m512 t = _mm512_add_ps(_mm512_mul_ps(iota16(), d), m);
-    __m512i v = u8x16(blk + 4);
-    EMIT16(_mm512_permutexvar_ps(v, t), 0);
-    EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t), 16);
+    ROWS {
+        __m512 t = _mm512_add_ps(_mm512_mul_ps(iota16(), f16_scale16(B(r))), f16_scale16(B(r) + 2));
+        __m512i v = u8x16(B(r) + 4);
+        EMIT16(_mm512_permutexvar_ps(v, t), 0);
+        EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v, 4), t), 16);
+    }
 }
 
 /* The 5-bit indices of Q5_0 / Q5_1 elements k .. k+15: nibble | (fifth bit) << 4, the fifth
@@ -136,59 +148,72 @@ GR_TARGET_AVX512 static inline __m512i q5_index(__m512i nibble, uint32_t qh, int
 
 /* Q5_0 (R-TYPE-012): t[q] = (f32)(q - 16) * d for q = 0..31, in two registers (q < 16, q >= 16). */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q5_0(BLK_ARGS) {
-    __m512 d = _mm512_set1_ps(f16_scale(blk));
-    __m512 lo = _mm512_mul_ps(_mm512_sub_ps(iota16(), _mm512_set1_ps(16.0f)), d);
-    __m512 hi = _mm512_mul_ps(iota16(), d); /* (q - 16) for q = 16..31 is 0..15 */
-    uint32_t qh = gr_rd32(blk + 2);
-    __m512i v = u8x16(blk + 6);
-    __m512i i0 = q5_index(_mm512_and_si512(v, _mm512_set1_epi32(15)), qh, 0);
-    __m512i i1 = q5_index(_mm512_srli_epi32(v, 4), qh, 16);
-    EMIT16(_mm512_permutex2var_ps(lo, i0, hi), 0);
-    EMIT16(_mm512_permutex2var_ps(lo, i1, hi), 16);
+    ROWS {
+        __m512 d = f16_scale16(B(r));
+        __m512 lo = _mm512_mul_ps(_mm512_sub_ps(iota16(), _mm512_set1_ps(16.0f)), d);
+        __m512 hi = _mm512_mul_ps(iota16(), d); /* (q - 16) for q = 16..31 is 0..15 */
+        uint32_t qh = gr_rd32(B(r) + 2);
+        __m512i v = u8x16(B(r) + 6);
+        __m512i i0 = q5_index(_mm512_and_si512(v, _mm512_set1_epi32(15)), qh, 0);
+        __m512i i1 = q5_index(_mm512_srli_epi32(v, 4), qh, 16);
+        EMIT16(_mm512_permutex2var_ps(lo, i0, hi), 0);
+        EMIT16(_mm512_permutex2var_ps(lo, i1, hi), 16);
+    }
 }
 
 /* Q5_1 (R-TYPE-013): t[q] = (f32)q * d + m for q = 0..31. */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q5_1(BLK_ARGS) {
-    __m512 d = _mm512_set1_ps(f16_scale(blk));
-    __m512 m = _mm512_set1_ps(f16_scale(blk + 2));
-    __m512 lo = _mm512_add_ps(_mm512_mul_ps(iota16(), d), m);
-    __m512 hi = _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(iota16(), _mm512_set1_ps(16.0f)), d), m);
-    uint32_t qh = gr_rd32(blk + 4);
-    __m512i v = u8x16(blk + 8);
-    __m512i i0 = q5_index(_mm512_and_si512(v, _mm512_set1_epi32(15)), qh, 0);
-    __m512i i1 = q5_index(_mm512_srli_epi32(v, 4), qh, 16);
-    EMIT16(_mm512_permutex2var_ps(lo, i0, hi), 0);
-    EMIT16(_mm512_permutex2var_ps(lo, i1, hi), 16);
+    ROWS {
+        __m512 d = f16_scale16(B(r)), m = f16_scale16(B(r) + 2);
+        __m512 lo = _mm512_add_ps(_mm512_mul_ps(iota16(), d), m);
+        __m512 hi = _mm512_add_ps(_mm512_mul_ps(_mm512_add_ps(iota16(), _mm512_set1_ps(16.0f)), d), m);
+        uint32_t qh = gr_rd32(B(r) + 4);
+        __m512i v = u8x16(B(r) + 8);
+        __m512i i0 = q5_index(_mm512_and_si512(v, _mm512_set1_epi32(15)), qh, 0);
+        __m512i i1 = q5_index(_mm512_srli_epi32(v, 4), qh, 16);
+        EMIT16(_mm512_permutex2var_ps(lo, i0, hi), 0);
+        EMIT16(_mm512_permutex2var_ps(lo, i1, hi), 16);
+    }
 }
 
 /* Q8_0 (R-TYPE-014): y = (f32)q * d. */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q8_0(BLK_ARGS) {
-    __m512 d = _mm512_set1_ps(f16_scale(blk));
-    __m512i q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(blk + 2)));
-    __m512i q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(blk + 18)));
-    EMIT16(_mm512_mul_ps(_mm512_cvtepi32_ps(q0), d), 0);
-    EMIT16(_mm512_mul_ps(_mm512_cvtepi32_ps(q1), d), 16);
+    ROWS {
+        __m512 d = f16_scale16(B(r));
+        __m512i q0 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(B(r) + 2)));
+        __m512i q1 = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(B(r) + 18)));
+        EMIT16(_mm512_mul_ps(_mm512_cvtepi32_ps(q0), d), 0);
+        EMIT16(_mm512_mul_ps(_mm512_cvtepi32_ps(q1), d), 16);
+    }
 }
 
-/* Q2_K (R-TYPE-020): sub-block s (16 elements) of half h, plane j, half-plane b = s mod 2:
- * t[q] = dl * (f32)q - ml with dl = d * (f32)(scales[s] & 15), ml = dmin * (f32)(scales[s] >> 4),
- * the table repeated every 4 entries so that the index needs no mask: (qs >> 2j) mod 16 picks
- * t[(qs >> 2j) & 3]. */
+/* Q2_K (R-TYPE-020): sub-block s (16 elements) of half h, plane j, half-plane s mod 2:
+ * t[q] = dl * (f32)q - ml with dl = d * (f32)(scales[s] & 15), ml = dmin * (f32)(scales[s] >> 4)
+ * (computed eight at a time into memory), the table repeated every 4 entries so that the index
+ * needs no mask: (qs >> 2j) mod 16 picks t[(qs >> 2j) & 3]. */
+GR_TARGET_AVX512 static inline void q2k_multipliers(const uint8_t *blk, float dl[16], float ml[16]) {
+    __m512 d = f16_scale16(blk + 80), dmin = f16_scale16(blk + 82);
+    __m512i sc = u8x16(blk);
+    _mm512_storeu_ps(dl, _mm512_mul_ps(d, _mm512_cvtepi32_ps(_mm512_and_si512(sc, _mm512_set1_epi32(15)))));
+    _mm512_storeu_ps(ml, _mm512_mul_ps(dmin, _mm512_cvtepi32_ps(_mm512_srli_epi32(sc, 4))));
+    __asm__("" : : "r"(dl), "r"(ml) : "memory"); /* see k4_multipliers */
+}
+
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q2_k(BLK_ARGS) {
-    const uint8_t *scales = blk, *qs = blk + 16;
-    float d = f16_scale(blk + 80), dmin = f16_scale(blk + 82);
     const __m512 q4 = _mm512_set_ps(3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0, 3, 2, 1, 0);
+    float dl[4][16], ml[4][16];
+    ROWS q2k_multipliers(B(r), dl[r], ml[r]);
     for (int h = 0; h < 2; h++) {
-        __m512i v0 = u8x16(qs + 32 * h), v1 = u8x16(qs + 32 * h + 16);
         for (int j = 0; j < 4; j++) {
             int s = 8 * h + 2 * j, k = 128 * h + 32 * j;
-            __m512 t0 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(d * (float)(scales[s] & 15)), q4),
-                                      _mm512_set1_ps(dmin * (float)(scales[s] >> 4)));
-            __m512 t1 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(d * (float)(scales[s + 1] & 15)), q4),
-                                      _mm512_set1_ps(dmin * (float)(scales[s + 1] >> 4)));
-            EMIT16(_mm512_permutexvar_ps(v0, t0), k);
-            EMIT16(_mm512_permutexvar_ps(v1, t1), k + 16);
-            v0 = _mm512_srli_epi32(v0, 2), v1 = _mm512_srli_epi32(v1, 2);
+            ROWS {
+                const uint8_t *qs = B(r) + 16 + 32 * h;
+                __m512 t0 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(dl[r][s]), q4), _mm512_set1_ps(ml[r][s]));
+                __m512 t1 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(dl[r][s + 1]), q4), _mm512_set1_ps(ml[r][s + 1]));
+                __m512i v0 = _mm512_srli_epi32(u8x16(qs), 2 * j), v1 = _mm512_srli_epi32(u8x16(qs + 16), 2 * j);
+                EMIT16(_mm512_permutexvar_ps(v0, t0), k);
+                EMIT16(_mm512_permutexvar_ps(v1, t1), k + 16);
+            }
         }
     }
 }
@@ -196,25 +221,38 @@ GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q2_k(BLK_ARGS) {
 /* Q3_K (R-TYPE-021): sub-block s: t[i] = (d * (f32)sc_s) * (f32)q(i) for the index
  * i = (qs >> 2j) & 3 | hmask bit << 2, q(i) = (i & 3) - (i & 4 ? 0 : 4), repeated every 8
  * entries (vpermps reads index bits 0-3; bit 3 is whatever the shifted qs holds). */
+GR_TARGET_AVX512 static inline void q3k_multipliers(const uint8_t *blk, float dl[16]) {
+    /* sc_s + 32 = lo4 | hi2 << 4, four sub-blocks per word (gr_q3k_scale's layout) */
+    uint32_t a0 = gr_rd32(blk + 96), a1 = gr_rd32(blk + 100), a2 = gr_rd32(blk + 104);
+    const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+    __m128i sc = _mm_set_epi32((int)(((a1 >> 4) & m4) | ((a2 >> 6) & m2) << 4),
+                               (int)(((a0 >> 4) & m4) | ((a2 >> 4) & m2) << 4),
+                               (int)((a1 & m4) | ((a2 >> 2) & m2) << 4), (int)((a0 & m4) | (a2 & m2) << 4));
+    __m512i v = _mm512_sub_epi32(_mm512_cvtepu8_epi32(sc), _mm512_set1_epi32(32));
+    _mm512_storeu_ps(dl, _mm512_mul_ps(f16_scale16(blk + 108), _mm512_cvtepi32_ps(v)));
+    __asm__("" : : "r"(dl) : "memory"); /* see k4_multipliers */
+}
+
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q3_k(BLK_ARGS) {
-    const uint8_t *hmask = blk, *qs = blk + 32, *scales = blk + 96;
-    float d = f16_scale(blk + 108);
     const __m512 q8 = _mm512_set_ps(3, 2, 1, 0, -1, -2, -3, -4, 3, 2, 1, 0, -1, -2, -3, -4);
     const __m512i low2 = _mm512_set1_epi32(3);
-    __m512i m0 = _mm512_slli_epi32(u8x16(hmask), 2), m1 = _mm512_slli_epi32(u8x16(hmask + 16), 2);
+    float dl[4][16];
+    ROWS q3k_multipliers(B(r), dl[r]);
     for (int h = 0; h < 2; h++) {
-        __m512i v0 = u8x16(qs + 32 * h), v1 = u8x16(qs + 32 * h + 16);
         for (int j = 0; j < 4; j++) {
-            int s = 8 * h + 2 * j, k = 128 * h + 32 * j;
-            __m512 t0 = _mm512_mul_ps(_mm512_set1_ps(d * (float)gr_q3k_scale(scales, s)), q8);
-            __m512 t1 = _mm512_mul_ps(_mm512_set1_ps(d * (float)gr_q3k_scale(scales, s + 1)), q8);
-            /* bits 0-1 from qs, bits 2.. from hmask (bit 4h + j now at bit 2): select by 3 */
-            __m512i i0 = select_bits(low2, v0, m0);
-            __m512i i1 = select_bits(low2, v1, m1);
-            EMIT16(_mm512_permutexvar_ps(i0, t0), k);
-            EMIT16(_mm512_permutexvar_ps(i1, t1), k + 16);
-            v0 = _mm512_srli_epi32(v0, 2), v1 = _mm512_srli_epi32(v1, 2);
-            m0 = _mm512_srli_epi32(m0, 1), m1 = _mm512_srli_epi32(m1, 1);
+            int s = 8 * h + 2 * j, k = 128 * h + 32 * j, hb = 4 * h + j;
+            ROWS {
+                const uint8_t *hmask = B(r), *qs = B(r) + 32 + 32 * h;
+                __m512 t0 = _mm512_mul_ps(_mm512_set1_ps(dl[r][s]), q8);
+                __m512 t1 = _mm512_mul_ps(_mm512_set1_ps(dl[r][s + 1]), q8);
+                /* bits 0-1 from qs >> 2j, bits 2.. from hmask >> hb << 2: select by 3 */
+                __m512i m0 = _mm512_srli_epi32(_mm512_slli_epi32(u8x16(hmask), 2), hb);
+                __m512i m1 = _mm512_srli_epi32(_mm512_slli_epi32(u8x16(hmask + 16), 2), hb);
+                __m512i i0 = select_bits(low2, _mm512_srli_epi32(u8x16(qs), 2 * j), m0);
+                __m512i i1 = select_bits(low2, _mm512_srli_epi32(u8x16(qs + 16), 2 * j), m1);
+                EMIT16(_mm512_permutexvar_ps(i0, t0), k);
+                EMIT16(_mm512_permutexvar_ps(i1, t1), k + 16);
+            }
         }
     }
 }
@@ -222,117 +260,122 @@ GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q3_k(BLK_ARGS) {
 /* Q4_K (R-TYPE-022): chunk c (64 elements): sub-block 2c is the low nibbles of qs[32c ..],
  * 2c + 1 the high nibbles; t[q] = dl_s * (f32)q - ml_s (k4_multipliers). */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q4_k(BLK_ARGS) {
-    float dl[8], ml[8];
-    k4_multipliers(blk + 4, f16_scale(blk), f16_scale(blk + 2), dl, ml);
-#pragma GCC unroll 4
+    float dl[4][8], ml[4][8];
+    ROWS k4_multipliers(B(r) + 4, f16_scale(B(r)), f16_scale(B(r) + 2), dl[r], ml[r]);
     for (int c = 0; c < 4; c++) {
-        const uint8_t *q = blk + 16 + 32 * c;
-        __m512 t1 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(dl[2 * c]), iota16()), _mm512_set1_ps(ml[2 * c]));
-        __m512 t2 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(dl[2 * c + 1]), iota16()),
-                                  _mm512_set1_ps(ml[2 * c + 1]));
-        __m512i v0 = u8x16(q), v1 = u8x16(q + 16);
-        EMIT16(_mm512_permutexvar_ps(v0, t1), 64 * c);
-        EMIT16(_mm512_permutexvar_ps(v1, t1), 64 * c + 16);
-        EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t2), 64 * c + 32);
-        EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t2), 64 * c + 48);
+        ROWS {
+            const uint8_t *q = B(r) + 16 + 32 * c;
+            __m512 t1 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(dl[r][2 * c]), iota16()),
+                                      _mm512_set1_ps(ml[r][2 * c]));
+            __m512 t2 = _mm512_sub_ps(_mm512_mul_ps(_mm512_set1_ps(dl[r][2 * c + 1]), iota16()),
+                                      _mm512_set1_ps(ml[r][2 * c + 1]));
+            __m512i v0 = u8x16(q), v1 = u8x16(q + 16);
+            EMIT16(_mm512_permutexvar_ps(v0, t1), 64 * c);
+            EMIT16(_mm512_permutexvar_ps(v1, t1), 64 * c + 16);
+            EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v0, 4), t2), 64 * c + 32);
+            EMIT16(_mm512_permutexvar_ps(_mm512_srli_epi32(v1, 4), t2), 64 * c + 48);
+        }
     }
 }
 
 /* Q5_K (R-TYPE-023): Q4_K with q += 16 where bit s of qh[l mod 32] is set: 32-entry tables
- * t[q] = dN * (f32)q - mN (q < 16 in one register, q >= 16 in another); index bits 0-3 from
- * the nibble, bit 4 from qh (shifted so that bit s is at bit 4; bits above are ignored). */
+ * t[q] = dl_s * (f32)q - ml_s (q < 16 in one register, q >= 16 in another); index bits 0-3
+ * from the nibble, bit 4 from qh (shifted so that bit s is at bit 4; bits above are ignored). */
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q5_k(BLK_ARGS) {
-    float dl[8], ml[8];
-    k4_multipliers(blk + 4, f16_scale(blk), f16_scale(blk + 2), dl, ml);
     const __m512i low4 = _mm512_set1_epi32(15);
     const __m512 hi16 = _mm512_add_ps(iota16(), _mm512_set1_ps(16.0f));
-    __m512i h0 = _mm512_slli_epi32(u8x16(blk + 16), 4), h1 = _mm512_slli_epi32(u8x16(blk + 32), 4);
+    float dl[4][8], ml[4][8];
+    ROWS k4_multipliers(B(r) + 4, f16_scale(B(r)), f16_scale(B(r) + 2), dl[r], ml[r]);
     for (int c = 0; c < 4; c++) {
-        const uint8_t *q = blk + 48 + 32 * c;
-        __m512 dd1 = _mm512_set1_ps(dl[2 * c]), mm1 = _mm512_set1_ps(ml[2 * c]);
-        __m512 dd2 = _mm512_set1_ps(dl[2 * c + 1]), mm2 = _mm512_set1_ps(ml[2 * c + 1]);
-        __m512 lo1 = _mm512_sub_ps(_mm512_mul_ps(dd1, iota16()), mm1);
-        __m512 hi1 = _mm512_sub_ps(_mm512_mul_ps(dd1, hi16), mm1);
-        __m512 lo2 = _mm512_sub_ps(_mm512_mul_ps(dd2, iota16()), mm2);
-        __m512 hi2 = _mm512_sub_ps(_mm512_mul_ps(dd2, hi16), mm2);
-        __m512i v0 = u8x16(q), v1 = u8x16(q + 16);
-        /* bit 2c of qh is at bit 4 of h (shifted left 4, then right 2c) */
-        __m512i a0 = select_bits(low4, v0, h0);
-        __m512i a1 = select_bits(low4, v1, h1);
-        __m512i b0 = select_bits(low4, _mm512_srli_epi32(v0, 4), _mm512_srli_epi32(h0, 1));
-        __m512i b1 = select_bits(low4, _mm512_srli_epi32(v1, 4), _mm512_srli_epi32(h1, 1));
-        EMIT16(_mm512_permutex2var_ps(lo1, a0, hi1), 64 * c);
-        EMIT16(_mm512_permutex2var_ps(lo1, a1, hi1), 64 * c + 16);
-        EMIT16(_mm512_permutex2var_ps(lo2, b0, hi2), 64 * c + 32);
-        EMIT16(_mm512_permutex2var_ps(lo2, b1, hi2), 64 * c + 48);
-        h0 = _mm512_srli_epi32(h0, 2), h1 = _mm512_srli_epi32(h1, 2);
+        ROWS {
+            const uint8_t *q = B(r) + 48 + 32 * c;
+            __m512 dd1 = _mm512_set1_ps(dl[r][2 * c]), mm1 = _mm512_set1_ps(ml[r][2 * c]);
+            __m512 dd2 = _mm512_set1_ps(dl[r][2 * c + 1]), mm2 = _mm512_set1_ps(ml[r][2 * c + 1]);
+            __m512 lo1 = _mm512_sub_ps(_mm512_mul_ps(dd1, iota16()), mm1);
+            __m512 hi1 = _mm512_sub_ps(_mm512_mul_ps(dd1, hi16), mm1);
+            __m512 lo2 = _mm512_sub_ps(_mm512_mul_ps(dd2, iota16()), mm2);
+            __m512 hi2 = _mm512_sub_ps(_mm512_mul_ps(dd2, hi16), mm2);
+            /* bit 2c of qh moved to bit 4 (bit 2c + 1 to bit 5) */
+            __m512i h0 = _mm512_srli_epi32(_mm512_slli_epi32(u8x16(B(r) + 16), 4), 2 * c);
+            __m512i h1 = _mm512_srli_epi32(_mm512_slli_epi32(u8x16(B(r) + 32), 4), 2 * c);
+            __m512i v0 = u8x16(q), v1 = u8x16(q + 16);
+            __m512i a0 = select_bits(low4, v0, h0), a1 = select_bits(low4, v1, h1);
+            __m512i b0 = select_bits(low4, _mm512_srli_epi32(v0, 4), _mm512_srli_epi32(h0, 1));
+            __m512i b1 = select_bits(low4, _mm512_srli_epi32(v1, 4), _mm512_srli_epi32(h1, 1));
+            EMIT16(_mm512_permutex2var_ps(lo1, a0, hi1), 64 * c);
+            EMIT16(_mm512_permutex2var_ps(lo1, a1, hi1), 64 * c + 16);
+            EMIT16(_mm512_permutex2var_ps(lo2, b0, hi2), 64 * c + 32);
+            EMIT16(_mm512_permutex2var_ps(lo2, b1, hi2), 64 * c + 48);
+        }
     }
 }
 
 /* Q6_K (R-TYPE-024): per half h and quarter k (sub-blocks 8h + 2k, 8h + 2k + 1, 16 elements
- * each), q = (lo4 | hi2 << 4) - 32, y = (d * (f32)sc) * (f32)q. */
+ * each), q = (lo4 | hi2 << 4) - 32, y = (d * (f32)sc) * (f32)q; dl_s = d * (f32)sc_s computed
+ * sixteen at a time into memory. */
+GR_TARGET_AVX512 static inline void q6k_multipliers(const uint8_t *blk, float dl[16]) {
+    __m512i sc = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)(blk + 192)));
+    _mm512_storeu_ps(dl, _mm512_mul_ps(f16_scale16(blk + 208), _mm512_cvtepi32_ps(sc)));
+    __asm__("" : : "r"(dl) : "memory"); /* see k4_multipliers */
+}
+
 GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q6_k(BLK_ARGS) {
-    const __m512i low4 = _mm512_set1_epi32(15), bias = _mm512_set1_epi32(32);
-    const int8_t *scales = (const int8_t *)(blk + 192);
-    float d = f16_scale(blk + 208);
+    const __m512i low4 = _mm512_set1_epi32(15), hi2 = _mm512_set1_epi32(0x30);
+    /* q | 2^23 as the bits of a binary32 is 2^23 + q; minus 2^23 + 32 (exact) is (f32)(q - 32) */
+    const __m512i magic = _mm512_set1_epi32(0x4B000000);
+    const __m512 magic32 = _mm512_set1_ps(8388640.0f);
+    float dl[4][16];
+    ROWS q6k_multipliers(B(r), dl[r]);
     for (int h = 0; h < 2; h++) {
-        const uint8_t *ql = blk + 64 * h;
-        /* qh bits 2k, 2k+1 moved to bits 4, 5 */
-        __m512i h0 = _mm512_slli_epi32(u8x16(blk + 128 + 32 * h), 4);
-        __m512i h1 = _mm512_slli_epi32(u8x16(blk + 128 + 32 * h + 16), 4);
-        __m512i l0 = u8x16(ql), l1 = u8x16(ql + 16), l2 = u8x16(ql + 32), l3 = u8x16(ql + 48);
+        __m512i qh0[4], qh1[4]; /* qh << 4 of rows 0..3: bits 2k, 2k+1 at bits 4, 5 after >> 2k */
+        ROWS {
+            const uint8_t *qh = B(r) + 128 + 32 * h;
+            qh0[r] = _mm512_slli_epi32(u8x16(qh), 4), qh1[r] = _mm512_slli_epi32(u8x16(qh + 16), 4);
+        }
         for (int k = 0; k < 4; k++) {
-            __m512i a = k == 0 ? l0 : k == 1 ? l2 : k == 2 ? _mm512_srli_epi32(l0, 4) : _mm512_srli_epi32(l2, 4);
-            __m512i b = k == 0 ? l1 : k == 1 ? l3 : k == 2 ? _mm512_srli_epi32(l1, 4) : _mm512_srli_epi32(l3, 4);
-            /* (nibble | qh bits << 4) & 63, then - 32 */
-            __m512i qa = _mm512_sub_epi32(_mm512_and_si512(select_bits(low4, a, h0),
-                                                           _mm512_set1_epi32(63)), bias);
-            __m512i qb = _mm512_sub_epi32(_mm512_and_si512(select_bits(low4, b, h1),
-                                                           _mm512_set1_epi32(63)), bias);
-            __m512 da = _mm512_set1_ps(d * (float)scales[8 * h + 2 * k]);
-            __m512 db = _mm512_set1_ps(d * (float)scales[8 * h + 2 * k + 1]);
-            EMIT16(_mm512_mul_ps(da, _mm512_cvtepi32_ps(qa)), 128 * h + 32 * k);
-            EMIT16(_mm512_mul_ps(db, _mm512_cvtepi32_ps(qb)), 128 * h + 32 * k + 16);
-            h0 = _mm512_srli_epi32(h0, 2), h1 = _mm512_srli_epi32(h1, 2);
+            int s = 8 * h + 2 * k, e = 128 * h + 32 * k;
+            ROWS {
+                const uint8_t *ql = B(r) + 64 * h + 32 * (k & 1);
+                __m512i a = _mm512_srli_epi32(u8x16(ql), 4 * (k >> 1));
+                __m512i b = _mm512_srli_epi32(u8x16(ql + 16), 4 * (k >> 1));
+                /* (hi2 << 4) | 2^23, then the low nibble: the bits of 2^23 + q */
+                __m512i ha = _mm512_ternarylogic_epi32(_mm512_srli_epi32(qh0[r], 2 * k), hi2, magic, 0xEA);
+                __m512i hb = _mm512_ternarylogic_epi32(_mm512_srli_epi32(qh1[r], 2 * k), hi2, magic, 0xEA);
+                __m512 fa = _mm512_sub_ps(_mm512_castsi512_ps(select_bits(low4, a, ha)), magic32);
+                __m512 fb = _mm512_sub_ps(_mm512_castsi512_ps(select_bits(low4, b, hb)), magic32);
+                EMIT16(_mm512_mul_ps(_mm512_set1_ps(dl[r][s]), fa), e);
+                EMIT16(_mm512_mul_ps(_mm512_set1_ps(dl[r][s + 1]), fb), e + 16);
+            }
         }
     }
 }
 
 /* ---- Row drivers -------------------------------------------------------------------------
- * rows_T(row, stride, n_rows, x, n, out): out[r] = dot(row r, x) for r < n_rows (row r at
+ * rows512_T(row, stride, n_rows, x, n, out): out[r] = dot(row r, x) for r < n_rows (row r at
  *   row + r * stride; n a multiple of BS), four rows at a time from the four quarters;
- * decode_T(row, y, n_blocks): the values of n_blocks blocks. */
+ * decode512_T(row, y, n_blocks): the values of n_blocks blocks. */
 #define GR_AVX512_ROWS(T, BS, TS)                                                                  \
-    GR_TARGET_AVX512 static void rows512_##T(const uint8_t *row, size_t stride, size_t n_rows,        \
-                                          const float *x, size_t n, float *out) {                  \
+    GR_TARGET_AVX512 static void rows512_##T(const uint8_t *row, size_t stride, size_t n_rows,     \
+                                             const float *x, size_t n, float *out) {               \
         size_t nb = n / (BS), r = 0, quarter = n_rows / 4;                                         \
         const size_t gap = quarter * stride;                                                       \
         for (; r < quarter; r++) {                                                                 \
             const uint8_t *p = row + r * stride;                                                   \
-            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                            \
-            for (size_t b = 0; b < nb; b++) {                                                      \
-                const float *xb = x + b * (BS);                                                    \
-                const uint8_t *q = p + b * (TS);                                                   \
-                blk_##T(q, xb, NULL, &s0);                                                         \
-                blk_##T(q + gap, xb, NULL, &s1);                                                   \
-                blk_##T(q + 2 * gap, xb, NULL, &s2);                                               \
-                blk_##T(q + 3 * gap, xb, NULL, &s3);                                               \
-            }                                                                                      \
-            out[r] = reduce512(s0);                                                                \
-            out[r + quarter] = reduce512(s1);                                                      \
-            out[r + 2 * quarter] = reduce512(s2);                                                  \
-            out[r + 3 * quarter] = reduce512(s3);                                                  \
+            __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),        \
+                             _mm512_setzero_ps()};                                                 \
+            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), gap, 4, x + b * (BS), NULL, acc); \
+            for (int k = 0; k < 4; k++) out[r + (size_t)k * quarter] = reduce512(acc[k]);          \
         }                                                                                          \
         for (r = 4 * quarter; r < n_rows; r++) {                                                   \
             const uint8_t *p = row + r * stride;                                                   \
-            __m512 s = _mm512_setzero_ps();                                                        \
-            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), x + b * (BS), NULL, &s);         \
-            out[r] = reduce512(s);                                                                 \
+            __m512 acc[1] = {_mm512_setzero_ps()};                                                 \
+            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), 0, 1, x + b * (BS), NULL, acc);  \
+            out[r] = reduce512(acc[0]);                                                            \
         }                                                                                          \
     }                                                                                              \
-    GR_TARGET_AVX512 static void decode512_##T(const uint8_t *row, float *y, size_t n_blocks) {       \
-        __m512 unused = _mm512_setzero_ps();                                                       \
-        for (size_t b = 0; b < n_blocks; b++) blk_##T(row + b * (TS), NULL, y + b * (BS), &unused); \
+    GR_TARGET_AVX512 static void decode512_##T(const uint8_t *row, float *y, size_t n_blocks) {    \
+        __m512 unused[1] = {_mm512_setzero_ps()};                                                  \
+        for (size_t b = 0; b < n_blocks; b++) blk_##T(row + b * (TS), 0, 1, NULL, y + b * (BS), unused); \
     }
 
 GR_AVX512_ROWS(f32, 16, 64)
