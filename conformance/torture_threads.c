@@ -13,8 +13,14 @@
  * 4. Attention on threads (R-NUM-047): models built here whose steps are mostly attention
  *    (small matrices, 256+ positions, GQA and MHA), run to the end of their context in calls
  *    of 1 to 16 tokens: every call's logits bit-identical for 1, 2, 3 and 4 threads.
+ * 5. The export layer's setting (R-EXP-013) and the pool's (R-POOL-016): bounds, no state
+ *    change, the workers really started (counted in /proc/self/task), the same outputs.
+ * 6. `ggufref serve --threads N` and GGUFREF_THREADS (R-PROTO-062): the server starts N - 1
+ *    workers for the session-less runtime and for each session (in process), its events are
+ *    byte-identical for every N (the CLI, session-less and in a session), and a bad value is
+ *    one stderr line naming the option or variable with exit status 2.
  */
-#define _DEFAULT_SOURCE /* scandir, alphasort */
+#define _DEFAULT_SOURCE /* scandir, alphasort, setenv, mkstemp */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,11 +32,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ggufref.h"
 #include "cli_run.h"
 #include "llama_builder.h"
 #include "oom.h"
+#include "serve.h"
+#ifdef GGUFREF_HAVE_CJSON
+#include "serve_internal.h" /* gr_sessions_wait_idle: the session's open answered */
+#endif
 
 /* Logits of one fixed sequence (the one tools/logits_dump.c writes): positions 0..9 one by
  * one, 16 as one batch, then single positions to the end of a context of min(n_ctx_train, 40).
@@ -437,6 +448,395 @@ static void test_cli_generate_threads(void **state) {
     cli_result_free(&one);
 }
 
+/* ---- the export layer's and the pool's settings (R-EXP-013, R-POOL-016) ---- */
+
+/* Threads of this process now (entries of /proc/self/task); -1 where there is no /proc. */
+static int task_count(void) {
+    DIR *d = opendir("/proc/self/task");
+    if (d == NULL) return -1;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+/* The build's stories15M-shaped Q4_K fixture, or false (skip). OUT: path. */
+static bool fixture_path(char *path, size_t cap) {
+    const char *build = getenv("GGUFREF_BUILD_DIR");
+    if (build == NULL) return false;
+    snprintf(path, cap, "%s/fixtures/stories15m-q4_k.gguf", build);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) return false;
+    fclose(f);
+    return true;
+}
+
+static void export_generate(gen_out *out) {
+    memset(out, 0, sizeof *out);
+    ggufref_sampling s;
+    ggufref_sampling_default(&s);
+    s.max_tokens = 20;
+    s.temperature = 0.9f;
+    s.seed = 11;
+    s.stop_at_eos = false;
+    assert_int_equal(ggufref_export_configure_sampling(&s), GGUFREF_OK);
+    assert_int_equal(ggufref_export_generate("Once upon a time", 16, on_token, out), GGUFREF_OK);
+}
+
+static void test_export_threads_setting(void **state) {
+    (void)state;
+    char path[4096];
+    if (!fixture_path(path, sizeof path) || task_count() < 1) skip();
+    assert_int_equal(ggufref_export_threads(), 1); /* the default */
+    ggufref_state st;
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED);
+    assert_int_equal(ggufref_export_set_threads(0), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_export_set_threads(GGUFREF_MAX_THREADS + 1), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_export_threads(), 1); /* a rejected call changes nothing */
+    int base = task_count();
+    /* a setting, not an operation: no runtime is made for it, no thread started yet */
+    assert_int_equal(ggufref_export_set_threads(3), GGUFREF_OK);
+    assert_int_equal(ggufref_export_threads(), 3);
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED);
+    assert_int_equal(task_count(), base);
+    /* the lazily created runtime takes it: its load starts 2 workers */
+    assert_int_equal(ggufref_export_load_model_file(path), GGUFREF_OK);
+    assert_int_equal(task_count(), base + 2);
+    gen_out three, one, two;
+    export_generate(&three);
+    /* changed with the model resident: at once, state and last error untouched */
+    ggufref_error before, after;
+    assert_int_equal(ggufref_export_last_error(&before), GGUFREF_OK);
+    assert_int_equal(ggufref_export_set_threads(1), GGUFREF_OK);
+    assert_int_equal(task_count(), base);
+    assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
+    assert_int_equal(st, GGUFREF_STATE_CONTINUATION_READY);
+    assert_int_equal(ggufref_export_last_error(&after), GGUFREF_OK);
+    assert_memory_equal(&before, &after, sizeof before);
+    export_generate(&one);
+    assert_int_equal(ggufref_export_set_threads(2), GGUFREF_OK);
+    assert_int_equal(task_count(), base + 1);
+    export_generate(&two);
+    assert_true(one.len > 0);
+    assert_int_equal(three.len, one.len);
+    assert_memory_equal(three.text, one.text, one.len);
+    assert_memory_equal(&three.last_logit0, &one.last_logit0, sizeof one.last_logit0);
+    assert_int_equal(two.len, one.len);
+    assert_memory_equal(two.text, one.text, one.len);
+    assert_memory_equal(&two.last_logit0, &one.last_logit0, sizeof one.last_logit0);
+    /* the setting outlives the runtime: a fresh one (after the test reset) loads on 2 threads */
+    ggufref_fault_export_reset();
+    assert_int_equal(task_count(), base);
+    assert_int_equal(ggufref_export_threads(), 2);
+    assert_int_equal(ggufref_export_load_model_file(path), GGUFREF_OK);
+    assert_int_equal(task_count(), base + 1);
+    assert_int_equal(ggufref_export_set_threads(1), GGUFREF_OK);
+    ggufref_fault_export_reset();
+    assert_int_equal(task_count(), base);
+}
+
+/* A session's generate: text and the last token's logit 0. */
+static void session_generate(ggufref_session *ss, gen_out *out) {
+    memset(out, 0, sizeof *out);
+    ggufref_runtime *rt = ggufref_session_runtime(ss);
+    ggufref_sampling s;
+    ggufref_sampling_default(&s);
+    s.max_tokens = 20;
+    s.temperature = 0.7f;
+    s.seed = 5;
+    s.stop_at_eos = false;
+    assert_int_equal(ggufref_runtime_configure_sampling(rt, &s), GGUFREF_OK);
+    assert_int_equal(ggufref_session_generate(ss, "Lily had", 8, on_token, out), GGUFREF_OK);
+}
+
+/* One request on a fresh pool of max_sessions 2 whose sessions have `threads` threads. */
+static void pool_generate(ggufref_shared_model *m, uint32_t threads, gen_out *out) {
+    ggufref_pool_limits lim;
+    ggufref_pool_limits_default(&lim);
+    lim.max_sessions = 2;
+    ggufref_pool *pool;
+    assert_int_equal(ggufref_pool_create(m, &lim, &pool, NULL), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_set_threads(pool, threads), GGUFREF_OK);
+    ggufref_session *ss;
+    assert_int_equal(ggufref_pool_acquire(pool, 0, &ss), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_threads(ggufref_session_runtime(ss)), threads);
+    session_generate(ss, out);
+    assert_int_equal(ggufref_pool_release(pool, ss), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_destroy(pool), GGUFREF_OK);
+}
+
+static void test_pool_threads_setting(void **state) {
+    (void)state;
+    char path[4096];
+    if (!fixture_path(path, sizeof path) || task_count() < 1) skip();
+    ggufref_shared_model *m;
+    assert_int_equal(ggufref_shared_model_open_file(path, &m, NULL), GGUFREF_OK);
+    ggufref_pool_limits lim;
+    ggufref_pool_limits_default(&lim);
+    lim.max_sessions = 2;
+    ggufref_pool *pool;
+    assert_int_equal(ggufref_pool_create(m, &lim, &pool, NULL), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_threads(pool), 1); /* the default */
+    assert_int_equal(ggufref_pool_threads(NULL), 1);
+    assert_int_equal(ggufref_pool_set_threads(NULL, 2), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_set_threads(pool, 0), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_set_threads(pool, GGUFREF_MAX_THREADS + 1), GGUFREF_ERR_INVALID_ARGUMENT);
+    assert_int_equal(ggufref_pool_threads(pool), 1);
+    int base = task_count();
+    assert_int_equal(ggufref_pool_set_threads(pool, 3), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_threads(pool), 3);
+    assert_int_equal(task_count(), base); /* threads start with a session, not before */
+    ggufref_session *a, *b;
+    assert_int_equal(ggufref_pool_acquire(pool, 0, &a), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_threads(ggufref_session_runtime(a)), 3);
+    assert_int_equal(task_count(), base + 2);
+    assert_int_equal(ggufref_pool_acquire(pool, 0, &b), GGUFREF_OK);
+    assert_int_equal(task_count(), base + 4);
+    /* with sessions (checked out, then idle): INVALID_STATE, nothing changes */
+    assert_int_equal(ggufref_pool_set_threads(pool, 2), GGUFREF_ERR_INVALID_STATE);
+    assert_int_equal(ggufref_pool_release(pool, b), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_set_threads(pool, 2), GGUFREF_ERR_INVALID_STATE);
+    assert_int_equal(ggufref_pool_threads(pool), 3);
+    assert_int_equal(task_count(), base + 4); /* an idle session keeps its workers */
+    /* a dropped session's workers end with it; a reused one has the pool's count */
+    assert_int_equal(ggufref_pool_drop(pool, a), GGUFREF_OK);
+    assert_int_equal(task_count(), base + 2);
+    assert_int_equal(ggufref_pool_acquire(pool, 0, &a), GGUFREF_OK);
+    assert_int_equal(ggufref_runtime_threads(ggufref_session_runtime(a)), 3);
+    assert_int_equal(ggufref_pool_release(pool, a), GGUFREF_OK);
+    assert_int_equal(ggufref_pool_destroy(pool), GGUFREF_OK);
+    assert_int_equal(task_count(), base);
+    /* the same tokens and logits on 1, 2 and 4 threads */
+    gen_out one, two, four;
+    pool_generate(m, 1, &one);
+    pool_generate(m, 2, &two);
+    pool_generate(m, 4, &four);
+    assert_true(one.len > 0);
+    assert_int_equal(two.len, one.len);
+    assert_memory_equal(two.text, one.text, one.len);
+    assert_memory_equal(&two.last_logit0, &one.last_logit0, sizeof one.last_logit0);
+    assert_int_equal(four.len, one.len);
+    assert_memory_equal(four.text, one.text, one.len);
+    assert_memory_equal(&four.last_logit0, &one.last_logit0, sizeof one.last_logit0);
+    ggufref_shared_model_release(m);
+}
+
+/* R-POOL-016, R-POOL-030: an acquire that creates a session on 3 threads, with each allocation
+ * failing in turn: OK or OUT_OF_MEMORY, the pool's counts as before, nothing leaked. */
+typedef struct oom_pool {
+    ggufref_pool *pool;
+    ggufref_session *got;
+} oom_pool;
+
+static int op_acquire(void *user) {
+    oom_pool *o = user;
+    return ggufref_pool_acquire(o->pool, 0, &o->got);
+}
+
+static void check_acquire(void *user, const oom_run *run) {
+    oom_pool *o = user;
+    ggufref_pool_stats st;
+    ggufref_pool_get_stats(o->pool, &st);
+    if (run->status == GGUFREF_OK) {
+        assert_int_equal(ggufref_runtime_threads(ggufref_session_runtime(o->got)), 3);
+        assert_int_equal(st.checked_out, 1);
+        assert_int_equal(ggufref_pool_drop(o->pool, o->got), GGUFREF_OK); /* fresh next time */
+    } else {
+        assert_int_equal(run->status, GGUFREF_ERR_OUT_OF_MEMORY);
+        assert_null(o->got);
+        assert_int_equal(st.checked_out, 0);
+        assert_int_equal(st.idle, 0);
+    }
+}
+
+static void test_pool_threads_acquire_out_of_memory(void **state) {
+    (void)state;
+    char path[4096];
+    if (!fixture_path(path, sizeof path)) skip();
+    ggufref_shared_model *m;
+    assert_int_equal(ggufref_shared_model_open_file(path, &m, NULL), GGUFREF_OK);
+    ggufref_pool_limits lim;
+    ggufref_pool_limits_default(&lim);
+    oom_pool o = {NULL, NULL};
+    assert_int_equal(ggufref_pool_create(m, &lim, &o.pool, NULL), GGUFREF_OK);
+    ggufref_shared_model_release(m);
+    assert_int_equal(ggufref_pool_set_threads(o.pool, 3), GGUFREF_OK);
+    uint64_t n = oom_each(op_acquire, check_acquire, &o);
+    assert_true(n >= 3); /* runtime, context, the threads' pool and scratch, ... */
+    assert_int_equal(ggufref_pool_destroy(o.pool), GGUFREF_OK);
+}
+
+/* ---- the server: serve --threads, GGUFREF_THREADS (R-PROTO-062) ---- */
+
+#ifdef GGUFREF_HAVE_CJSON
+/* In process: a server made with `threads` (0: the environment's) starts that many workers
+ * for the session-less runtime's load and for a session. */
+static void server_line(gr_server *s, const char *line) { gr_server_handle_line(s, line, strlen(line)); }
+
+static void check_server_threads(unsigned threads, const char *env, int want, const char *path) {
+    if (env != NULL) setenv("GGUFREF_THREADS", env, 1);
+    FILE *out = tmpfile();
+    assert_non_null(out);
+    gr_server_config config = {.threads = threads};
+    const char *why = NULL;
+    int base = task_count();
+    gr_server *s = gr_server_create(out, &config, &why);
+    unsetenv("GGUFREF_THREADS");
+    assert_non_null(s);
+    assert_int_equal(ggufref_export_threads(), (uint32_t)want);
+    char line[4400];
+    snprintf(line, sizeof line, "{\"id\":1,\"cmd\":\"load-model\",\"path\":\"%s\"}", path);
+    server_line(s, line);
+    assert_int_equal(task_count(), base + want - 1);
+    snprintf(line, sizeof line, "{\"id\":2,\"cmd\":\"open-session\",\"path\":\"%s\"}", path);
+    server_line(s, line);
+    server_line(s, "{\"id\":3,\"cmd\":\"diagnostics\",\"session\":1}");
+    gr_sessions_wait_idle(s->sessions);
+    /* the session's worker thread and its runtime's want - 1 workers */
+    assert_int_equal(task_count(), base + want - 1 + 1 + want - 1);
+    server_line(s, "{\"id\":4,\"cmd\":\"free-model\"}");
+    gr_server_destroy(s);
+    assert_int_equal(task_count(), base);
+    fclose(out);
+}
+
+static void test_server_threads_in_process(void **state) {
+    (void)state;
+    char path[4096];
+    if (!fixture_path(path, sizeof path) || task_count() < 1) skip();
+    check_server_threads(3, NULL, 3, path);
+    check_server_threads(0, "2", 2, path);    /* from the environment */
+    check_server_threads(2, "x", 2, path);    /* the option wins; the variable is not read */
+    check_server_threads(0, NULL, 1, path);   /* the default */
+    setenv("GGUFREF_THREADS", "0", 1);
+    gr_server_config config = {0};
+    const char *why = NULL;
+    assert_null(gr_server_create(stdout, &config, &why));
+    unsetenv("GGUFREF_THREADS");
+    assert_non_null(why);
+    assert_non_null(strstr(why, "GGUFREF_THREADS"));
+    config.threads = GGUFREF_MAX_THREADS + 1;
+    assert_null(gr_server_create(stdout, &config, &why));
+}
+#else
+static void test_server_threads_in_process(void **state) {
+    (void)state;
+    skip(); /* a build without cJSON has no server */
+}
+#endif
+
+/* The CLI: the same stdout for every count, session-less and in a session. */
+static void write_script(const char *file, const char *text) {
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_serve_threads_cli(void **state) {
+    (void)state;
+    char path[4096];
+    if (!fixture_path(path, sizeof path)) skip();
+    char plain[] = "/tmp/ggufref_thr_plain_XXXXXX", sess[] = "/tmp/ggufref_thr_sess_XXXXXX";
+    int fd1 = mkstemp(plain), fd2 = mkstemp(sess);
+    assert_true(fd1 >= 0 && fd2 >= 0);
+    close(fd1);
+    close(fd2);
+    char text[16384];
+    snprintf(text, sizeof text,
+             "{\"id\":1,\"cmd\":\"boot\"}\n"
+             "{\"id\":2,\"cmd\":\"load-model\",\"path\":\"%s\"}\n"
+             "{\"id\":3,\"cmd\":\"configure-sampling\",\"temperature\":0.8,\"top_k\":40,"
+             "\"seed\":77,\"max_tokens\":24,\"stop_at_eos\":false}\n"
+             "{\"id\":4,\"cmd\":\"generate\",\"prompt\":\"Once upon a time, there was\","
+             "\"logits\":5,\"logits_full\":true}\n"
+             "{\"id\":5,\"cmd\":\"generate-next-token\",\"logits\":3}\n"
+             "{\"id\":6,\"cmd\":\"evaluate\",\"tokens\":[1,403,1058,931,263,931,29892,727,"
+             "471,263,2217,7826,4257,365,2354,29889,2296,5131,304,1708,3412],\"logits\":4,"
+             "\"logits_full\":true}\n"
+             "{\"id\":7,\"cmd\":\"diagnostics\"}\n", path);
+    write_script(plain, text); /* (a session's diagnostics would carry its timings) */
+    snprintf(text, sizeof text,
+             "{\"id\":1,\"cmd\":\"open-session\",\"path\":\"%s\"}\n"
+             "{\"id\":2,\"cmd\":\"configure-sampling\",\"session\":1,\"temperature\":0.7,"
+             "\"seed\":3,\"max_tokens\":24,\"stop_at_eos\":false}\n"
+             "{\"id\":3,\"cmd\":\"generate\",\"session\":1,\"prompt\":\"Lily and Ben\","
+             "\"logits\":5,\"logits_full\":true}\n"
+             "{\"id\":4,\"cmd\":\"evaluate\",\"session\":1,\"tokens\":[1,365,2354,322,4111,"
+             "526,7875,29889,1724,896],\"logits_full\":true}\n"
+             "{\"id\":5,\"cmd\":\"close-session\",\"session\":1}\n", path);
+    write_script(sess, text);
+    static const char *const runs[][2] = {
+        {NULL, ""}, {NULL, "--threads 1"}, {NULL, "--threads 2"}, {NULL, "--threads 3"},
+        {"2", ""}, {"4", ""}, {"x", "--threads 3"}, /* the option wins over the variable */
+    };
+    const char *scripts[2] = {plain, sess};
+    for (int k = 0; k < 2; k++) {
+        cli_result want;
+        char args[4300];
+        for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+            if (runs[i][0] != NULL) setenv("GGUFREF_THREADS", runs[i][0], 1);
+            snprintf(args, sizeof args, "serve %s <'%s'", runs[i][1], scripts[k]);
+            cli_result r;
+            bool ran = cli_run(args, &r);
+            unsetenv("GGUFREF_THREADS");
+            if (!ran) skip();
+            assert_int_equal(r.exit_code, 0);
+            assert_non_null(strstr(r.out, k == 0 ? "\"event\":\"token\"" : "\"session\":1"));
+            assert_null(strstr(r.out, "\"event\":\"error\""));
+            if (i == 0) {
+                want = r;
+                continue;
+            }
+            if (r.out_len != want.out_len || memcmp(r.out, want.out, want.out_len) != 0) {
+                fail_msg("serve %s (GGUFREF_THREADS=%s), %s: events differ from one thread",
+                         runs[i][1], runs[i][0] ? runs[i][0] : "unset",
+                         k == 0 ? "session-less" : "in a session");
+            }
+            cli_result_free(&r);
+        }
+        cli_result_free(&want);
+    }
+    unlink(plain);
+    unlink(sess);
+}
+
+/* A bad value: one stderr line naming the option or the variable, exit 2, no event. */
+static void test_serve_threads_bad_values(void **state) {
+    (void)state;
+    static const char *const bad_option[] = {"--threads 0", "--threads 65", "--threads x",
+                                             "--threads -1", "--threads 2x", "--threads ''",
+                                             "--threads"};
+    for (size_t i = 0; i < sizeof bad_option / sizeof bad_option[0]; i++) {
+        cli_result r;
+        char args[256];
+        snprintf(args, sizeof args, "serve %s </dev/null", bad_option[i]);
+        if (!cli_run(args, &r)) skip();
+        assert_int_equal(r.exit_code, 2);
+        assert_int_equal(r.out_len, 0);
+        assert_non_null(strstr(r.err, "--threads"));
+        assert_non_null(strchr(r.err, '\n'));
+        assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)r.err_len); /* one line */
+        cli_result_free(&r);
+    }
+    static const char *const bad_env[] = {"0", "65", "x", "", "-2", " 2", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_env / sizeof bad_env[0]; i++) {
+        cli_result r;
+        setenv("GGUFREF_THREADS", bad_env[i], 1);
+        bool ran = cli_run("serve </dev/null", &r);
+        unsetenv("GGUFREF_THREADS");
+        if (!ran) skip();
+        assert_int_equal(r.exit_code, 2);
+        assert_int_equal(r.out_len, 0);
+        assert_non_null(strstr(r.err, "GGUFREF_THREADS"));
+        assert_int_equal(strchr(r.err, '\n') - r.err + 1, (long)r.err_len);
+        cli_result_free(&r);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logits_identical_for_1_to_4_threads_every_fixture),
@@ -445,6 +845,12 @@ int main(void) {
         cmocka_unit_test(test_set_threads_out_of_memory),
         cmocka_unit_test(test_runtime_threads_setting),
         cmocka_unit_test(test_cli_generate_threads),
+        cmocka_unit_test(test_export_threads_setting),
+        cmocka_unit_test(test_pool_threads_setting),
+        cmocka_unit_test(test_pool_threads_acquire_out_of_memory),
+        cmocka_unit_test(test_server_threads_in_process),
+        cmocka_unit_test(test_serve_threads_cli),
+        cmocka_unit_test(test_serve_threads_bad_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,8 +51,8 @@ static int usage_error(const char *cmd, const char *what, const char *arg) {
     return EXIT_USAGE;
 }
 
-/* A whole-string integer in [lo, hi]. OUT: *out. */
-static bool parse_i64(const char *s, long long lo, long long hi, long long *out) {
+/* A whole-string integer in [lo, hi] (cli.h). OUT: *out. */
+bool cli_parse_i64(const char *s, long long lo, long long hi, long long *out) {
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
@@ -89,28 +89,28 @@ static int parse_option(const char *name, const char *val, bool *max_set, gen_ar
     if (strcmp(name, "--model") == 0) a->model = val;
     else if (strcmp(name, "--prompt") == 0) a->prompt = val;
     else if (strcmp(name, "--max-tokens") == 0) {
-        ok = parse_i64(val, 1, INT32_MAX, &v);
+        ok = cli_parse_i64(val, 1, INT32_MAX, &v);
         a->s.max_tokens = (int32_t)v;
         *max_set = true;
     } else if (strcmp(name, "--steps") == 0) {
-        ok = parse_i64(val, 1, INT32_MAX, &v);
+        ok = cli_parse_i64(val, 1, INT32_MAX, &v);
         a->steps = (int32_t)v;
     } else if (strcmp(name, "--temperature") == 0) ok = parse_f32(val, &a->s.temperature);
     else if (strcmp(name, "--top-k") == 0) {
-        ok = parse_i64(val, 0, INT32_MAX, &v);
+        ok = cli_parse_i64(val, 0, INT32_MAX, &v);
         a->s.top_k = (int32_t)v;
     } else if (strcmp(name, "--top-p") == 0) ok = parse_f32(val, &a->s.top_p);
     else if (strcmp(name, "--min-p") == 0) ok = parse_f32(val, &a->s.min_p);
     else if (strcmp(name, "--repeat-penalty") == 0) ok = parse_f32(val, &a->s.repeat_penalty);
     else if (strcmp(name, "--repeat-last-n") == 0) {
-        ok = parse_i64(val, 0, INT32_MAX, &v);
+        ok = cli_parse_i64(val, 0, INT32_MAX, &v);
         a->s.repeat_last_n = (int32_t)v;
     } else if (strcmp(name, "--seed") == 0) ok = parse_u64(val, &a->s.seed);
     else if (strcmp(name, "--ctx") == 0) {
-        ok = parse_i64(val, 0, INT32_MAX, &v);
+        ok = cli_parse_i64(val, 0, INT32_MAX, &v);
         a->ctx = (int32_t)v;
     } else if (strcmp(name, "--threads") == 0) {
-        ok = parse_i64(val, 1, GGUFREF_MAX_THREADS, &v);
+        ok = cli_parse_i64(val, 1, GGUFREF_MAX_THREADS, &v);
         a->threads = (uint32_t)v;
     } else return usage_error("generate", "unknown option", name);
     if (!ok) {

@@ -2,6 +2,7 @@
  * The protocol itself is the server of reference/serve/ (serve.h), shared with the conformance
  * suite and the fuzz target. */
 #include "cli.h"
+#include "ggufref.h" /* GGUFREF_MAX_THREADS */
 #include "serve.h"
 
 #include <stdio.h>
@@ -10,15 +11,20 @@
 
 static int usage(FILE *out) {
     fprintf(out,
-            "usage: ggufref serve [--fault-injection] [--break NAME]\n"
+            "usage: ggufref serve [--threads N] [--fault-injection] [--break NAME]\n"
             "  Reads JSON Lines commands on stdin, writes JSON Lines events on stdout\n"
             "  (SPEC chapter 9). Logs go to stderr.\n"
             "  Sessions (open-session): ceilings from the environment (SPEC R-POOL-040):\n"
             "  GGUFREF_POOL_SIZE (default 4), GGUFREF_MAX_MEMORY (bytes), GGUFREF_MAX_EXEC_MS,\n"
             "  GGUFREF_MAX_STEPS, GGUFREF_MAX_CONTEXT (0 or unset: none).\n"
+            "  --threads N        run the forward pass of every runtime (the session-less one\n"
+            "                     and each session's) on N threads, 1..%d (SPEC R-PROTO-062;\n"
+            "                     the same events for every N); default: the environment's\n"
+            "                     GGUFREF_THREADS, else 1\n"
             "  --fault-injection  offer the fault-* commands (fault-injection build only)\n"
             "  --break NAME       misbehave on purpose, for the harness self-test\n"
-            "                     (fault-injection build only). NAME is one of:");
+            "                     (fault-injection build only). NAME is one of:",
+            GGUFREF_MAX_THREADS);
     const char *const *names = gr_server_break_names();
     if (names[0] == NULL) fprintf(out, " (none in this build)");
     for (size_t i = 0; names[i] != NULL; i++) fprintf(out, " %s", names[i]);
@@ -33,6 +39,19 @@ int cmd_serve(int argc, char **argv) {
             config.fault_injection = true;
         } else if (strcmp(argv[i], "--break") == 0 && i + 1 < argc) {
             config.break_name = argv[++i];
+        } else if (strcmp(argv[i], "--threads") == 0) { /* R-PROTO-062 */
+            long long n;
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ggufref serve: missing value for --threads (an integer in [1, %d])\n",
+                        GGUFREF_MAX_THREADS);
+                return 2;
+            }
+            if (!cli_parse_i64(argv[++i], 1, GGUFREF_MAX_THREADS, &n)) {
+                fprintf(stderr, "ggufref serve: bad value for --threads: '%s' (an integer in [1, %d])\n",
+                        argv[i], GGUFREF_MAX_THREADS);
+                return 2;
+            }
+            config.threads = (unsigned)n;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             return usage(stdout);
         } else {

@@ -619,6 +619,13 @@ int ggufref_export_state(ggufref_state *out); /* OUT: *out; POISONED -> 13; unav
 int ggufref_export_digest(uint64_t *out);                       /* OUT: ggufref_runtime_digest */
 /* Lock-free: sets the cancel flag of the global runtime (no-op if none). 13 once poisoned. */
 int ggufref_export_cancel(void);
+/* Threads of the global runtime's forward pass (R-EXP-013): a setting of the layer, not an
+ * operation (no state changes, no runtime is created, last_error untouched). It applies at once
+ * to the resident model's context, and to every runtime the layer creates later (it outlives
+ * them). The bounds and statuses of ggufref_runtime_set_threads; 13 when the lock is
+ * unavailable or poisoned. ggufref_export_threads reads the setting (default 1). */
+int ggufref_export_set_threads(uint32_t n_threads);
+uint32_t ggufref_export_threads(void);
 
 /* ===================================================================================== */
 /* 10. Fault injection (test builds only: GGUFREF_FAULT_INJECTION)                        */
@@ -746,6 +753,13 @@ ggufref_status ggufref_pool_destroy(ggufref_pool *pool);
 /* The clock that max_exec_ns measures with (monotonic ns); without one, max_exec_ns is not
  * enforced. Set before sessions are acquired. */
 void ggufref_pool_set_clock(ggufref_pool *pool, ggufref_clock_fn clock, void *user);
+/* Threads of every session's forward pass (R-POOL-016, R-NUM-049): 1 .. GGUFREF_MAX_THREADS,
+ * default 1. INVALID_ARGUMENT for NULL, 0, more than the maximum or more than 1 in a build
+ * without threads; INVALID_STATE while the pool has a session (idle or checked out): set it
+ * before the first acquire. A thread that cannot be started fails the acquire that creates the
+ * session with OUT_OF_MEMORY. ggufref_pool_threads reads it (1 for NULL). */
+ggufref_status ggufref_pool_set_threads(ggufref_pool *pool, uint32_t n_threads);
+uint32_t ggufref_pool_threads(ggufref_pool *pool);
 
 /* Check a session out (R-POOL-010): takes a permit first (FIFO among waiters, until
  * deadline_ns: DEADLINE_EXCEEDED), then reuses an idle session or creates one (memory ceiling:

@@ -51,10 +51,15 @@ typedef struct gr_server_config {
      * so that ggufref_fault_alloc_fail_at(k) reaches them too: the server OOM loop
      * (torture_protocol, R-PROTO-016). Off: the hook sees only the runtime's allocations. */
     bool count_allocs;
+    /* Threads of the forward pass of every runtime the server computes on: the export layer's
+     * and every session's (R-PROTO-062). 1 .. GGUFREF_MAX_THREADS; 0: GGUFREF_THREADS from the
+     * environment if set, else 1. */
+    unsigned threads;
 } gr_server_config;
 
 /* A new server writing events to `out`. NULL if cJSON is absent, if fault injection or a break
- * is asked of a build without it, if the break name is unknown, or if memory runs out; then
+ * is asked of a build without it, if the break name is unknown, if an environment setting
+ * (R-POOL-040, R-PROTO-062) is malformed, if the threads cannot be had, or if memory runs out; then
  * *why (if not NULL) points at a static one-line reason. It installs the server's allocator as
  * cJSON's (cJSON_InitHooks, process-wide, R-PROTO-016): a caller that also uses cJSON frees
  * each value under the hooks it was made with (make none before the first server). */

@@ -279,9 +279,12 @@ void gr_eval_position(uint32_t pos, int32_t token, const float *logits, uint32_t
 
 /* ---- sessions.c: capability `sessions` (SPEC R-PROTO-070..077, R-POOL-040..043) ----------- */
 
-/* The server ceilings from the environment (R-POOL-024): NULL and *why (a one-line reason
- * naming the variable) when one is malformed, or when memory runs out. */
-gr_sessions *gr_sessions_create(const char **why);
+/* The server ceilings from the environment (R-POOL-024) and the threads of every session
+ * (R-PROTO-062): `threads`, or when 0 GGUFREF_THREADS from the environment, else 1. NULL and
+ * *why (a one-line reason naming the variable) when one is malformed, or when memory runs out. */
+gr_sessions *gr_sessions_create(unsigned threads, const char **why);
+/* The threads gr_sessions_create settled on (for the export layer's runtime too). */
+unsigned gr_sessions_threads(const gr_sessions *set);
 /* Finishes every session's queued commands, joins the workers, releases everything. */
 void gr_sessions_destroy(gr_sessions *set);
 void gr_sessions_finish(gr_sessions *set); /* the queued work done, workers joined */

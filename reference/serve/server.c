@@ -251,10 +251,28 @@ gr_server *gr_server_create(FILE *out, const gr_server_config *config, const cha
     }
     gr_srv_json_hooks();
     gr_srv_count_allocs(config->count_allocs);
-    gr_sessions *sessions = gr_sessions_create(&reason); /* the server ceilings, R-POOL-024 */
+    if (config->threads > GGUFREF_MAX_THREADS) {
+        if (why != NULL) *why = "more threads than GGUFREF_MAX_THREADS (64)";
+        return NULL;
+    }
+    /* the server ceilings (R-POOL-024) and the threads (R-PROTO-062) */
+    gr_sessions *sessions = gr_sessions_create(config->threads, &reason);
     if (sessions == NULL) {
         gr_srv_oom_clear();
         if (why != NULL) *why = reason;
+        return NULL;
+    }
+    /* R-PROTO-062: the export layer's runtime too (a poisoned or unavailable lock, 13, leaves
+     * it alone: that runtime answers nothing any more) */
+    int st = ggufref_export_set_threads(gr_sessions_threads(sessions));
+    if (st != GGUFREF_OK && st != (int)GGUFREF_ERR_GENERATION_FAILED) {
+        gr_sessions_destroy(sessions);
+        gr_srv_oom_clear();
+        if (why != NULL) {
+            *why = st == (int)GGUFREF_ERR_OUT_OF_MEMORY
+                       ? "cannot start the forward pass threads (out of memory)"
+                       : "this build cannot run that many threads (one thread without threads)";
+        }
         return NULL;
     }
     gr_server *s = gr_srv_malloc(sizeof *s);

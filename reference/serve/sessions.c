@@ -18,6 +18,8 @@
  * Ceilings (R-POOL-024): GGUFREF_POOL_SIZE, GGUFREF_MAX_MEMORY, GGUFREF_MAX_EXEC_MS,
  * GGUFREF_MAX_STEPS, GGUFREF_MAX_CONTEXT, read once when the server is created, combined with
  * the model's own setting (its context length) when a model's pool is made, the lower winning.
+ * Threads (R-PROTO-062): `serve --threads N`, else GGUFREF_THREADS, read at the same time; every
+ * pool gets them before its first session (R-POOL-016).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 
@@ -87,6 +89,7 @@ struct gr_sessions {
     uint64_t busy;            /* opens acquiring + jobs queued or running */
     pthread_cond_t idle_cv;   /* busy fell to 0 */
     ggufref_pool_limits env;  /* the server ceilings (R-POOL-024) */
+    unsigned threads;         /* of every session's forward pass (R-PROTO-062) */
 };
 
 /* ---- the environment (R-POOL-024, R-PROTO-072) ------------------------------------------ */
@@ -124,15 +127,17 @@ static bool env_uint(const char *name, uint64_t lo, uint64_t hi, uint64_t *out) 
     return false;
 }
 
-gr_sessions *gr_sessions_create(const char **why) {
+gr_sessions *gr_sessions_create(unsigned threads, const char **why) {
     ggufref_pool_limits env;
     ggufref_pool_limits_default(&env);
     uint64_t size = GR_DEFAULT_POOL_SIZE, memory = 0, exec_ms = 0, steps = 0, ctx = 0;
+    uint64_t n_threads = threads != 0 ? threads : 1; /* the command line wins (R-PROTO-062) */
     if (!env_uint("GGUFREF_POOL_SIZE", 1, 65536, &size) ||
         !env_uint("GGUFREF_MAX_MEMORY", 0, UINT64_MAX, &memory) ||
         !env_uint("GGUFREF_MAX_EXEC_MS", 0, UINT64_MAX / 1000000u, &exec_ms) ||
         !env_uint("GGUFREF_MAX_STEPS", 0, UINT64_MAX, &steps) ||
-        !env_uint("GGUFREF_MAX_CONTEXT", 0, UINT32_MAX, &ctx)) {
+        !env_uint("GGUFREF_MAX_CONTEXT", 0, UINT32_MAX, &ctx) ||
+        (threads == 0 && !env_uint("GGUFREF_THREADS", 1, GGUFREF_MAX_THREADS, &n_threads))) {
         *why = env_reason;
         return NULL;
     }
@@ -154,9 +159,12 @@ gr_sessions *gr_sessions_create(const char **why) {
         return NULL;
     }
     set->env = env;
+    set->threads = (unsigned)n_threads;
     set->next_id = 1;
     return set;
 }
+
+unsigned gr_sessions_threads(const gr_sessions *set) { return set->threads; }
 
 void gr_sessions_boot_limits(const gr_server *s, cJSON *limits) {
     const ggufref_pool_limits *e = &s->sessions->env;
@@ -604,6 +612,12 @@ static gr_model_entry *model_for(gr_sessions *set, gr_req *r, const char *path) 
         st = ggufref_pool_create(e->model, &e->limits, &e->pool, &err);
         ggufref_shared_model_release(e->model); /* the pool holds its own reference */
         if (st == GGUFREF_OK) ggufref_pool_set_clock(e->pool, now_ns, NULL);
+        if (st == GGUFREF_OK && ggufref_pool_set_threads(e->pool, set->threads) != GGUFREF_OK) {
+            (void)ggufref_pool_destroy(e->pool); /* R-PROTO-062: a count this build refuses */
+            st = GGUFREF_ERR_INVALID_ARGUMENT;
+            snprintf(err.message, sizeof err.message, "this build cannot run %u threads",
+                     set->threads);
+        }
     }
     pthread_condattr_t ca;
     bool cv = false;

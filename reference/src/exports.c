@@ -15,6 +15,7 @@
 #include "runtime.h"
 
 #include "fault.h"
+#include "threads.h" /* gr_pool_max_threads */
 
 #include <string.h>
 #ifdef __wasi__
@@ -32,6 +33,9 @@ static _Atomic(ggufref_runtime *) g_rt;      /* NULL = UNINITIALIZED; never read
  * without reading g_rt, so it never touches a runtime that a lazy init's failure (settle) or
  * fault_export_reset frees meanwhile (R-EXP-007). Process lifetime, like the lock. */
 static atomic_bool g_cancel;
+/* Threads of every runtime this layer creates (R-EXP-013): a setting of the layer, written
+ * under the lock, read lock-free by ggufref_export_threads. */
+static _Atomic uint32_t g_threads = 1;
 
 static void lock_init(void) {
     pthread_mutexattr_t attr;
@@ -76,6 +80,8 @@ static ggufref_runtime *runtime_for_lazy(void) {
     ggufref_runtime *rt = atomic_load(&g_rt);
     if (rt == NULL && ggufref_runtime_create(&rt) == GGUFREF_OK) {
         gr_runtime_share_cancel(rt, &g_cancel);
+        /* no model yet: the count is only recorded, so this cannot fail */
+        (void)ggufref_runtime_set_threads(rt, atomic_load(&g_threads));
         atomic_store(&g_rt, rt);
     }
     return rt;
@@ -244,6 +250,23 @@ int ggufref_export_cancel(void) {
     atomic_store(&g_cancel, true);
     return GGUFREF_OK;
 }
+
+/* R-EXP-013: a setting, not an operation: no runtime is created for it (a later lazy creation
+ * takes the count), the state and the last error never change. */
+int ggufref_export_set_threads(uint32_t n_threads) {
+    if (!lock()) return GENERATION_FAILED;
+    ggufref_runtime *rt = atomic_load(&g_rt);
+    ggufref_status st = GGUFREF_OK;
+    if (n_threads == 0 || n_threads > gr_pool_max_threads()) {
+        st = GGUFREF_ERR_INVALID_ARGUMENT; /* the bounds of ggufref_runtime_set_threads */
+    } else if (rt != NULL) {
+        st = ggufref_runtime_set_threads(rt, n_threads);
+    }
+    if (st == GGUFREF_OK) atomic_store(&g_threads, n_threads);
+    return unlock(st);
+}
+
+uint32_t ggufref_export_threads(void) { return atomic_load(&g_threads); }
 
 #ifdef GGUFREF_FAULT_INJECTION
 void ggufref_fault_export_reset(void) {

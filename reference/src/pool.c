@@ -20,6 +20,7 @@
 #define _POSIX_C_SOURCE 200809L /* pthread_condattr_setclock, CLOCK_MONOTONIC */
 
 #include "runtime.h"
+#include "threads.h" /* gr_pool_max_threads */
 
 #include <assert.h>
 #include <errno.h>
@@ -106,6 +107,7 @@ struct ggufref_pool {
     uint64_t session_bytes;   /* R-POOL-020 accounting of one session */
     ggufref_clock_fn clock;
     void *clock_user;
+    uint32_t n_threads;       /* forward-pass threads of every session (R-POOL-016); 0 = 1 */
 
     gr_pool_mutex mu;
     gr_pool_cond cond;
@@ -325,11 +327,36 @@ static uint32_t live_sessions(const ggufref_pool *p) {
     return n;
 }
 
-/* A fresh session's runtime: create, init, attach the shared model (outside mu). */
-static ggufref_status session_build(ggufref_pool *p, ggufref_runtime **out) {
+/* R-POOL-016: before any session exists, so every session of the pool has the same count. */
+ggufref_status ggufref_pool_set_threads(ggufref_pool *p, uint32_t n_threads) {
+    if (p == NULL || n_threads == 0 || n_threads > gr_pool_max_threads()) {
+        return GGUFREF_ERR_INVALID_ARGUMENT; /* the bounds of ggufref_runtime_set_threads */
+    }
+    pm_lock(&p->mu);
+    ggufref_status st = GGUFREF_ERR_INVALID_STATE;
+    if (live_sessions(p) == 0) {
+        p->n_threads = n_threads;
+        st = GGUFREF_OK;
+    }
+    pm_unlock(&p->mu);
+    return st;
+}
+
+uint32_t ggufref_pool_threads(ggufref_pool *p) {
+    if (p == NULL) return 1;
+    pm_lock(&p->mu);
+    uint32_t n = p->n_threads != 0 ? p->n_threads : 1;
+    pm_unlock(&p->mu);
+    return n;
+}
+
+/* A fresh session's runtime: create, set its threads, init, attach the shared model (outside
+ * mu; the threads start with the context, R-POOL-016). */
+static ggufref_status session_build(ggufref_pool *p, uint32_t n_threads, ggufref_runtime **out) {
     ggufref_runtime *rt;
     ggufref_status st = ggufref_runtime_create(&rt);
     if (st != GGUFREF_OK) return st;
+    if (n_threads > 1) (void)ggufref_runtime_set_threads(rt, n_threads); /* recorded: no model yet */
     st = ggufref_runtime_load_shared(rt, p->shared, p->n_ctx);
     if (st != GGUFREF_OK) {
         ggufref_runtime_destroy(rt);
@@ -369,10 +396,11 @@ ggufref_status ggufref_pool_acquire(ggufref_pool *p, uint64_t deadline_ns,
     p->stats.memory = accounted(p, live_sessions(p));
     ggufref_clock_fn clock = p->clock;
     void *clock_user = p->clock_user;
+    uint32_t n_threads = p->n_threads;
     pm_unlock(&p->mu);
 
     ggufref_runtime *rt = NULL;
-    st = session_build(p, &rt);
+    st = session_build(p, n_threads, &rt);
     if (st == GGUFREF_OK) ggufref_runtime_set_clock(rt, clock, clock_user);
 
     pm_lock(&p->mu);
