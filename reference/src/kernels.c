@@ -706,6 +706,7 @@ void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, s
     gr_weighted_rows_portable(o, w, v, stride, n_rows, n);
 }
 
+#if GR_HAVE_AVX2
 /* The row kernels path p uses for rows of n elements of a type: AVX-512 for whole blocks,
  * else AVX2 (the AVX-512 path's rows of F32/F16/BF16 with n mod 16 != 0); NULL: portable C
  * (or no vector kernel for the type). p must be available. */
@@ -716,12 +717,9 @@ static const gr_simd_kernels *kernels_on(gr_kpath p, uint32_t type, size_t n) {
         if (k != NULL && n % k->block_size == 0) return k;
     }
 #endif
-#if GR_HAVE_AVX2
-    if (p != GR_KPATH_PORTABLE) return avx2_for(type);
-#endif
-    (void)p, (void)type, (void)n;
-    return NULL;
+    return p != GR_KPATH_PORTABLE ? avx2_for(type) : NULL;
 }
+#endif
 
 bool gr_kpath_available(gr_kpath p) {
     switch (p) {
@@ -737,6 +735,7 @@ gr_kpath gr_kpath_best(void) {
 }
 
 float gr_row_dot_on(gr_kpath p, uint32_t type, const uint8_t *row, const float *x, size_t n) {
+    (void)p;
 #if GR_HAVE_AVX2
     const gr_simd_kernels *k = kernels_on(p, type, n);
     if (k != NULL) {
@@ -762,6 +761,7 @@ const char *gr_kernel_path(void) {
 void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_stride,
                        size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1,
                        float *row_buf) {
+    (void)p;
     if (r0 >= r1) return;
 #if GR_HAVE_AVX2
     const gr_simd_kernels *k = kernels_on(p, w->type, w->n_in);

@@ -83,21 +83,21 @@ GR_TARGET_AVX512 static inline __m512 iota16(void) {
 }
 
 /* ---- Block kernels ----------------------------------------------------------------------
- * blk_T(blk, gap, nr, x, y, acc): block b of nr rows (nr = 4 or 1, a constant after inlining;
- * row r's block at blk + r * gap), elements by R-TYPE-*, sixteen at a time. y == NULL (also
- * fixed at compile time): acc[r] = acc[r] + w * x[k..k+15] (block element k + i goes to lane i:
- * every block size is a multiple of 16); else (nr = 1) store w at y[k..k+15]. The rows are
+ * blk_T(blk, gap, nr, store, x, y, acc): block b of nr rows (nr = 4 or 1, a constant after
+ * inlining; row r's block at blk + r * gap), elements by R-TYPE-*, sixteen at a time. !store
+ * (also fixed at compile time): acc[r] = acc[r] + w * x[k..k+15] (block element k + i goes to
+ * lane i: every block size is a multiple of 16); store (nr = 1): w at y[k..k+15]. The rows are
  * interleaved at every step (ROWS), so that the four chains of additions, one per row, overlap:
  * one row after the other, the chain of one row's block (16 dependent additions for 256
  * elements) held the machine back by a third. */
 #define ROWS _Pragma("GCC unroll 4") for (int r = 0; r < nr; r++)
 #define EMIT16(w, k)                                                                       \
     do {                                                                                   \
-        if (y) _mm512_storeu_ps(y + (k), (w));                                             \
+        if (store) _mm512_storeu_ps(y + (k), (w));                                         \
         else acc[r] = _mm512_add_ps(acc[r], _mm512_mul_ps((w), _mm512_loadu_ps(x + (k)))); \
     } while (0)
 
-#define BLK_ARGS const uint8_t *blk, size_t gap, int nr, const float *x, float *y, __m512 *acc
+#define BLK_ARGS const uint8_t *blk, size_t gap, int nr, bool store, const float *x, float *y, __m512 *acc
 #define B(r) (blk + (size_t)(r) * gap)
 
 /* F32: 16 elements. */
@@ -363,19 +363,19 @@ GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q6_k(BLK_ARGS) {
             const uint8_t *p = row + r * stride;                                                   \
             __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),        \
                              _mm512_setzero_ps()};                                                 \
-            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), gap, 4, x + b * (BS), NULL, acc); \
+            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), gap, 4, false, x + b * (BS), NULL, acc); \
             for (int k = 0; k < 4; k++) out[r + (size_t)k * quarter] = reduce512(acc[k]);          \
         }                                                                                          \
         for (r = 4 * quarter; r < n_rows; r++) {                                                   \
             const uint8_t *p = row + r * stride;                                                   \
             __m512 acc[1] = {_mm512_setzero_ps()};                                                 \
-            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), 0, 1, x + b * (BS), NULL, acc);  \
+            for (size_t b = 0; b < nb; b++) blk_##T(p + b * (TS), 0, 1, false, x + b * (BS), NULL, acc);  \
             out[r] = reduce512(acc[0]);                                                            \
         }                                                                                          \
     }                                                                                              \
     GR_TARGET_AVX512 static void decode512_##T(const uint8_t *row, float *y, size_t n_blocks) {    \
         __m512 unused[1] = {_mm512_setzero_ps()};                                                  \
-        for (size_t b = 0; b < n_blocks; b++) blk_##T(row + b * (TS), 0, 1, NULL, y + b * (BS), unused); \
+        for (size_t b = 0; b < n_blocks; b++) blk_##T(row + b * (TS), 0, 1, true, NULL, y + b * (BS), unused); \
     }
 
 GR_AVX512_ROWS(f32, 16, 64)
