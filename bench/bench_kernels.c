@@ -8,8 +8,10 @@
  * thread computes y = W x over a matrix of random blocks twice: "cache" with a matrix of
  * 256 KiB or less (it stays in L2: the kernels' own speed, compute-bound), "stream" with the
  * --rows x --cols matrix (default 4096 x 4096, tens of MB: read from DRAM each time, as in a
- * decode step). Prints G elements/s and GB/s of weights read, median of --repeat rounds, and
- * checks that every path gives the bits of the portable path (exit 1 if not).
+ * decode step), and "batch 16": the cache-sized matrix times 16 vectors at once (the batched
+ * prompt: each row decoded once, then 16 dots). Prints G elements/s (per vector: elements x
+ * vectors for batch 16) and GB/s of weights read, median of --repeat rounds, and checks that
+ * every path gives the bits of the portable path (exit 1 if not).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "bench_util.h"
@@ -68,15 +70,23 @@ static const char *path_name(gr_kpath p) {
     return p == GR_KPATH_PORTABLE ? "portable" : p == GR_KPATH_AVX2 ? "avx2" : "avx512";
 }
 
+static int differs(const char *type, gr_kpath p, int n_batch) {
+    fprintf(stderr, "bench_kernels: %s on %s (%d vectors) differs from the portable path\n", type,
+            path_name(p), n_batch);
+    return 1;
+}
+
 /* Median seconds of one y = W x over `repeat` rounds (each round runs the product `inner`
- * times and counts the mean). */
-static double time_matvec(gr_kpath p, const gr_weight *w, const float *x, float *y, int repeat,
-                          int inner) {
+ * times and counts the mean); n_batch vectors x (n_in apart) into y (n_out apart). */
+static double time_matvec(gr_kpath p, const gr_weight *w, const float *x, size_t n_batch, float *y,
+                          float *row_buf, int repeat, int inner) {
     double t[64];
     if (repeat > 64) repeat = 64;
     for (int r = 0; r < repeat; r++) {
         double t0 = bench_now_s();
-        for (int i = 0; i < inner; i++) gr_matmul_rows_on(p, w, x, 0, 1, y, 0, 0, w->n_out, NULL);
+        for (int i = 0; i < inner; i++) {
+            gr_matmul_rows_on(p, w, x, w->n_in, n_batch, y, w->n_out, 0, w->n_out, row_buf);
+        }
         t[r] = (bench_now_s() - t0) / inner;
     }
     return bench_sort_median(t, (size_t)repeat);
@@ -105,12 +115,15 @@ int main(int argc, char **argv) {
                                      GGUFREF_T_Q4_1, GGUFREF_T_Q5_0, GGUFREF_T_Q5_1, GGUFREF_T_Q8_0,
                                      GGUFREF_T_Q2_K, GGUFREF_T_Q3_K, GGUFREF_T_Q4_K, GGUFREF_T_Q5_K,
                                      GGUFREF_T_Q6_K};
-    float *x = malloc(cols * sizeof *x), *y = malloc(rows * sizeof *y), *yp = malloc(rows * sizeof *yp);
-    if (!x || !y || !yp) return 1;
-    for (size_t i = 0; i < cols; i++) x[i] = (float)((int32_t)(rnd() % 2001u) - 1000) / 500.0f;
+    enum { BATCH = 16 };
+    float *x = malloc(BATCH * cols * sizeof *x), *y = malloc(BATCH * rows * sizeof *y);
+    float *yp = malloc(rows * sizeof *yp), *ypb = malloc(BATCH * rows * sizeof *ypb);
+    float *row_buf = malloc(cols * sizeof *row_buf);
+    if (!x || !y || !yp || !ypb || !row_buf) return 1;
+    for (size_t i = 0; i < BATCH * cols; i++) x[i] = (float)((int32_t)(rnd() % 2001u) - 1000) / 500.0f;
     printf("kernel path of this machine: %s; one thread; G elements/s [GB/s of weights], median of %d\n",
            gr_kernel_path(), repeat);
-    printf("%-6s %-9s %22s %22s\n", "type", "path", "cache (<= 256 KiB)", "stream");
+    printf("%-6s %-9s %22s %22s %12s\n", "type", "path", "cache (<= 256 KiB)", "stream", "batch 16");
     int bad = 0;
     for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
         const ggufref_type_info *ti = ggufref_type_info_get(types[t]);
@@ -128,22 +141,22 @@ int main(int argc, char **argv) {
         fill_blocks(types[t], data, rows * row_bytes);
         gr_weight big = {types[t], data, cols, rows, row_bytes};
         gr_weight small = {types[t], data, cols, small_rows, row_bytes};
-        gr_matmul_rows_on(GR_KPATH_PORTABLE, &big, x, 0, 1, yp, 0, 0, rows, NULL);
         for (int p = 0; p < GR_KPATH_COUNT; p++) {
             if (!gr_kpath_available((gr_kpath)p)) continue;
-            double tc = time_matvec((gr_kpath)p, &small, x, y, repeat, 20);
-            double ts = time_matvec((gr_kpath)p, &big, x, y, repeat, 1);
-            if (memcmp(y, yp, rows * sizeof *y) != 0) {
-                fprintf(stderr, "bench_kernels: %s on %s differs from the portable path\n", ti->name,
-                        path_name((gr_kpath)p));
-                bad = 1;
-            }
+            double tc = time_matvec((gr_kpath)p, &small, x, 1, y, row_buf, repeat, 20);
+            double ts = time_matvec((gr_kpath)p, &big, x, 1, y, row_buf, repeat, 1);
+            if (p == GR_KPATH_PORTABLE) memcpy(yp, y, rows * sizeof *y);
+            else if (memcmp(y, yp, rows * sizeof *y) != 0) bad |= differs(ti->name, (gr_kpath)p, 1);
+            double tb = time_matvec((gr_kpath)p, &small, x, BATCH, y, row_buf, repeat, 2);
+            if (p == GR_KPATH_PORTABLE) memcpy(ypb, y, BATCH * small_rows * sizeof *y);
+            else if (memcmp(y, ypb, BATCH * small_rows * sizeof *y) != 0) bad |= differs(ti->name, (gr_kpath)p, BATCH);
             double ec = (double)small_rows * cols / tc * 1e-9, es = (double)rows * cols / ts * 1e-9;
-            printf("%-6s %-9s %11.2f [%6.2f] %11.2f [%6.2f]\n", ti->name, path_name((gr_kpath)p), ec,
-                   (double)small_rows * row_bytes / tc * 1e-9, es, (double)rows * row_bytes / ts * 1e-9);
+            printf("%-6s %-9s %11.2f [%6.2f] %11.2f [%6.2f] %12.2f\n", ti->name, path_name((gr_kpath)p), ec,
+                   (double)small_rows * row_bytes / tc * 1e-9, es, (double)rows * row_bytes / ts * 1e-9,
+                   (double)BATCH * small_rows * cols / tb * 1e-9);
         }
         free(data);
     }
-    free(x), free(y), free(yp);
+    free(x), free(y), free(yp), free(ypb), free(row_buf);
     return bad;
 }
