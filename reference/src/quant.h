@@ -32,19 +32,20 @@ static inline uint32_t gr_rd32(const uint8_t *p) {
 }
 
 /*
- * binary16: s eeeee mmmmmmmmmm. Every binary16 value is exactly representable in binary32:
- * normal numbers move the exponent bias from 15 to 127, subnormals (e = 0) are m * 2^-24
- * (computed exactly: m < 2^10 and the scale is a power of two), e = 31 is inf (m = 0) or NaN
- * with the payload shifted into the top of the binary32 mantissa (R-TYPE-002).
+ * binary16: s eeeee mmmmmmmmmm. Every binary16 value is exactly representable in binary32
+ * (R-TYPE-002). Without branches (so that loops over it vectorize): the 15 bits e|m moved up
+ * 13 are the binary32 bits of the same value times 2^-112 (for subnormals, e = 0, too: m * 2^-136,
+ * a binary32 subnormal), so one multiplication by 2^112 (exact: a power of two, no rounding and
+ * no underflow) gives the magnitude; e = 31 (inf, NaN with the payload at the top of the
+ * binary32 mantissa, a signalling NaN staying signalling) takes the bits 0x7f800000 | m << 13
+ * instead, selected by a mask; then the sign.
  */
 static inline float gr_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
-    uint32_t exp = (h >> 10) & 0x1fu;
-    uint32_t man = h & 0x3ffu;
-    if (exp == 0x1fu) return gr_f32_from_bits(sign | 0x7f800000u | (man << 13));
-    if (exp != 0) return gr_f32_from_bits(sign | ((exp + 112u) << 23) | (man << 13));
-    float mag = (float)man * 5.9604644775390625e-8f; /* 2^-24, exact */
-    return sign ? -mag : mag;
+    uint32_t em = (uint32_t)(h & 0x7fffu) << 13;
+    uint32_t mag = gr_f32_bits(gr_f32_from_bits(em) * 0x1p112f);
+    uint32_t special = 0u - (uint32_t)((h & 0x7c00u) == 0x7c00u); /* all ones for e = 31 */
+    return gr_f32_from_bits(sign | (mag & ~special) | ((0x7f800000u | em) & special));
 }
 
 /*
