@@ -766,6 +766,14 @@ void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_
 #if GR_HAVE_AVX2
     const gr_simd_kernels *k = kernels_on(p, w->type, w->n_in);
     if (k != NULL) {
+#if GR_HAVE_AVX512
+        if (p == GR_KPATH_AVX512 && n_batch > 1 && n_batch <= GGUFREF_MAX_BATCH &&
+            w->n_in % GR_LANES == 0 && w->n_in % k->block_size == 0) {
+            gr_avx512_matmul_batch(k, w->data + r0 * w->row_bytes, w->row_bytes, r1 - r0, w->n_in,
+                                   x, x_stride, n_batch, y + r0, y_stride);
+            return;
+        }
+#endif
         matmul_rows_avx2(w, k, x, x_stride, n_batch, y, y_stride, r0, r1, row_buf);
         return;
     }

@@ -392,6 +392,85 @@ GR_AVX512_ROWS(q4_k, 256, 144)
 GR_AVX512_ROWS(q5_k, 256, 176)
 GR_AVX512_ROWS(q6_k, 256, 210)
 
+/* ---- Batched products (the prompt) ---------------------------------------------------------
+ * The rows of a matrix times n_batch vectors. Each row is decoded once, CHUNK elements at a
+ * time, four rows together; their 16-lane sums with every vector stay in acc between chunks, so
+ * each element of a vector is loaded once for four rows (instead of once per row: a batch of
+ * vectors does not fit in L1). Every (row, vector) sum adds its elements in ascending order
+ * into lane e mod 16 and ends with the tree of R-NUM-010: the bits of the one-vector kernels. */
+#define BATCH_CHUNK 256u
+
+/* acc[r][v] += buf[r][0..len) * x_v[0..len) for r < 4 (the four chains side by side). */
+GR_TARGET_AVX512 static void batch_chunk4(const float *buf, const float *x, size_t x_stride,
+                                          size_t n_batch, size_t len, __m512 (*acc)[GGUFREF_MAX_BATCH]) {
+    const float *b0 = buf, *b1 = buf + BATCH_CHUNK, *b2 = buf + 2 * BATCH_CHUNK, *b3 = buf + 3 * BATCH_CHUNK;
+    for (size_t v = 0; v < n_batch; v++) {
+        const float *xv = x + v * x_stride;
+        __m512 a0 = acc[0][v], a1 = acc[1][v], a2 = acc[2][v], a3 = acc[3][v];
+        for (size_t i = 0; i < len; i += 16) {
+            __m512 xi = _mm512_loadu_ps(xv + i);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(_mm512_loadu_ps(b0 + i), xi));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(_mm512_loadu_ps(b1 + i), xi));
+            a2 = _mm512_add_ps(a2, _mm512_mul_ps(_mm512_loadu_ps(b2 + i), xi));
+            a3 = _mm512_add_ps(a3, _mm512_mul_ps(_mm512_loadu_ps(b3 + i), xi));
+        }
+        acc[0][v] = a0, acc[1][v] = a1, acc[2][v] = a2, acc[3][v] = a3;
+    }
+}
+
+/* acc[0][v] += buf[0..len) * x_v[0..len): one row, four vectors side by side. */
+GR_TARGET_AVX512 static void batch_chunk1(const float *buf, const float *x, size_t x_stride,
+                                          size_t n_batch, size_t len, __m512 *acc) {
+    size_t v = 0;
+    for (; v + 4 <= n_batch; v += 4) {
+        const float *x0 = x + v * x_stride, *x1 = x0 + x_stride, *x2 = x1 + x_stride, *x3 = x2 + x_stride;
+        __m512 a0 = acc[v], a1 = acc[v + 1], a2 = acc[v + 2], a3 = acc[v + 3];
+        for (size_t i = 0; i < len; i += 16) {
+            __m512 w = _mm512_loadu_ps(buf + i);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(w, _mm512_loadu_ps(x0 + i)));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(w, _mm512_loadu_ps(x1 + i)));
+            a2 = _mm512_add_ps(a2, _mm512_mul_ps(w, _mm512_loadu_ps(x2 + i)));
+            a3 = _mm512_add_ps(a3, _mm512_mul_ps(w, _mm512_loadu_ps(x3 + i)));
+        }
+        acc[v] = a0, acc[v + 1] = a1, acc[v + 2] = a2, acc[v + 3] = a3;
+    }
+    for (; v < n_batch; v++) {
+        const float *xv = x + v * x_stride;
+        __m512 a = acc[v];
+        for (size_t i = 0; i < len; i += 16) a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_loadu_ps(buf + i), _mm512_loadu_ps(xv + i)));
+        acc[v] = a;
+    }
+}
+
+GR_TARGET_AVX512 void gr_avx512_matmul_batch(const gr_simd_kernels *k, const uint8_t *rows,
+                                             size_t row_bytes, size_t n_rows, size_t n,
+                                             const float *x, size_t x_stride, size_t n_batch,
+                                             float *y, size_t y_stride) {
+    float buf[4 * BATCH_CHUNK];
+    __m512 acc[4][GGUFREF_MAX_BATCH];
+    for (size_t r0 = 0; r0 < n_rows; r0 += 4) {
+        int nr = n_rows - r0 < 4 ? (int)(n_rows - r0) : 4;
+        for (int r = 0; r < nr; r++) {
+            for (size_t v = 0; v < n_batch; v++) acc[r][v] = _mm512_setzero_ps();
+        }
+        for (size_t e = 0; e < n; e += BATCH_CHUNK) {
+            size_t len = n - e < BATCH_CHUNK ? n - e : BATCH_CHUNK;
+            for (int r = 0; r < nr; r++) {
+                const uint8_t *row = rows + (r0 + (size_t)r) * row_bytes + e / k->block_size * k->type_size;
+                k->decode(row, buf + (size_t)r * BATCH_CHUNK, len / k->block_size);
+            }
+            if (nr == 4) {
+                batch_chunk4(buf, x + e, x_stride, n_batch, len, acc);
+            } else {
+                for (int r = 0; r < nr; r++) batch_chunk1(buf + (size_t)r * BATCH_CHUNK, x + e, x_stride, n_batch, len, acc[r]);
+            }
+        }
+        for (int r = 0; r < nr; r++) {
+            for (size_t v = 0; v < n_batch; v++) y[v * y_stride + r0 + (size_t)r] = reduce512(acc[r][v]);
+        }
+    }
+}
+
 const gr_simd_kernels *gr_avx512_for(uint32_t type) {
 #define K(T, BS, TS, EXACT) {rows512_##T, decode512_##T, BS, TS, EXACT}
     static const gr_simd_kernels table[] = {
