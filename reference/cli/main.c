@@ -11,7 +11,7 @@ static int usage(FILE *out) {
             "  info FILE [--json]            header, metadata and tensor table of a GGUF file\n"
             "  generate --model FILE --prompt TEXT [options]   generate text\n"
             "  tokenize --model FILE TEXT    print token ids\n"
-            "  serve [--fault-injection]     speak the wire protocol on stdin/stdout\n"
+            "  serve [--threads N] [--fault-injection]   speak the wire protocol on stdin/stdout\n"
             "  version\n");
     return out == stdout ? 0 : 2;
 }
