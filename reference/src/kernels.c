@@ -711,6 +711,7 @@ void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, s
  * else AVX2 (the AVX-512 path's rows of F32/F16/BF16 with n mod 16 != 0); NULL: portable C
  * (or no vector kernel for the type). p must be available. */
 static const gr_simd_kernels *kernels_on(gr_kpath p, uint32_t type, size_t n) {
+    (void)n; /* unused without AVX-512 */
 #if GR_HAVE_AVX512
     if (p == GR_KPATH_AVX512) {
         const gr_simd_kernels *k = gr_avx512_for(type);
