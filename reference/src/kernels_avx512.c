@@ -471,6 +471,36 @@ GR_TARGET_AVX512 void gr_avx512_matmul_batch(const gr_simd_kernels *k, const uin
     }
 }
 
+/* o[i] = 0, then o[i] = o[i] + w[r] * v[r * stride + i] for r in order (R-NUM-024), 64
+ * outputs in four registers while every row adds into them. */
+GR_TARGET_AVX512 void gr_avx512_weighted_rows(float *o, const float *w, const float *v, size_t stride,
+                                              size_t n_rows, size_t n) {
+    size_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (size_t r = 0; r < n_rows; r++) {
+            const float *vr = v + r * stride + i;
+            __m512 wr = _mm512_set1_ps(w[r]);
+            a0 = _mm512_add_ps(a0, _mm512_mul_ps(wr, _mm512_loadu_ps(vr)));
+            a1 = _mm512_add_ps(a1, _mm512_mul_ps(wr, _mm512_loadu_ps(vr + 16)));
+            a2 = _mm512_add_ps(a2, _mm512_mul_ps(wr, _mm512_loadu_ps(vr + 32)));
+            a3 = _mm512_add_ps(a3, _mm512_mul_ps(wr, _mm512_loadu_ps(vr + 48)));
+        }
+        _mm512_storeu_ps(o + i, a0);
+        _mm512_storeu_ps(o + i + 16, a1);
+        _mm512_storeu_ps(o + i + 32, a2);
+        _mm512_storeu_ps(o + i + 48, a3);
+    }
+    for (; i < n; i += 16) {
+        __mmask16 m = n - i >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (n - i)) - 1u);
+        __m512 a = _mm512_setzero_ps();
+        for (size_t r = 0; r < n_rows; r++) {
+            a = _mm512_add_ps(a, _mm512_mul_ps(_mm512_set1_ps(w[r]), _mm512_maskz_loadu_ps(m, v + r * stride + i)));
+        }
+        _mm512_mask_storeu_ps(o + i, m, a);
+    }
+}
+
 const gr_simd_kernels *gr_avx512_for(uint32_t type) {
 #define K(T, BS, TS, EXACT) {rows512_##T, decode512_##T, BS, TS, EXACT}
     static const gr_simd_kernels table[] = {

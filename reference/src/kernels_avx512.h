@@ -16,6 +16,9 @@ const gr_simd_kernels *gr_avx512_for(uint32_t type);
 /* y[v * y_stride + r] = dot(row r, x + v * x_stride, n) (R-NUM-012, 043) for r < n_rows and
  * v < n_batch <= GGUFREF_MAX_BATCH; row r at rows + r * row_bytes, of the type of k (k from
  * gr_avx512_for), n a multiple of 16 and of the block size. Allocates nothing. */
+/* gr_weighted_rows of kernels.h (R-NUM-024, element-wise: the same bits at any width). */
+void gr_avx512_weighted_rows(float *o, const float *w, const float *v, size_t stride,
+                             size_t n_rows, size_t n);
 void gr_avx512_matmul_batch(const gr_simd_kernels *k, const uint8_t *rows, size_t row_bytes,
                             size_t n_rows, size_t n, const float *x, size_t x_stride,
                             size_t n_batch, float *y, size_t y_stride);
