@@ -686,14 +686,6 @@ float gr_dot_f32(const float *a, const float *b, size_t n) {
 
 void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, size_t n,
                  float *out) {
-#if GR_HAVE_AVX512
-    if (n % GR_LANES == 0 && gr_have_avx512()) {
-        /* the keys as an F32 "weight" of row_bytes stride * 4: four keys at a time */
-        gr_avx512_for(GGUFREF_T_F32)->rows((const uint8_t *)(const void *)k, stride * sizeof(float),
-                                           n_rows, q, n, out);
-        return;
-    }
-#endif
 #if GR_HAVE_AVX2
     if (n >= GR_LANES && gr_have_avx2()) {
         dot_rows_avx2(q, k, stride, n_rows, n, out);

@@ -13,6 +13,10 @@
  * mask, convert, multiply (and add) per element. Types with more distinct values (Q8_0, Q6_K)
  * convert and scale as the AVX2 kernels do, sixteen lanes at a time.
  *
+ * F32 has no kernel here: its rows are read from memory at full bandwidth by AVX2 already, and
+ * 64-byte loads of rows that GGUF aligns to 32 bytes streamed ~8% slower (bench_decode,
+ * stories15M F32); the dispatch sends them to AVX2.
+ *
  * Each row driver takes four rows at once, from the four quarters of the matrix (four long
  * sequential streams; see kernels.c), one accumulator register per row: every lane's chain of
  * additions is unchanged. Rows must be whole blocks (n a multiple of the block size); the
@@ -99,11 +103,6 @@ GR_TARGET_AVX512 static inline __m512 iota16(void) {
 
 #define BLK_ARGS const uint8_t *blk, size_t gap, int nr, bool store, const float *x, float *y, __m512 *acc
 #define B(r) (blk + (size_t)(r) * gap)
-
-/* F32: 16 elements. */
-GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_f32(BLK_ARGS) {
-    ROWS EMIT16(_mm512_loadu_ps((const float *)(const void *)B(r)), 0);
-}
 
 /* F16: 16 elements, converted by vcvtph2ps: exact (R-TYPE-002) except that a signalling NaN
  * comes out quiet, so the decode of this kernel is not used for rows (see kernels.c). */
@@ -378,7 +377,6 @@ GR_TARGET_AVX512 static GR_ALWAYS_INLINE void blk_q6_k(BLK_ARGS) {
         for (size_t b = 0; b < n_blocks; b++) blk_##T(row + b * (TS), 0, 1, true, NULL, y + b * (BS), unused); \
     }
 
-GR_AVX512_ROWS(f32, 16, 64)
 GR_AVX512_ROWS(f16, 16, 32)
 GR_AVX512_ROWS(bf16, 16, 32)
 GR_AVX512_ROWS(q4_0, 32, 18)
@@ -504,7 +502,7 @@ GR_TARGET_AVX512 void gr_avx512_weighted_rows(float *o, const float *w, const fl
 const gr_simd_kernels *gr_avx512_for(uint32_t type) {
 #define K(T, BS, TS, EXACT) {rows512_##T, decode512_##T, BS, TS, EXACT}
     static const gr_simd_kernels table[] = {
-        K(f32, 16, 64, true),   K(f16, 16, 32, false),  K(bf16, 16, 32, true),
+        K(f16, 16, 32, false),  K(bf16, 16, 32, true),
         K(q4_0, 32, 18, true),  K(q4_1, 32, 20, true),  K(q5_0, 32, 22, true),
         K(q5_1, 32, 24, true),  K(q8_0, 32, 34, true),  K(q2_k, 256, 84, true),
         K(q3_k, 256, 110, true), K(q4_k, 256, 144, true), K(q5_k, 256, 176, true),
@@ -512,19 +510,18 @@ const gr_simd_kernels *gr_avx512_for(uint32_t type) {
     };
 #undef K
     switch (type) {
-    case GGUFREF_T_F32: return &table[0];
-    case GGUFREF_T_F16: return &table[1];
-    case GGUFREF_T_BF16: return &table[2];
-    case GGUFREF_T_Q4_0: return &table[3];
-    case GGUFREF_T_Q4_1: return &table[4];
-    case GGUFREF_T_Q5_0: return &table[5];
-    case GGUFREF_T_Q5_1: return &table[6];
-    case GGUFREF_T_Q8_0: return &table[7];
-    case GGUFREF_T_Q2_K: return &table[8];
-    case GGUFREF_T_Q3_K: return &table[9];
-    case GGUFREF_T_Q4_K: return &table[10];
-    case GGUFREF_T_Q5_K: return &table[11];
-    case GGUFREF_T_Q6_K: return &table[12];
+    case GGUFREF_T_F16: return &table[0];
+    case GGUFREF_T_BF16: return &table[1];
+    case GGUFREF_T_Q4_0: return &table[2];
+    case GGUFREF_T_Q4_1: return &table[3];
+    case GGUFREF_T_Q5_0: return &table[4];
+    case GGUFREF_T_Q5_1: return &table[5];
+    case GGUFREF_T_Q8_0: return &table[6];
+    case GGUFREF_T_Q2_K: return &table[7];
+    case GGUFREF_T_Q3_K: return &table[8];
+    case GGUFREF_T_Q4_K: return &table[9];
+    case GGUFREF_T_Q5_K: return &table[10];
+    case GGUFREF_T_Q6_K: return &table[11];
     default: return NULL;
     }
 }
