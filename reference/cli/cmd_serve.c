@@ -18,7 +18,7 @@ static int usage(FILE *out) {
             "  GGUFREF_POOL_SIZE (default 4), GGUFREF_MAX_MEMORY (bytes), GGUFREF_MAX_EXEC_MS,\n"
             "  GGUFREF_MAX_STEPS, GGUFREF_MAX_CONTEXT (0 or unset: none).\n"
             "  --threads N        run the forward pass of every runtime (the session-less one\n"
-            "                     and each session's) on N threads, 1..%d (SPEC R-PROTO-062;\n"
+            "                     and each session's) on N threads, 1..%u (SPEC R-PROTO-062;\n"
             "                     the same events for every N); default: the environment's\n"
             "                     GGUFREF_THREADS, else 1\n"
             "  --fault-injection  offer the fault-* commands (fault-injection build only)\n"
@@ -42,12 +42,12 @@ int cmd_serve(int argc, char **argv) {
         } else if (strcmp(argv[i], "--threads") == 0) { /* R-PROTO-062 */
             long long n;
             if (i + 1 >= argc) {
-                fprintf(stderr, "ggufref serve: missing value for --threads (an integer in [1, %d])\n",
+                fprintf(stderr, "ggufref serve: missing value for --threads (an integer in [1, %u])\n",
                         GGUFREF_MAX_THREADS);
                 return 2;
             }
             if (!cli_parse_i64(argv[++i], 1, GGUFREF_MAX_THREADS, &n)) {
-                fprintf(stderr, "ggufref serve: bad value for --threads: '%s' (an integer in [1, %d])\n",
+                fprintf(stderr, "ggufref serve: bad value for --threads: '%s' (an integer in [1, %u])\n",
                         argv[i], GGUFREF_MAX_THREADS);
                 return 2;
             }

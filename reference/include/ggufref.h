@@ -365,9 +365,10 @@ ggufref_status ggufref_forward(ggufref_context *ctx, int32_t token, uint32_t pos
 ggufref_status ggufref_forward_batch(ggufref_context *ctx, const int32_t *tokens, size_t n,
                                      uint32_t pos, const float **logits);
 
-/* Threads of the forward pass (R-NUM-047..049): each matrix product is split by rows over
- * n_threads threads (the caller and n_threads - 1 workers the context keeps until it is freed
- * or the count changes); every value is bit-identical for any count. Default 1.
+/* Threads of the forward pass (R-NUM-047..049): each matrix product is split by rows, and each
+ * step's attention by (token, query head), over n_threads threads (the caller and n_threads - 1
+ * workers the context keeps until it is freed or the count changes); every value is
+ * bit-identical for any count. Default 1.
  * INVALID_ARGUMENT for NULL, 0, more than GGUFREF_MAX_THREADS, or more than 1 in a build
  * without threads (wasm32-wasi); OUT_OF_MEMORY when a thread cannot be started. On an error
  * the context keeps its threads. */

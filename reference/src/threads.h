@@ -6,7 +6,8 @@
  * once, by ggufref_context_set_threads, never per call). gr_pool_run hands every thread one
  * part of a job and returns when all parts are done. Parts never share an output element, so
  * the results do not depend on n or on timing: the forward pass splits each matrix product by
- * rows, whose sums are computed exactly as with one thread (R-NUM-047).
+ * rows and each step's attention by (token, query head), each computed exactly as with one
+ * thread (R-NUM-047).
  *
  * Builds without threads (wasm32-wasi, or -DGGUFREF_NO_THREADS) have only n = 1.
  */
