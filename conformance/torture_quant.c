@@ -927,7 +927,7 @@ static void test_expf_inplace_equals_gr_expf(void **state) {
 static void test_kernel_path_is_named(void **state) {
     (void)state;
     const char *p = gr_kernel_path();
-    static const char *names[GR_KPATH_COUNT] = {"portable", "avx2", "avx512"};
+    static const char *names[GR_KPATH_COUNT] = {"portable", "avx2", "avx512", "wasm-simd128"};
     assert_true(gr_kpath_available(GR_KPATH_PORTABLE));
     assert_string_equal(p, names[gr_kpath_best()]);
     for (int k = gr_kpath_best() + 1; k < GR_KPATH_COUNT; k++) assert_false(gr_kpath_available((gr_kpath)k));

@@ -733,12 +733,14 @@ bool gr_kpath_available(gr_kpath p) {
     case GR_KPATH_PORTABLE: return true;
     case GR_KPATH_AVX2: return gr_have_avx2();
     case GR_KPATH_AVX512: return gr_have_avx512();
+    case GR_KPATH_WASM_SIMD128: return GR_HAVE_WASM_SIMD;
     default: return false;
     }
 }
 
 gr_kpath gr_kpath_best(void) {
-    return gr_have_avx512() ? GR_KPATH_AVX512 : gr_have_avx2() ? GR_KPATH_AVX2 : GR_KPATH_PORTABLE;
+    return gr_have_avx512() ? GR_KPATH_AVX512 : gr_have_avx2() ? GR_KPATH_AVX2
+           : GR_HAVE_WASM_SIMD ? GR_KPATH_WASM_SIMD128 : GR_KPATH_PORTABLE;
 }
 
 float gr_row_dot_on(gr_kpath p, uint32_t type, const uint8_t *row, const float *x, size_t n) {
@@ -752,7 +754,7 @@ float gr_row_dot_on(gr_kpath p, uint32_t type, const uint8_t *row, const float *
     }
 #endif
 #if GR_HAVE_WASM_SIMD
-    if (p != GR_KPATH_PORTABLE && gr_wasm_row_type(type)) return gr_wasm_row_dot(type, row, x, n);
+    if (p == GR_KPATH_WASM_SIMD128 && gr_wasm_row_type(type)) return gr_wasm_row_dot(type, row, x, n);
 #endif
     return gr_row_dot_portable(type, row, x, n);
 }
@@ -786,10 +788,8 @@ void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_
     }
 #endif
 #if GR_HAVE_WASM_SIMD
-    if (p != GR_KPATH_PORTABLE && n_batch == 1 && gr_wasm_row_type(w->type)) {
-        for (size_t r = r0; r < r1; r++) {
-            y[r] = gr_wasm_row_dot(w->type, w->data + r * w->row_bytes, x, w->n_in);
-        }
+    if (p == GR_KPATH_WASM_SIMD128 && n_batch == 1 && gr_wasm_row_type(w->type)) {
+        gr_wasm_rows(w->type, w->data + r0 * w->row_bytes, w->row_bytes, r1 - r0, x, w->n_in, y + r0);
         return;
     }
 #endif

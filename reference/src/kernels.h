@@ -68,7 +68,11 @@ const char *gr_kernel_path(void);
 /* The kernel paths, for tests and benchmarks that run one on purpose (the entry points above
  * take the best the machine has, gr_kpath_best). Every path gives the same bits (R-NUM-044).
  * AVX512 falls back to AVX2 for rows that are not whole blocks. */
-typedef enum gr_kpath { GR_KPATH_PORTABLE, GR_KPATH_AVX2, GR_KPATH_AVX512, GR_KPATH_COUNT } gr_kpath;
+typedef enum gr_kpath {
+    GR_KPATH_PORTABLE, GR_KPATH_AVX2, GR_KPATH_AVX512,
+    GR_KPATH_WASM_SIMD128, /* wasm32 built with -msimd128: kernels_wasm.c */
+    GR_KPATH_COUNT
+} gr_kpath;
 /* Does this build on this machine have path p? (PORTABLE always.) */
 bool gr_kpath_available(gr_kpath p);
 gr_kpath gr_kpath_best(void);

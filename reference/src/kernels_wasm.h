@@ -15,6 +15,9 @@
 bool gr_wasm_row_type(uint32_t type);
 /* gr_row_dot for a type gr_wasm_row_type accepts. */
 float gr_wasm_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n);
+/* out[r] = gr_wasm_row_dot(type, row + r * stride, x, n) for r < n_rows (several rows at once). */
+void gr_wasm_rows(uint32_t type, const uint8_t *row, size_t stride, size_t n_rows, const float *x,
+                  size_t n, float *out);
 #else
 #define GR_HAVE_WASM_SIMD 0
 #endif
