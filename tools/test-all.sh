@@ -12,7 +12,8 @@
 #   L. llama.cpp (node-llama-cpp 3.22.1, harness/impls/llamacpp): the whole suite, tolerant
 #      tier, gated on "no new failures" against its expected_failures.tsv
 #   B. the SIMD128 build in a page's Worker in headless chromium (harness/impls/browser): the
-#      whole suite through it, exact tier, and a UI test of the page
+#      whole suite through it, exact tier, and a UI test of the page; before that, its row
+#      kernels against the portable kernel under Node (tools/check-wasm-kernels.sh)
 #   Wl. wllama 2.3.7 (llama.cpp in wasm, harness/impls/wllama) in the same chromium: the suite
 #      (quick, no transitions), tolerant tier, gated on its expected_failures.tsv (~1.5 minutes)
 #   3. ThreadSanitizer build + the concurrency suite (torture_concurrency)
@@ -121,6 +122,8 @@ chromium=${GGUFREF_CHROMIUM:-/usr/bin/chromium}
 if command -v node >/dev/null && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] &&
    [ -x "$chromium" ] && [ -d harness/impls/browser/node_modules/playwright-core ]; then
   tools/build-wasm.sh --simd build/wasm/ggufref-simd.wasm
+  # R-NUM-044: the SIMD128 row kernels against the portable kernel, every type, bit for bit
+  tools/check-wasm-kernels.sh build/wasm/wasm-kernels.wasm
   node harness/impls/browser/ui-test.mjs build/wasm/ggufref-simd.wasm \
     build/release/fixtures/stories15m-q8_0.gguf build/wasm/ui
   GGUFREF_SHARED_DIR="$shared" GGUFREF_BUILD_DIR=build/release \
