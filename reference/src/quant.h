@@ -4,7 +4,9 @@
  *
  * The small helpers are inline here (one implementation, used by the block decoders and by
  * the kernels that decode a block straight into their lanes): little-endian loads, the exact
- * binary16 -> binary32 conversion (R-TYPE-002) and the 6-bit scales of Q4_K / Q5_K.
+ * binary16 -> binary32 conversion (R-TYPE-002) and the 6-bit scales of Q4_K / Q5_K; and the
+ * block decoders themselves (gr_decode_T, each layout drawn beside its decoder), inline so
+ * that the portable kernels decode a block into a local buffer without a call.
  */
 #ifndef GGUFREF_QUANT_H
 #define GGUFREF_QUANT_H
@@ -81,6 +83,289 @@ static inline int gr_q3k_scale(const uint8_t *scales, int s) {
     int lo4 = s < 8 ? (scales[s] & 0x0f) : (scales[s - 8] >> 4);
     int hi2 = (scales[8 + s % 4] >> (2 * (s / 4))) & 3;
     return (lo4 | (hi2 << 4)) - 32;
+}
+
+/* ===================================================================================== */
+/* Block decoders (R-TYPE-010..024), inline: ggufref_dequantize (quant.c) and the portable  */
+/* kernels (kernels.c), which decode a block straight into a local buffer, use these.      */
+/* ===================================================================================== */
+
+/*
+ * Each gr_decode_T(blk, y) writes the block_size floats of one block to y, with the formulas of
+ * ggml's dequantize_row_* (written here from the layouts, not copied), each operation an IEEE
+ * binary32 operation rounded to nearest-even, in the order written (no FMA: the whole build
+ * uses -ffp-contract=off). Integers are converted to f32 exactly (they are small).
+ *
+ * Written so that gcc and clang vectorize them at -O2 on any target (the portable C path runs
+ * on ARM, POWER, RISC-V and wasm32 without SIMD too): every loop has a trip count of 16 or 32
+ * known at compile time, no branch, no shift by the loop index (SSE2 has no per-lane shift),
+ * the scales of a sub-block computed once before its loop, and y does not alias blk
+ * (restrict). The same integers and the same binary32 operations as the per-element formulas
+ * of SPEC chapter 4, hence the same bits (torture_quant compares with a transcription).
+ */
+
+/* F16 (R-TYPE-002): 16 elements, 32 bytes. */
+static inline void gr_decode_f16x16(const uint8_t *restrict p, float *restrict y) {
+    for (int l = 0; l < 16; l++) y[l] = gr_f16_to_f32(gr_rd16(p + 2 * l));
+}
+
+/* BF16 (R-TYPE-003): 16 elements, 32 bytes, each the top half of a binary32. */
+static inline void gr_decode_bf16x16(const uint8_t *restrict p, float *restrict y) {
+    for (int l = 0; l < 16; l++) y[l] = gr_f32_from_bits((uint32_t)gr_rd16(p + 2 * l) << 16);
+}
+
+/* F32 (R-TYPE-005): 16 elements, 64 bytes, used as stored (memcpy: any alignment). */
+static inline void gr_decode_f32x16(const uint8_t *restrict p, float *restrict y) {
+    memcpy(y, p, 16 * sizeof(float));
+}
+
+/*
+ * Q4_0 — 32 elements in 18 bytes (R-TYPE-010):
+ *
+ *   byte 0      2                                  18
+ *        +------+----------------------------------+
+ *        | d f16| qs[16]: lo nibble = element j,    |
+ *        |      |         hi nibble = element j+16  |
+ *        +------+----------------------------------+
+ *
+ *   y[j] = (f32)((qs[j] & 15) - 8) * d,  y[j+16] = (f32)((qs[j] >> 4) - 8) * d
+ */
+static inline void gr_decode_q4_0(const uint8_t *restrict blk, float *restrict y) {
+    float d = gr_f16_to_f32(gr_rd16(blk));
+    const uint8_t *qs = blk + 2;
+    for (int j = 0; j < 16; j++) y[j] = (float)((qs[j] & 0x0f) - 8) * d;
+    for (int j = 0; j < 16; j++) y[j + 16] = (float)((qs[j] >> 4) - 8) * d;
+}
+
+/*
+ * Q4_1 — 32 elements in 20 bytes (R-TYPE-011):
+ *
+ *   byte 0      2      4                           20
+ *        +------+------+---------------------------+
+ *        | d f16| m f16| qs[16] (nibbles as Q4_0)  |
+ *        +------+------+---------------------------+
+ *
+ *   y[j] = (f32)(qs[j] & 15) * d + m,  y[j+16] = (f32)(qs[j] >> 4) * d + m
+ */
+static inline void gr_decode_q4_1(const uint8_t *restrict blk, float *restrict y) {
+    float d = gr_f16_to_f32(gr_rd16(blk));
+    float m = gr_f16_to_f32(gr_rd16(blk + 2));
+    const uint8_t *qs = blk + 4;
+    for (int j = 0; j < 16; j++) y[j] = (float)(qs[j] & 0x0f) * d + m;
+    for (int j = 0; j < 16; j++) y[j + 16] = (float)(qs[j] >> 4) * d + m;
+}
+
+/* The fifth bits of Q5_0 / Q5_1 as 0 or 16: OUT: h[j] = ((qh >> j) & 1) << 4 for j < 32. Bit j
+ * is tested with a mask from a table, not a shift by j (which does not vectorize on SSE2). */
+static inline void gr_q5_fifth_bits(uint32_t qh, int32_t h[32]) {
+    static const uint32_t bit[32] = {
+        1u << 0,  1u << 1,  1u << 2,  1u << 3,  1u << 4,  1u << 5,  1u << 6,  1u << 7,
+        1u << 8,  1u << 9,  1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15,
+        1u << 16, 1u << 17, 1u << 18, 1u << 19, 1u << 20, 1u << 21, 1u << 22, 1u << 23,
+        1u << 24, 1u << 25, 1u << 26, 1u << 27, 1u << 28, 1u << 29, 1u << 30, 1u << 31};
+    for (int j = 0; j < 32; j++) h[j] = (qh & bit[j]) ? 16 : 0;
+}
+
+/*
+ * Q5_0 — 32 elements in 22 bytes (R-TYPE-012):
+ *
+ *   byte 0      2            6                     22
+ *        +------+------------+---------------------+
+ *        | d f16| qh u32 LE  | qs[16] (as Q4_0)     |
+ *        +------+------------+---------------------+
+ *   qh bit j = 5th bit of element j (j = 0..31)
+ *
+ *   q_j = (qs[j] & 15) | ((qh >> j) & 1) << 4,  q_{j+16} = (qs[j] >> 4) | ((qh >> (j+16)) & 1) << 4
+ *   y = (f32)(q - 16) * d
+ */
+static inline void gr_decode_q5_0(const uint8_t *restrict blk, float *restrict y) {
+    float d = gr_f16_to_f32(gr_rd16(blk));
+    int32_t h[32];
+    gr_q5_fifth_bits(gr_rd32(blk + 2), h);
+    const uint8_t *qs = blk + 6;
+    for (int j = 0; j < 16; j++) y[j] = (float)(((qs[j] & 0x0f) | h[j]) - 16) * d;
+    for (int j = 0; j < 16; j++) y[j + 16] = (float)(((qs[j] >> 4) | h[j + 16]) - 16) * d;
+}
+
+/*
+ * Q5_1 — 32 elements in 24 bytes (R-TYPE-013):
+ *
+ *   byte 0      2      4            8              24
+ *        +------+------+------------+--------------+
+ *        | d f16| m f16| qh u32 LE  | qs[16]       |
+ *        +------+------+------------+--------------+
+ *
+ *   q as Q5_0;  y = (f32)q * d + m
+ */
+static inline void gr_decode_q5_1(const uint8_t *restrict blk, float *restrict y) {
+    float d = gr_f16_to_f32(gr_rd16(blk));
+    float m = gr_f16_to_f32(gr_rd16(blk + 2));
+    int32_t h[32];
+    gr_q5_fifth_bits(gr_rd32(blk + 4), h);
+    const uint8_t *qs = blk + 8;
+    for (int j = 0; j < 16; j++) y[j] = (float)((qs[j] & 0x0f) | h[j]) * d + m;
+    for (int j = 0; j < 16; j++) y[j + 16] = (float)((qs[j] >> 4) | h[j + 16]) * d + m;
+}
+
+/*
+ * Q8_0 — 32 elements in 34 bytes (R-TYPE-014):
+ *
+ *   byte 0      2                                  34
+ *        +------+----------------------------------+
+ *        | d f16| qs[32]: i8, element j             |
+ *        +------+----------------------------------+
+ *
+ *   y[j] = (f32)qs[j] * d      (exact: 11 x 8 significant bits)
+ */
+static inline void gr_decode_q8_0(const uint8_t *restrict blk, float *restrict y) {
+    float d = gr_f16_to_f32(gr_rd16(blk));
+    for (int j = 0; j < 32; j++) y[j] = (float)(int8_t)blk[2 + j] * d;
+}
+
+/*
+ * Q2_K — 256 elements in 84 bytes (R-TYPE-020):
+ *
+ *   byte 0            16                     80      82       84
+ *        +------------+----------------------+-------+--------+
+ *        | scales[16] | qs[64]               | d f16 | dmin f16|
+ *        +------------+----------------------+-------+--------+
+ *   scales[s]: lo nibble = scale, hi nibble = min of 16-element sub-block s
+ *
+ *   element e (h = e / 128, j = (e % 128) / 32, l = e % 32, s = 8h + 2j + (l >= 16)):
+ *     q = (qs[32h + l] >> 2j) & 3
+ *     y = (d * (f32)(scales[s] & 15)) * (f32)q - dmin * (f32)(scales[s] >> 4)
+ */
+static inline void gr_decode_q2_k(const uint8_t *restrict blk, float *restrict y) {
+    const uint8_t *scales = blk, *qs = blk + 16;
+    float d = gr_f16_to_f32(gr_rd16(blk + 80));
+    float dmin = gr_f16_to_f32(gr_rd16(blk + 82));
+    for (int s = 0; s < 16; s++) { /* sub-block s: h = s / 8, j = (s / 2) % 4 */
+        float dl = d * (float)(scales[s] & 0x0f), ml = dmin * (float)(scales[s] >> 4);
+        const uint8_t *q = qs + 32 * (s / 8) + 16 * (s % 2);
+        int shift = 2 * ((s / 2) % 4);
+        for (int l = 0; l < 16; l++) y[16 * s + l] = dl * (float)((q[l] >> shift) & 3) - ml;
+    }
+}
+
+/*
+ * Q3_K — 256 elements in 110 bytes (R-TYPE-021):
+ *
+ *   byte 0          32                  96          108     110
+ *        +----------+-------------------+-----------+-------+
+ *        | hmask[32]| qs[64]            | scales[12]| d f16 |
+ *        +----------+-------------------+-----------+-------+
+ *   sixteen 6-bit scales packed in 12 bytes, for sub-block s = 0..15 (gr_q3k_scale):
+ *     lo4 = s < 8 ? scales[s] & 15 : scales[s - 8] >> 4
+ *     hi2 = (scales[8 + s % 4] >> (2 * (s / 4))) & 3
+ *     sc_s = (lo4 | hi2 << 4) - 32                       (in -32..31)
+ *
+ *   element e (h = e / 128, j = (e % 128) / 32, l = e % 32, s = 8h + 2j + (l >= 16)):
+ *     q = ((qs[32h + l] >> 2j) & 3) - (hmask[l] bit (4h + j) set ? 0 : 4)     (in -4..3)
+ *     y = (d * (f32)sc_s) * (f32)q
+ *   (computed as ((qs >> 2j) & 3) - 4 + (bit << 2): the same integer, without a branch)
+ */
+static inline void gr_decode_q3_k(const uint8_t *restrict blk, float *restrict y) {
+    const uint8_t *hmask = blk, *qs = blk + 32, *scales = blk + 96;
+    float d = gr_f16_to_f32(gr_rd16(blk + 108));
+    for (int s = 0; s < 16; s++) { /* sub-block s: h = s / 8, j = (s / 2) % 4 */
+        float dl = d * (float)gr_q3k_scale(scales, s);
+        int h = s / 8, j = (s / 2) % 4, l0 = 16 * (s % 2);
+        const uint8_t *q = qs + 32 * h + l0, *m = hmask + l0;
+        for (int l = 0; l < 16; l++) {
+            int v = ((q[l] >> (2 * j)) & 3) - 4 + (((m[l] >> (4 * h + j)) & 1) << 2);
+            y[16 * s + l] = dl * (float)v;
+        }
+    }
+}
+
+/*
+ * Q4_K — 256 elements in 144 bytes (R-TYPE-022):
+ *
+ *   byte 0      2        4           16                           144
+ *        +------+--------+-----------+----------------------------+
+ *        | d f16|dmin f16| scales[12]| qs[128]                    |
+ *        +------+--------+-----------+----------------------------+
+ *   eight 32-element sub-blocks s, scale/min by gr_k4_scale_min.
+ *
+ *   element e (c = e / 64, l = e % 64, s = e / 32):
+ *     q = l < 32 ? qs[32c + l] & 15 : qs[32c + l - 32] >> 4
+ *     y = (d * (f32)sc_s) * (f32)q - dmin * (f32)m_s
+ */
+static inline void gr_decode_q4_k(const uint8_t *restrict blk, float *restrict y) {
+    float d = gr_f16_to_f32(gr_rd16(blk));
+    float dmin = gr_f16_to_f32(gr_rd16(blk + 2));
+    const uint8_t *scales = blk + 4, *qs = blk + 16;
+    for (int c = 0; c < 4; c++) {
+        float k[4];
+        gr_k4_chunk(scales, c, d, dmin, k);
+        const uint8_t *q = qs + 32 * c;
+        float *yc = y + 64 * c;
+        for (int l = 0; l < 32; l++) yc[l] = k[0] * (float)(q[l] & 0x0f) - k[1];
+        for (int l = 0; l < 32; l++) yc[32 + l] = k[2] * (float)(q[l] >> 4) - k[3];
+    }
+}
+
+/*
+ * Q5_K — 256 elements in 176 bytes (R-TYPE-023):
+ *
+ *   byte 0      2        4           16         48                 176
+ *        +------+--------+-----------+----------+------------------+
+ *        | d f16|dmin f16| scales[12]| qh[32]   | qs[128]          |
+ *        +------+--------+-----------+----------+------------------+
+ *
+ *   element e (c = e / 64, l = e % 64, s = e / 32):
+ *     q = (l < 32 ? qs[32c + l] & 15 : qs[32c + l - 32] >> 4) + (qh[l % 32] bit s set ? 16 : 0)
+ *     y = (d * (f32)sc_s) * (f32)q - dmin * (f32)m_s
+ */
+static inline void gr_decode_q5_k(const uint8_t *restrict blk, float *restrict y) {
+    float d = gr_f16_to_f32(gr_rd16(blk));
+    float dmin = gr_f16_to_f32(gr_rd16(blk + 2));
+    const uint8_t *scales = blk + 4, *qh = blk + 16, *qs = blk + 48;
+    for (int c = 0; c < 4; c++) {
+        float k[4];
+        gr_k4_chunk(scales, c, d, dmin, k);
+        const uint8_t *q = qs + 32 * c;
+        float *yc = y + 64 * c;
+        int s1 = 2 * c, s2 = 2 * c + 1; /* the sub-blocks of the low and the high nibbles */
+        for (int l = 0; l < 32; l++) {
+            yc[l] = k[0] * (float)((q[l] & 0x0f) + (((qh[l] >> s1) & 1) << 4)) - k[1];
+        }
+        for (int l = 0; l < 32; l++) {
+            yc[32 + l] = k[2] * (float)((q[l] >> 4) + (((qh[l] >> s2) & 1) << 4)) - k[3];
+        }
+    }
+}
+
+/*
+ * Q6_K — 256 elements in 210 bytes (R-TYPE-024):
+ *
+ *   byte 0                  128           192          208     210
+ *        +------------------+-------------+------------+-------+
+ *        | ql[128]          | qh[64]      | scales[16] | d f16 |
+ *        +------------------+-------------+------------+-------+
+ *   scales: i8, one per 16-element sub-block
+ *
+ *   element e (h = e / 128, k = (e % 128) / 32, l = e % 32, s = 8h + 2k + l / 16):
+ *     lo4: k = 0: ql[64h + l] & 15      k = 1: ql[64h + l + 32] & 15
+ *       k = 2: ql[64h + l] >> 4      k = 3: ql[64h + l + 32] >> 4
+ *     hi2 = (qh[32h + l] >> 2k) & 3
+ *     q = (lo4 | hi2 << 4) - 32                                            (in -32..31)
+ *     y = (d * (f32)scales[s]) * (f32)q
+ */
+static inline void gr_decode_q6_k(const uint8_t *restrict blk, float *restrict y) {
+    const uint8_t *ql = blk, *qh = blk + 128;
+    const int8_t *scales = (const int8_t *)(blk + 192);
+    float d = gr_f16_to_f32(gr_rd16(blk + 208));
+    for (int s = 0; s < 16; s++) { /* sub-block s: h = s / 8, k = (s / 2) % 4, l from 16 (s % 2) */
+        int h = s / 8, k = (s / 2) % 4, l0 = 16 * (s % 2);
+        float dl = d * (float)scales[s];
+        const uint8_t *lo = ql + 64 * h + 32 * (k & 1) + l0, *hi = qh + 32 * h + l0;
+        int shift = 4 * (k >> 1);
+        for (int l = 0; l < 16; l++) {
+            int q = (((lo[l] >> shift) & 0x0f) | (((hi[l] >> (2 * k)) & 3) << 4)) - 32;
+            y[16 * s + l] = dl * (float)q;
+        }
+    }
 }
 
 /* Decode n elements (a multiple of the type's block size; type decodable: F32, F16, BF16 or a
