@@ -896,6 +896,16 @@ static void test_portable_attention_kernels_equal_simd(void **state) {
                 assert_memory_equal(op, want, n * sizeof *op);
                 assert_memory_equal(op, of, n * sizeof *op);
             }
+            /* every path of the machine (AVX2 and AVX-512 on one that has both) */
+            for (int p = 0; p < GR_KPATH_COUNT; p++) {
+                if (!gr_kpath_available((gr_kpath)p)) continue;
+                memset(sf, 0xff, sizeof sf);
+                gr_dot_rows_on((gr_kpath)p, q, k, STRIDE, rows, n, sf);
+                assert_memory_equal(sp, sf, rows * sizeof *sp);
+                memset(of, 0xff, sizeof of);
+                gr_weighted_rows_on((gr_kpath)p, of, w, k, STRIDE, rows, n);
+                if (n > 0) assert_memory_equal(op, of, n * sizeof *op);
+            }
         }
     }
 }

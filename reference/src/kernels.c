@@ -872,32 +872,44 @@ float gr_dot_f32(const float *a, const float *b, size_t n) {
     return dot_f32_portable(a, b, n);
 }
 
-void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, size_t n,
-                 float *out) {
+void gr_dot_rows_on(gr_kpath p, const float *q, const float *k, size_t stride, size_t n_rows,
+                    size_t n, float *out) {
 #if GR_HAVE_AVX2
-    if (n >= GR_LANES && gr_have_avx2()) {
-        dot_rows_avx2(q, k, stride, n_rows, n, out);
+    if (n >= GR_LANES && p != GR_KPATH_PORTABLE) {
+        dot_rows_avx2(q, k, stride, n_rows, n, out); /* F32: AVX2 on the AVX-512 path too */
         return;
     }
 #endif
+    (void)p;
     gr_dot_rows_portable(q, k, stride, n_rows, n, out);
 }
 
-void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, size_t n_rows,
-                      size_t n) {
+void gr_dot_rows(const float *q, const float *k, size_t stride, size_t n_rows, size_t n,
+                 float *out) {
+    gr_dot_rows_on(gr_kpath_best(), q, k, stride, n_rows, n, out);
+}
+
+void gr_weighted_rows_on(gr_kpath p, float *o, const float *w, const float *v, size_t stride,
+                         size_t n_rows, size_t n) {
 #if GR_HAVE_AVX512
-    if (gr_have_avx512()) {
+    if (p == GR_KPATH_AVX512) {
         gr_avx512_weighted_rows(o, w, v, stride, n_rows, n);
         return;
     }
 #endif
 #if GR_HAVE_AVX2
-    if (gr_have_avx2()) {
+    if (p != GR_KPATH_PORTABLE) {
         weighted_rows_avx2(o, w, v, stride, n_rows, n);
         return;
     }
 #endif
+    (void)p;
     gr_weighted_rows_portable(o, w, v, stride, n_rows, n);
+}
+
+void gr_weighted_rows(float *o, const float *w, const float *v, size_t stride, size_t n_rows,
+                      size_t n) {
+    gr_weighted_rows_on(gr_kpath_best(), o, w, v, stride, n_rows, n);
 }
 
 #if GR_HAVE_AVX2

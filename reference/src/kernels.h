@@ -82,5 +82,10 @@ void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_
                        size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1,
                        float *row_buf);
 void gr_weight_row_on(gr_kpath p, const gr_weight *w, size_t index, float *out);
+/* gr_dot_rows, gr_weighted_rows on path p (p available). */
+void gr_dot_rows_on(gr_kpath p, const float *q, const float *k, size_t stride, size_t n_rows,
+                    size_t n, float *out);
+void gr_weighted_rows_on(gr_kpath p, float *o, const float *w, const float *v, size_t stride,
+                         size_t n_rows, size_t n);
 
 #endif
