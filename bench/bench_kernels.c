@@ -67,7 +67,8 @@ static void fill_blocks(uint32_t type, uint8_t *p, size_t n_bytes) {
 }
 
 static const char *path_name(gr_kpath p) {
-    return p == GR_KPATH_PORTABLE ? "portable" : p == GR_KPATH_AVX2 ? "avx2" : "avx512";
+    return p == GR_KPATH_PORTABLE ? "portable" : p == GR_KPATH_AVX2 ? "avx2"
+           : p == GR_KPATH_AVX512 ? "avx512" : "wasm-simd128";
 }
 
 static int differs(const char *type, gr_kpath p, int n_batch) {

@@ -5,8 +5,10 @@
  * the row to lane e mod 16, the same operations per lane as the portable kernel (R-TYPE-*:
  * every conversion exact, every multiply and add of the decode rounded on its own), then
  * s = s + y * x (two roundings; SIMD128 has no fused multiply-add, relaxed-simd's madd is not
- * used and -ffp-contract=off keeps C from making one). The portable path decodes 256 elements
- * at a time into a buffer and then accumulates; here a block never leaves the registers.
+ * used and -ffp-contract=off keeps C from making one). Integers become f32 exactly without
+ * f32x4.convert (u8_to_f32, i32_to_f32: bit patterns of 2^23 + q, minus a power-of-two sum).
+ * The portable path decodes a block into a buffer and then accumulates; here a block never
+ * leaves the registers.
  *
  * Several rows at once (GR_WASM_NR, from NR quarters of the matrix, each row with its own
  * 16 lanes, as kernels.c's AVX2 drivers): each lane's sum is one chain of dependent additions,
@@ -21,8 +23,9 @@
 
 #include <wasm_simd128.h>
 
-/* Rows per pass of the row drivers (measured in bench: 2 beats 1 and 4 under V8 on x86-64,
- * whose 16 xmm registers hold 2 x 4 accumulators and a block's temporaries). */
+/* Rows per pass of the row drivers: 2 rows' 8 accumulators and a block's temporaries fit the
+ * 16 xmm registers V8 has on x86-64 (4 rows' 16 do not). 1, 2 and 4 measured the same within
+ * the noise of a shared 2-core machine (bench_kernels built for wasm32, 2026-12-08). */
 #ifndef GR_WASM_NR
 #define GR_WASM_NR 2
 #endif
@@ -47,6 +50,21 @@ GR_WASM_INLINE void i8_to_f32(v128_t q, v128_t w[4]) {
     w[1] = i32_to_f32(wasm_i32x4_extend_high_i16x8(lo));
     w[2] = i32_to_f32(wasm_i32x4_extend_low_i16x8(hi));
     w[3] = i32_to_f32(wasm_i32x4_extend_high_i16x8(hi));
+}
+
+/* 16 unsigned bytes q as four f32x4 of q - bias (bias a small integer), exact: a byte swizzle
+ * zero-extends four bytes into the low bytes of four lanes, or-ed into the bits of 2^23 that
+ * is 2^23 + q (its ulp is 1), minus 2^23 + bias (exact). Fewer operations than the sign
+ * extensions of i8_to_f32 (Q4_0 +25%, Q4_K +15% in bench_kernels' cache-sized product). */
+GR_WASM_INLINE void u8_to_f32(v128_t q, float bias, v128_t w[4]) {
+    const v128_t magic = wasm_i32x4_splat(0x4b000000);
+    const v128_t off = wasm_f32x4_splat(0x1p23f + bias);
+#define U8LANES(i) wasm_i8x16_const(i, -1, -1, -1, i + 1, -1, -1, -1, i + 2, -1, -1, -1, i + 3, -1, -1, -1)
+    w[0] = wasm_f32x4_sub(wasm_v128_or(wasm_i8x16_swizzle(q, U8LANES(0)), magic), off);
+    w[1] = wasm_f32x4_sub(wasm_v128_or(wasm_i8x16_swizzle(q, U8LANES(4)), magic), off);
+    w[2] = wasm_f32x4_sub(wasm_v128_or(wasm_i8x16_swizzle(q, U8LANES(8)), magic), off);
+    w[3] = wasm_f32x4_sub(wasm_v128_or(wasm_i8x16_swizzle(q, U8LANES(12)), magic), off);
+#undef U8LANES
 }
 
 /* Lanes 0-15 += y * x for 16 decoded weights y (R-NUM-010: element i to lane i mod 16). */
@@ -119,7 +137,7 @@ GR_WASM_INLINE v128_t bits8(v128_t b, int s, int mask) {
     return wasm_v128_and(wasm_u16x8_shr(b, s), wasm_i8x16_splat((int8_t)mask));
 }
 
-/* y = (f32)q * d for 16 int8 q (exact for Q4_0/Q5_0/Q8_0: at most 8 x 11 significant bits). */
+/* y = (f32)q * d for 16 int8 q (Q8_0; exact: at most 8 x 11 significant bits). */
 GR_WASM_INLINE void q_mul(v128_t q, v128_t d, const float *x, v128_t a[4]) {
     v128_t w[4];
     i8_to_f32(q, w);
@@ -127,10 +145,18 @@ GR_WASM_INLINE void q_mul(v128_t q, v128_t d, const float *x, v128_t a[4]) {
     acc16(a, w, x);
 }
 
+/* y = (f32)(q - bias) * d for 16 unsigned bytes q (Q4_0, Q5_0, Q3_K, Q6_K). */
+GR_WASM_INLINE void q_bias_mul(v128_t q, float bias, v128_t d, const float *x, v128_t a[4]) {
+    v128_t w[4];
+    u8_to_f32(q, bias, w);
+    for (int k = 0; k < 4; k++) w[k] = wasm_f32x4_mul(w[k], d);
+    acc16(a, w, x);
+}
+
 /* y = (f32)q * d + m (Q4_1, Q5_1: two roundings). */
 GR_WASM_INLINE void q_mul_add(v128_t q, v128_t d, v128_t m, const float *x, v128_t a[4]) {
     v128_t w[4];
-    i8_to_f32(q, w);
+    u8_to_f32(q, 0.0f, w);
     for (int k = 0; k < 4; k++) w[k] = wasm_f32x4_add(wasm_f32x4_mul(w[k], d), m);
     acc16(a, w, x);
 }
@@ -138,7 +164,7 @@ GR_WASM_INLINE void q_mul_add(v128_t q, v128_t d, v128_t m, const float *x, v128
 /* y = k * (f32)q - m (Q2_K, Q4_K, Q5_K: two roundings). */
 GR_WASM_INLINE void q_kmul_sub(v128_t q, v128_t k, v128_t m, const float *x, v128_t a[4]) {
     v128_t w[4];
-    i8_to_f32(q, w);
+    u8_to_f32(q, 0.0f, w);
     for (int i = 0; i < 4; i++) w[i] = wasm_f32x4_sub(wasm_f32x4_mul(k, w[i]), m);
     acc16(a, w, x);
 }
@@ -148,9 +174,9 @@ GR_WASM_INLINE v128_t f16_splat(const uint8_t *p) { return wasm_f32x4_splat(gr_f
 /* Q4_0 (R-TYPE-010): y = (f32)(nibble - 8) * d; elements 0-15 the low nibbles of qs[0..15],
  * 16-31 the high nibbles. */
 GR_WASM_INLINE void blk_q4_0(const uint8_t *blk, const float *x, v128_t a[4]) {
-    v128_t d = f16_splat(blk), qs = wasm_v128_load(blk + 2), eight = wasm_i8x16_splat(8);
-    q_mul(wasm_i8x16_sub(lo4(qs), eight), d, x, a);
-    q_mul(wasm_i8x16_sub(hi4(qs), eight), d, x + 16, a);
+    v128_t d = f16_splat(blk), qs = wasm_v128_load(blk + 2);
+    q_bias_mul(lo4(qs), 8.0f, d, x, a);
+    q_bias_mul(hi4(qs), 8.0f, d, x + 16, a);
 }
 
 /* Q4_1 (R-TYPE-011): y = (f32)nibble * d + m. */
@@ -171,10 +197,10 @@ GR_WASM_INLINE v128_t q5_bit16(uint32_t h) {
 
 /* Q5_0 (R-TYPE-012): y = (f32)(q - 16) * d, q = nibble | fifth bit << 4. */
 GR_WASM_INLINE void blk_q5_0(const uint8_t *blk, const float *x, v128_t a[4]) {
-    v128_t d = f16_splat(blk), qs = wasm_v128_load(blk + 6), sixteen = wasm_i8x16_splat(16);
+    v128_t d = f16_splat(blk), qs = wasm_v128_load(blk + 6);
     uint32_t qh = gr_rd32(blk + 2);
-    q_mul(wasm_i8x16_sub(wasm_v128_or(lo4(qs), q5_bit16(qh)), sixteen), d, x, a);
-    q_mul(wasm_i8x16_sub(wasm_v128_or(hi4(qs), q5_bit16(qh >> 16)), sixteen), d, x + 16, a);
+    q_bias_mul(wasm_v128_or(lo4(qs), q5_bit16(qh)), 16.0f, d, x, a);
+    q_bias_mul(wasm_v128_or(hi4(qs), q5_bit16(qh >> 16)), 16.0f, d, x + 16, a);
 }
 
 /* Q5_1 (R-TYPE-013): y = (f32)q * d + m. */
@@ -215,17 +241,16 @@ GR_WASM_INLINE void blk_q2_k(const uint8_t *blk, const float *x, v128_t a[4]) {
 GR_WASM_INLINE void blk_q3_k(const uint8_t *blk, const float *x, v128_t a[4]) {
     const uint8_t *qs = blk + 32, *scales = blk + 96;
     float d = gr_f16_to_f32(gr_rd16(blk + 108));
-    const v128_t four = wasm_i8x16_splat(4);
     v128_t m0 = wasm_v128_load(blk), m1 = wasm_v128_load(blk + 16);
     for (int h = 0; h < 2; h++) {
         v128_t v0 = wasm_v128_load(qs + 32 * h), v1 = wasm_v128_load(qs + 32 * h + 16);
         for (int j = 0; j < 4; j++) {
             int mb = 4 * h + j;
-            v128_t q0 = wasm_i8x16_sub(wasm_v128_or(bits8(v0, 2 * j, 3), wasm_i16x8_shl(bits8(m0, mb, 1), 2)), four);
-            v128_t q1 = wasm_i8x16_sub(wasm_v128_or(bits8(v1, 2 * j, 3), wasm_i16x8_shl(bits8(m1, mb, 1), 2)), four);
+            v128_t q0 = wasm_v128_or(bits8(v0, 2 * j, 3), wasm_i16x8_shl(bits8(m0, mb, 1), 2));
+            v128_t q1 = wasm_v128_or(bits8(v1, 2 * j, 3), wasm_i16x8_shl(bits8(m1, mb, 1), 2));
             const float *xs = x + 128 * h + 32 * j;
-            q_mul(q0, wasm_f32x4_splat(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j)), xs, a);
-            q_mul(q1, wasm_f32x4_splat(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j + 1)), xs + 16, a);
+            q_bias_mul(q0, 4.0f, wasm_f32x4_splat(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j)), xs, a);
+            q_bias_mul(q1, 4.0f, wasm_f32x4_splat(d * (float)gr_q3k_scale(scales, 8 * h + 2 * j + 1)), xs + 16, a);
         }
     }
 }
@@ -275,7 +300,6 @@ GR_WASM_INLINE void blk_q5_k(const uint8_t *blk, const float *x, v128_t a[4]) {
 GR_WASM_INLINE void blk_q6_k(const uint8_t *blk, const float *x, v128_t a[4]) {
     const int8_t *scales = (const int8_t *)(blk + 192);
     float d = gr_f16_to_f32(gr_rd16(blk + 208));
-    const v128_t bias = wasm_i8x16_splat(32);
     for (int h = 0; h < 2; h++) {
         v128_t qh0 = wasm_v128_load(blk + 128 + 32 * h), qh1 = wasm_v128_load(blk + 144 + 32 * h);
         for (int k = 0; k < 4; k++) {
@@ -283,11 +307,11 @@ GR_WASM_INLINE void blk_q6_k(const uint8_t *blk, const float *x, v128_t a[4]) {
             v128_t l0 = wasm_v128_load(lo), l1 = wasm_v128_load(lo + 16);
             l0 = k >> 1 ? hi4(l0) : lo4(l0);
             l1 = k >> 1 ? hi4(l1) : lo4(l1);
-            v128_t q0 = wasm_i8x16_sub(wasm_v128_or(l0, wasm_i16x8_shl(bits8(qh0, 2 * k, 3), 4)), bias);
-            v128_t q1 = wasm_i8x16_sub(wasm_v128_or(l1, wasm_i16x8_shl(bits8(qh1, 2 * k, 3), 4)), bias);
+            v128_t q0 = wasm_v128_or(l0, wasm_i16x8_shl(bits8(qh0, 2 * k, 3), 4));
+            v128_t q1 = wasm_v128_or(l1, wasm_i16x8_shl(bits8(qh1, 2 * k, 3), 4));
             const float *xs = x + 128 * h + 32 * k;
-            q_mul(q0, wasm_f32x4_splat(d * (float)scales[8 * h + 2 * k]), xs, a);
-            q_mul(q1, wasm_f32x4_splat(d * (float)scales[8 * h + 2 * k + 1]), xs + 16, a);
+            q_bias_mul(q0, 32.0f, wasm_f32x4_splat(d * (float)scales[8 * h + 2 * k]), xs, a);
+            q_bias_mul(q1, 32.0f, wasm_f32x4_splat(d * (float)scales[8 * h + 2 * k + 1]), xs + 16, a);
         }
     }
 }
