@@ -866,6 +866,35 @@ static void test_portable_matmul_equals_decoded_dots_and_simd(void **state) {
     }
 }
 
+/* R-NUM-012, R-NUM-044: the portable batched product takes at most GGUFREF_MAX_BATCH vectors
+ * per pass over the rows; more vectors (19: a second pass of 3) give every (row, vector) the
+ * dot of the decoded row, for every type, 6 rows (a group of four and two single rows). */
+static void test_portable_matmul_more_vectors_than_max_batch(void **state) {
+    (void)state;
+    enum { N_OUT = 6, B = GGUFREF_MAX_BATCH + 3, MAX_IN = 512 };
+    static uint8_t data[N_OUT * MAX_IN * 4];
+    static float x[B * MAX_IN], dec[MAX_IN], y[B * N_OUT];
+    static const uint32_t plain[3] = {GGUFREF_T_F32, GGUFREF_T_F16, GGUFREF_T_BF16};
+    for (size_t t = 0; t < N_BLOCK_TYPES + 3; t++) {
+        const type_case *tc = t < N_BLOCK_TYPES ? &block_types[t] : NULL;
+        uint32_t type = tc ? tc->type : plain[t - N_BLOCK_TYPES];
+        size_t n_in = tc ? (tc->block == 32 ? 9 * 32 : 2 * 256) : 45;
+        size_t row_bytes = tc ? n_in / tc->block * tc->bytes : n_in * (type == GGUFREF_T_F32 ? 4 : 2);
+        for (size_t r = 0; r < N_OUT; r++) {
+            if (tc) random_row(tc, data + r * row_bytes, n_in);
+            else plain_row(type, data + r * row_bytes, n_in);
+        }
+        for (size_t i = 0; i < B * n_in; i++) x[i] = rnd_float(1.0f);
+        gr_weight w = {type, data, n_in, N_OUT, row_bytes};
+        memset(y, 0xff, sizeof y);
+        gr_matmul_rows_portable(&w, x, n_in, B, y, N_OUT, 0, N_OUT, dec);
+        for (size_t r = 0; r < N_OUT; r++) {
+            assert_int_equal(ggufref_dequantize(type, data + r * row_bytes, dec, n_in), GGUFREF_OK);
+            for (size_t b = 0; b < B; b++) assert_bits(y[b * N_OUT + r], bits(spec_dot(dec, x + b * n_in, n_in)));
+        }
+    }
+}
+
 /* R-NUM-024, R-NUM-044: the portable attention kernels equal their scalar definitions and the
  * path the machine takes, for head sizes 0..70 (every tail of the 8-, 16- and 32-wide loops)
  * and 1..19 cached rows. */
@@ -1070,6 +1099,7 @@ int main(void) {
         cmocka_unit_test(test_weight_row_equals_dequantize),
         cmocka_unit_test(test_attention_kernels_match_definitions),
         cmocka_unit_test(test_portable_matmul_equals_decoded_dots_and_simd),
+        cmocka_unit_test(test_portable_matmul_more_vectors_than_max_batch),
         cmocka_unit_test(test_portable_attention_kernels_equal_simd),
         cmocka_unit_test(test_expf_inplace_equals_gr_expf),
         cmocka_unit_test(test_kernel_path_is_named),
