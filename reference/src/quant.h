@@ -99,10 +99,12 @@ static inline int gr_q3k_scale(const uint8_t *scales, int s) {
  *
  * Written so that gcc and clang vectorize them at -O2 on any target (the portable C path runs
  * on ARM, POWER, RISC-V and wasm32 without SIMD too): every loop has a trip count of 16 or 32
- * known at compile time, no branch, no shift by the loop index (SSE2 has no per-lane shift),
- * the scales of a sub-block computed once before its loop, and y does not alias blk
- * (restrict). The same integers and the same binary32 operations as the per-element formulas
- * of SPEC chapter 4, hence the same bits (torture_quant compares with a transcription).
+ * known at compile time, no branch (a choice between two constants becomes a mask), no shift
+ * by the loop index (SSE2 has no per-lane shift) and where possible shifts by constants (x86
+ * has no byte shift: a variable one costs an unpack and a pack), the scales of a sub-block
+ * computed once before its loop, and y does not alias blk (restrict). The same integers and
+ * the same binary32 operations as the per-element formulas of SPEC chapter 4, hence the same
+ * bits (torture_quant compares with a transcription).
  */
 
 /* F16 (R-TYPE-002): 16 elements, 32 bytes. */
@@ -248,11 +250,21 @@ static inline void gr_decode_q2_k(const uint8_t *restrict blk, float *restrict y
     const uint8_t *scales = blk, *qs = blk + 16;
     float d = gr_f16_to_f32(gr_rd16(blk + 80));
     float dmin = gr_f16_to_f32(gr_rd16(blk + 82));
-    for (int s = 0; s < 16; s++) { /* sub-block s: h = s / 8, j = (s / 2) % 4 */
-        float dl = d * (float)(scales[s] & 0x0f), ml = dmin * (float)(scales[s] >> 4);
-        const uint8_t *q = qs + 32 * (s / 8) + 16 * (s % 2);
-        int shift = 2 * ((s / 2) % 4);
-        for (int l = 0; l < 16; l++) y[16 * s + l] = dl * (float)((q[l] >> shift) & 3) - ml;
+    for (int g = 0; g < 4; g++) { /* h = g / 2, l from 16 (g % 2): the four planes j at once */
+        int h = g / 2, l0 = 16 * (g % 2), s = 8 * h + g % 2; /* sub-block of plane j: s + 2j */
+        float dl[4], ml[4];
+        for (int j = 0; j < 4; j++) {
+            dl[j] = d * (float)(scales[s + 2 * j] & 0x0f);
+            ml[j] = dmin * (float)(scales[s + 2 * j] >> 4);
+        }
+        const uint8_t *q = qs + 32 * h + l0;
+        float *yg = y + 128 * h + l0;
+        for (int l = 0; l < 16; l++) { /* shifts by constants: cheap on every vector unit */
+            yg[l] = dl[0] * (float)(q[l] & 3) - ml[0];
+            yg[32 + l] = dl[1] * (float)((q[l] >> 2) & 3) - ml[1];
+            yg[64 + l] = dl[2] * (float)((q[l] >> 4) & 3) - ml[2];
+            yg[96 + l] = dl[3] * (float)(q[l] >> 6) - ml[3];
+        }
     }
 }
 
@@ -271,18 +283,26 @@ static inline void gr_decode_q2_k(const uint8_t *restrict blk, float *restrict y
  *   element e (h = e / 128, j = (e % 128) / 32, l = e % 32, s = 8h + 2j + (l >= 16)):
  *     q = ((qs[32h + l] >> 2j) & 3) - (hmask[l] bit (4h + j) set ? 0 : 4)     (in -4..3)
  *     y = (d * (f32)sc_s) * (f32)q
- *   (computed as ((qs >> 2j) & 3) - 4 + (bit << 2): the same integer, without a branch)
+ *   (the four planes j of 16 qs bytes at once: shifts by constants, the hmask bits by masks)
  */
 static inline void gr_decode_q3_k(const uint8_t *restrict blk, float *restrict y) {
     const uint8_t *hmask = blk, *qs = blk + 32, *scales = blk + 96;
     float d = gr_f16_to_f32(gr_rd16(blk + 108));
-    for (int s = 0; s < 16; s++) { /* sub-block s: h = s / 8, j = (s / 2) % 4 */
-        float dl = d * (float)gr_q3k_scale(scales, s);
-        int h = s / 8, j = (s / 2) % 4, l0 = 16 * (s % 2);
+    for (int g = 0; g < 4; g++) { /* h = g / 2, l from 16 (g % 2): the four planes j at once */
+        int h = g / 2, l0 = 16 * (g % 2), s = 8 * h + g % 2; /* sub-block of plane j: s + 2j */
+        float dl[4];
+        uint8_t bit[4]; /* the hmask bit of plane j: 4h + j */
+        for (int j = 0; j < 4; j++) {
+            dl[j] = d * (float)gr_q3k_scale(scales, s + 2 * j);
+            bit[j] = (uint8_t)(1u << (4 * h + j));
+        }
         const uint8_t *q = qs + 32 * h + l0, *m = hmask + l0;
-        for (int l = 0; l < 16; l++) {
-            int v = ((q[l] >> (2 * j)) & 3) - 4 + (((m[l] >> (4 * h + j)) & 1) << 2);
-            y[16 * s + l] = dl * (float)v;
+        float *yg = y + 128 * h + l0;
+        for (int l = 0; l < 16; l++) { /* shifts by constants, the hmask bits by masks */
+            yg[l] = dl[0] * (float)((q[l] & 3) - ((m[l] & bit[0]) ? 0 : 4));
+            yg[32 + l] = dl[1] * (float)(((q[l] >> 2) & 3) - ((m[l] & bit[1]) ? 0 : 4));
+            yg[64 + l] = dl[2] * (float)(((q[l] >> 4) & 3) - ((m[l] & bit[2]) ? 0 : 4));
+            yg[96 + l] = dl[3] * (float)((q[l] >> 6) - ((m[l] & bit[3]) ? 0 : 4));
         }
     }
 }
@@ -335,12 +355,13 @@ static inline void gr_decode_q5_k(const uint8_t *restrict blk, float *restrict y
         gr_k4_chunk(scales, c, d, dmin, k);
         const uint8_t *q = qs + 32 * c;
         float *yc = y + 64 * c;
-        int s1 = 2 * c, s2 = 2 * c + 1; /* the sub-blocks of the low and the high nibbles */
+        /* the qh bits of sub-blocks 2c (low nibbles) and 2c + 1 (high), tested by masks */
+        uint8_t b1 = (uint8_t)(1u << (2 * c)), b2 = (uint8_t)(2u << (2 * c));
         for (int l = 0; l < 32; l++) {
-            yc[l] = k[0] * (float)((q[l] & 0x0f) + (((qh[l] >> s1) & 1) << 4)) - k[1];
+            yc[l] = k[0] * (float)((q[l] & 0x0f) + ((qh[l] & b1) ? 16 : 0)) - k[1];
         }
         for (int l = 0; l < 32; l++) {
-            yc[32 + l] = k[2] * (float)((q[l] >> 4) + (((qh[l] >> s2) & 1) << 4)) - k[3];
+            yc[32 + l] = k[2] * (float)((q[l] >> 4) + ((qh[l] & b2) ? 16 : 0)) - k[3];
         }
     }
 }
@@ -365,14 +386,17 @@ static inline void gr_decode_q6_k(const uint8_t *restrict blk, float *restrict y
     const uint8_t *ql = blk, *qh = blk + 128;
     const int8_t *scales = (const int8_t *)(blk + 192);
     float d = gr_f16_to_f32(gr_rd16(blk + 208));
-    for (int s = 0; s < 16; s++) { /* sub-block s: h = s / 8, k = (s / 2) % 4, l from 16 (s % 2) */
-        int h = s / 8, k = (s / 2) % 4, l0 = 16 * (s % 2);
-        float dl = d * (float)scales[s];
-        const uint8_t *lo = ql + 64 * h + 32 * (k & 1) + l0, *hi = qh + 32 * h + l0;
-        int shift = 4 * (k >> 1);
-        for (int l = 0; l < 16; l++) {
-            int q = (((lo[l] >> shift) & 0x0f) | (((hi[l] >> (2 * k)) & 3) << 4)) - 32;
-            y[16 * s + l] = dl * (float)q;
+    for (int g = 0; g < 4; g++) { /* h = g / 2, l from 16 (g % 2): the four quarters k at once */
+        int h = g / 2, l0 = 16 * (g % 2), s = 8 * h + g % 2; /* sub-block of quarter k: s + 2k */
+        float d0 = d * (float)scales[s], d1 = d * (float)scales[s + 2];
+        float d2 = d * (float)scales[s + 4], d3 = d * (float)scales[s + 6];
+        const uint8_t *lo = ql + 64 * h + l0, *hi = qh + 32 * h + l0;
+        float *yg = y + 128 * h + l0;
+        for (int l = 0; l < 16; l++) { /* shifts by constants: cheap on every vector unit */
+            yg[l] = d0 * (float)(((lo[l] & 0x0f) | ((hi[l] & 3) << 4)) - 32);
+            yg[32 + l] = d1 * (float)(((lo[32 + l] & 0x0f) | (((hi[l] >> 2) & 3) << 4)) - 32);
+            yg[64 + l] = d2 * (float)(((lo[l] >> 4) | (((hi[l] >> 4) & 3) << 4)) - 32);
+            yg[96 + l] = d3 * (float)(((lo[32 + l] >> 4) | (((hi[l] >> 6) & 3) << 4)) - 32);
         }
     }
 }
