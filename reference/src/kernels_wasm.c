@@ -91,36 +91,41 @@ GR_WASM_INLINE void blk_f32(const uint8_t *blk, const float *x, v128_t a[4]) {
     acc16(a, w, x);
 }
 
-/* binary16 -> binary32 of four zero-extended halves, the bit method of gr_f16_to_f32
- * (R-TYPE-002, exact, NaN payloads kept): e|m moved up 13 times 2^112 (exact), e = 31 takes
- * 0x7f800000 | m << 13, then the sign. */
-GR_WASM_INLINE v128_t f16x4_to_f32(v128_t h) {
-    v128_t sign = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x8000)), 16);
-    v128_t em = wasm_i32x4_shl(wasm_v128_and(h, wasm_i32x4_splat(0x7fff)), 13);
-    v128_t mag = wasm_f32x4_mul(em, wasm_f32x4_splat(0x1p112f));
-    v128_t special = wasm_i32x4_eq(wasm_v128_and(h, wasm_i32x4_splat(0x7c00)), wasm_i32x4_splat(0x7c00));
-    v128_t inf_nan = wasm_v128_or(em, wasm_i32x4_splat(0x7f800000));
-    return wasm_v128_or(sign, wasm_v128_bitselect(inf_nan, mag, special));
+/* binary16 -> binary32 (R-TYPE-002, exact, NaN payloads kept) of four halves h placed in the
+ * high halves of the lanes (h << 16), the bit method of gr_f16_to_f32 with the sign kept in
+ * place: an arithmetic shift by 3 and a mask give sign | (e|m) << 13, the binary32 bits of the
+ * value times 2^-112; times 2^112 (exact: a power of two, the sign kept, no rounding or
+ * underflow) gives the value. e = 31 (bits 23-27 all set before the multiplication) gives
+ * exponent 143 there: 0x38000000 more puts it at 255 with the payload unchanged. */
+GR_WASM_INLINE v128_t f16x4_to_f32(v128_t h16) {
+    v128_t v = wasm_v128_and(wasm_i32x4_shr(h16, 3), wasm_i32x4_splat((int32_t)0x8fffe000u));
+    v128_t special = wasm_i32x4_eq(wasm_v128_and(v, wasm_i32x4_splat(0x0f800000)), wasm_i32x4_splat(0x0f800000));
+    v128_t mag = wasm_f32x4_mul(v, wasm_f32x4_splat(0x1p112f));
+    return wasm_i32x4_add(mag, wasm_v128_and(special, wasm_i32x4_splat(0x38000000)));
 }
+
+/* Four halves of v (the low four, or the high four) in the high halves of the lanes, zeros
+ * below: a zero extension and a shift (cheaper in V8 than a two-input shuffle). */
+GR_WASM_INLINE v128_t hi16_low(v128_t v) { return wasm_i32x4_shl(wasm_u32x4_extend_low_u16x8(v), 16); }
+GR_WASM_INLINE v128_t hi16_high(v128_t v) { return wasm_i32x4_shl(wasm_u32x4_extend_high_u16x8(v), 16); }
 
 /* F16: 16 elements. */
 GR_WASM_INLINE void blk_f16(const uint8_t *blk, const float *x, v128_t a[4]) {
     v128_t v0 = wasm_v128_load(blk), v1 = wasm_v128_load(blk + 16), w[4];
-    w[0] = f16x4_to_f32(wasm_u32x4_extend_low_u16x8(v0));
-    w[1] = f16x4_to_f32(wasm_u32x4_extend_high_u16x8(v0));
-    w[2] = f16x4_to_f32(wasm_u32x4_extend_low_u16x8(v1));
-    w[3] = f16x4_to_f32(wasm_u32x4_extend_high_u16x8(v1));
+    w[0] = f16x4_to_f32(hi16_low(v0));
+    w[1] = f16x4_to_f32(hi16_high(v0));
+    w[2] = f16x4_to_f32(hi16_low(v1));
+    w[3] = f16x4_to_f32(hi16_high(v1));
     acc16(a, w, x);
 }
 
-/* BF16: 16 elements, each the top half of a binary32 (R-TYPE-003): a shuffle puts zeros below. */
+/* BF16: 16 elements, each the top half of a binary32 (R-TYPE-003). */
 GR_WASM_INLINE void blk_bf16(const uint8_t *blk, const float *x, v128_t a[4]) {
-    const v128_t z = wasm_i32x4_splat(0);
     v128_t v0 = wasm_v128_load(blk), v1 = wasm_v128_load(blk + 16), w[4];
-    w[0] = wasm_i16x8_shuffle(z, v0, 0, 8, 0, 9, 0, 10, 0, 11);
-    w[1] = wasm_i16x8_shuffle(z, v0, 0, 12, 0, 13, 0, 14, 0, 15);
-    w[2] = wasm_i16x8_shuffle(z, v1, 0, 8, 0, 9, 0, 10, 0, 11);
-    w[3] = wasm_i16x8_shuffle(z, v1, 0, 12, 0, 13, 0, 14, 0, 15);
+    w[0] = hi16_low(v0);
+    w[1] = hi16_high(v0);
+    w[2] = hi16_low(v1);
+    w[3] = hi16_high(v1);
     acc16(a, w, x);
 }
 
