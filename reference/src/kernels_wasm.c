@@ -5,12 +5,13 @@
  * the row to lane e mod 16, the same operations per lane as the portable kernel (R-TYPE-*:
  * every conversion exact, every multiply and add of the decode rounded on its own), then
  * s = s + y * x (two roundings; SIMD128 has no fused multiply-add, relaxed-simd's madd is not
- * used and -ffp-contract=off keeps C from making one). Integers become f32 exactly without
- * f32x4.convert (u8_to_f32, i32_to_f32: bit patterns of 2^23 + q, minus a power-of-two sum).
+ * used and -ffp-contract=off keeps C from making one). Quants become f32 exactly without
+ * f32x4.convert (u8_to_f32: the bits of 2^23 + q, minus 2^23 + bias; clang 14 folds sign
+ * extensions into f32x4.convert and then converts lane by lane).
  * The portable path decodes a block into a buffer and then accumulates; here a block never
  * leaves the registers.
  *
- * Several rows at once (GR_WASM_NR, from NR quarters of the matrix, each row with its own
+ * Several rows at once (GR_WASM_NR, from NR equal parts of the matrix, each row with its own
  * 16 lanes, as kernels.c's AVX2 drivers): each lane's sum is one chain of dependent additions,
  * so one row at a time runs at the latency of an addition; NR rows give NR independent chains
  * without changing any row's order of additions.
@@ -35,27 +36,10 @@
  * variable lives in memory). */
 #define GR_UNROLL _Pragma("clang loop unroll(full)")
 
-/* (f32)v for four i32 |v| < 2^22, exact: the bits of 1.5 * 2^23 plus v are the binary32
- * 1.5 * 2^23 + v (its ulp is 1), minus 1.5 * 2^23 (exact; 0 gives +0). Not
- * f32x4.convert_i32x4: clang 14 folds the sign extensions into it and then converts lane by
- * lane. */
-GR_WASM_INLINE v128_t i32_to_f32(v128_t v) {
-    return wasm_f32x4_sub(wasm_i32x4_add(v, wasm_i32x4_splat(0x4b400000)), wasm_f32x4_splat(0x1.8p23f));
-}
-
-/* 16 signed bytes as four f32x4 (elements 0-3, 4-7, 8-11, 12-15); exact. */
-GR_WASM_INLINE void i8_to_f32(v128_t q, v128_t w[4]) {
-    v128_t lo = wasm_i16x8_extend_low_i8x16(q), hi = wasm_i16x8_extend_high_i8x16(q);
-    w[0] = i32_to_f32(wasm_i32x4_extend_low_i16x8(lo));
-    w[1] = i32_to_f32(wasm_i32x4_extend_high_i16x8(lo));
-    w[2] = i32_to_f32(wasm_i32x4_extend_low_i16x8(hi));
-    w[3] = i32_to_f32(wasm_i32x4_extend_high_i16x8(hi));
-}
-
 /* 16 unsigned bytes q as four f32x4 of q - bias (bias a small integer), exact: a byte swizzle
  * zero-extends four bytes into the low bytes of four lanes, or-ed into the bits of 2^23 that
- * is 2^23 + q (its ulp is 1), minus 2^23 + bias (exact). Fewer operations than the sign
- * extensions of i8_to_f32 (Q4_0 +25%, Q4_K +15% in bench_kernels' cache-sized product). */
+ * is 2^23 + q (its ulp is 1), minus 2^23 + bias (exact). Fewer operations than sign
+ * extensions and a conversion (Q4_0 +25%, Q4_K +15%, Q8_0 +14% in bench_kernels' product). */
 GR_WASM_INLINE void u8_to_f32(v128_t q, float bias, v128_t w[4]) {
     const v128_t magic = wasm_i32x4_splat(0x4b000000);
     const v128_t off = wasm_f32x4_splat(0x1p23f + bias);
@@ -142,15 +126,8 @@ GR_WASM_INLINE v128_t bits8(v128_t b, int s, int mask) {
     return wasm_v128_and(wasm_u16x8_shr(b, s), wasm_i8x16_splat((int8_t)mask));
 }
 
-/* y = (f32)q * d for 16 int8 q (Q8_0; exact: at most 8 x 11 significant bits). */
-GR_WASM_INLINE void q_mul(v128_t q, v128_t d, const float *x, v128_t a[4]) {
-    v128_t w[4];
-    i8_to_f32(q, w);
-    for (int k = 0; k < 4; k++) w[k] = wasm_f32x4_mul(w[k], d);
-    acc16(a, w, x);
-}
-
-/* y = (f32)(q - bias) * d for 16 unsigned bytes q (Q4_0, Q5_0, Q3_K, Q6_K). */
+/* y = (f32)(q - bias) * d for 16 unsigned bytes q (Q4_0, Q5_0, Q8_0, Q3_K, Q6_K; exact for
+ * Q4_0/Q5_0/Q8_0: at most 8 x 11 significant bits). */
 GR_WASM_INLINE void q_bias_mul(v128_t q, float bias, v128_t d, const float *x, v128_t a[4]) {
     v128_t w[4];
     u8_to_f32(q, bias, w);
@@ -196,7 +173,7 @@ GR_WASM_INLINE void blk_q4_1(const uint8_t *blk, const float *x, v128_t a[4]) {
 GR_WASM_INLINE v128_t q5_bit16(uint32_t h) {
     const v128_t bits = wasm_u8x16_make(1, 2, 4, 8, 16, 32, 64, 128, 1, 2, 4, 8, 16, 32, 64, 128);
     v128_t hb = wasm_i16x8_splat((int16_t)(h & 0xffff));
-    hb = wasm_i8x16_shuffle(hb, hb, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    hb = wasm_i8x16_swizzle(hb, wasm_i8x16_const(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
     return wasm_v128_and(wasm_i8x16_eq(wasm_v128_and(hb, bits), bits), wasm_i8x16_splat(0x10));
 }
 
@@ -218,9 +195,9 @@ GR_WASM_INLINE void blk_q5_1(const uint8_t *blk, const float *x, v128_t a[4]) {
 
 /* Q8_0 (R-TYPE-014): y = (f32)q * d. */
 GR_WASM_INLINE void blk_q8_0(const uint8_t *blk, const float *x, v128_t a[4]) {
-    v128_t d = f16_splat(blk);
-    q_mul(wasm_v128_load(blk + 2), d, x, a);
-    q_mul(wasm_v128_load(blk + 18), d, x + 16, a);
+    v128_t d = f16_splat(blk), flip = wasm_i8x16_splat(-128); /* q + 128 as unsigned bytes */
+    q_bias_mul(wasm_v128_xor(wasm_v128_load(blk + 2), flip), 128.0f, d, x, a);
+    q_bias_mul(wasm_v128_xor(wasm_v128_load(blk + 18), flip), 128.0f, d, x + 16, a);
 }
 
 /* Q2_K (R-TYPE-020): element 128h + 32j + l: q = (qs[32h + l] >> 2j) & 3, sub-block
