@@ -88,13 +88,15 @@ float gr_sum_f32(const float *a, size_t n) {
 /*
  * Plain C11 that gcc and clang vectorize at -O2 (the path of ARM, POWER, RISC-V and wasm32
  * without SIMD, and of -DGGUFREF_NO_SIMD builds): every loop over lanes has a trip count of 16
- * known at compile time, over local arrays (no aliasing doubt, no early exit). Each block of a
- * row is decoded by quant.h's gr_decode_T into a local buffer and added at once into the row's
- * 16 lanes (block element i + l goes to lane l: every block starts at a multiple of 16), four
- * rows at a time so that their chains of additions overlap (one lane's chain alone is one
- * addition per 16 elements, in order). A batch of vectors: each block of four rows is decoded
- * once and added into the lanes of every vector. Every (row, vector) sum adds its elements in
- * ascending order into lane e mod 16 and ends with the tree of R-NUM-010: the same bits.
+ * known at compile time, over local arrays (no aliasing doubt, no early exit). Four rows are
+ * decoded together, PR_CHUNK elements at a time, by quant.h's gr_decode_T into a local buffer
+ * (element i of the chunk goes to lane i mod 16: every chunk starts at a multiple of 16), and
+ * the chunk is then added into the 16 lanes of each row, two rows at a time with their sums in
+ * vector registers, so that the chains of additions of the rows overlap (one lane's chain is
+ * one addition per 16 elements, in order). A batch of vectors: each chunk of four rows is
+ * decoded once and added into the lanes of every vector. Every (row, vector) sum adds its
+ * elements in ascending order into lane e mod 16 and ends with the tree of R-NUM-010: the
+ * same bits.
  */
 
 #define PR_ROWS 4      /* rows decoded together */
@@ -121,10 +123,12 @@ static GR_ALWAYS_INLINE void lanes_chunk_muladd(int nr, float (*acc)[GR_LANES], 
 
 /* lanes_chunk_muladd for one and two rows, compiled on their own (not inlined into the
  * drivers, whose surroundings kept gcc from vectorizing them in some types' drivers). */
-static GR_NOINLINE void lanes_chunk1(float (*acc)[GR_LANES], const float *w, const float *x, size_t len) {
+static GR_NOINLINE void lanes_chunk1(float (*acc)[GR_LANES], const float *w, const float *x,
+                                     size_t len) {
     lanes_chunk_muladd(1, acc, w, x, len);
 }
-static GR_NOINLINE void lanes_chunk2(float (*acc)[GR_LANES], const float *w, const float *x, size_t len) {
+static GR_NOINLINE void lanes_chunk2(float (*acc)[GR_LANES], const float *w, const float *x,
+                                     size_t len) {
     lanes_chunk_muladd(2, acc, w, x, len);
 }
 

@@ -166,15 +166,15 @@ static inline void gr_decode_q4_1(const uint8_t *restrict blk, float *restrict y
     for (int j = 0; j < 16; j++) y[j + 16] = (float)(qs[j] >> 4) * d + m;
 }
 
-/* The fifth bits of Q5_0 / Q5_1 as 0 or 16: OUT: h[j] = ((qh >> j) & 1) << 4 for j < 32. Bit j
- * is tested with a mask from a table, not a shift by j (which does not vectorize on SSE2). */
-static inline void gr_q5_fifth_bits(uint32_t qh, int32_t h[32]) {
+/* Bit j of a u32 (j < 32), for the fifth bits of Q5_0 / Q5_1: tested with a mask from this
+ * table, not a shift by j (which does not vectorize on SSE2). */
+static inline uint32_t gr_bit32(int j) {
     static const uint32_t bit[32] = {
         1u << 0,  1u << 1,  1u << 2,  1u << 3,  1u << 4,  1u << 5,  1u << 6,  1u << 7,
         1u << 8,  1u << 9,  1u << 10, 1u << 11, 1u << 12, 1u << 13, 1u << 14, 1u << 15,
         1u << 16, 1u << 17, 1u << 18, 1u << 19, 1u << 20, 1u << 21, 1u << 22, 1u << 23,
         1u << 24, 1u << 25, 1u << 26, 1u << 27, 1u << 28, 1u << 29, 1u << 30, 1u << 31};
-    for (int j = 0; j < 32; j++) h[j] = (qh & bit[j]) ? 16 : 0;
+    return bit[j];
 }
 
 /*
@@ -191,11 +191,14 @@ static inline void gr_q5_fifth_bits(uint32_t qh, int32_t h[32]) {
  */
 static inline void gr_decode_q5_0(const uint8_t *restrict blk, float *restrict y) {
     float d = gr_f16_to_f32(gr_rd16(blk));
-    int32_t h[32];
-    gr_q5_fifth_bits(gr_rd32(blk + 2), h);
+    uint32_t qh = gr_rd32(blk + 2);
     const uint8_t *qs = blk + 6;
-    for (int j = 0; j < 16; j++) y[j] = (float)(((qs[j] & 0x0f) | h[j]) - 16) * d;
-    for (int j = 0; j < 16; j++) y[j + 16] = (float)(((qs[j] >> 4) | h[j + 16]) - 16) * d;
+    for (int j = 0; j < 16; j++) {
+        y[j] = (float)(((qs[j] & 0x0f) | ((qh & gr_bit32(j)) ? 16 : 0)) - 16) * d;
+    }
+    for (int j = 0; j < 16; j++) {
+        y[j + 16] = (float)(((qs[j] >> 4) | ((qh & gr_bit32(j + 16)) ? 16 : 0)) - 16) * d;
+    }
 }
 
 /*
@@ -211,11 +214,14 @@ static inline void gr_decode_q5_0(const uint8_t *restrict blk, float *restrict y
 static inline void gr_decode_q5_1(const uint8_t *restrict blk, float *restrict y) {
     float d = gr_f16_to_f32(gr_rd16(blk));
     float m = gr_f16_to_f32(gr_rd16(blk + 2));
-    int32_t h[32];
-    gr_q5_fifth_bits(gr_rd32(blk + 4), h);
+    uint32_t qh = gr_rd32(blk + 4);
     const uint8_t *qs = blk + 8;
-    for (int j = 0; j < 16; j++) y[j] = (float)((qs[j] & 0x0f) | h[j]) * d + m;
-    for (int j = 0; j < 16; j++) y[j + 16] = (float)((qs[j] >> 4) | h[j + 16]) * d + m;
+    for (int j = 0; j < 16; j++) {
+        y[j] = (float)((qs[j] & 0x0f) | ((qh & gr_bit32(j)) ? 16 : 0)) * d + m;
+    }
+    for (int j = 0; j < 16; j++) {
+        y[j + 16] = (float)((qs[j] >> 4) | ((qh & gr_bit32(j + 16)) ? 16 : 0)) * d + m;
+    }
 }
 
 /*
