@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ggufref.h"
@@ -461,6 +462,34 @@ static int task_count(void) {
     return n;
 }
 
+/* task_count() once it equals want, waiting up to 2 s: a joined thread's /proc/self/task entry
+ * can outlive pthread_join for a moment (the kernel wakes the joiner before the thread is
+ * reaped), so a count taken right after a pool is freed may still include it. Returns the
+ * last count (not want: the caller's assertion then fails). */
+static int task_count_settled(int want) {
+    int n = task_count();
+    for (int i = 0; i < 200 && n != want; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        n = task_count();
+    }
+    return n;
+}
+
+/* The thread count before a test starts its own, once two counts 50 ms apart agree (a thread
+ * joined by an earlier test may still be listed for a moment, as above). */
+static int task_count_base(void) {
+    int n = task_count();
+    for (int i = 0; i < 40; i++) {
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        int m = task_count();
+        if (m == n) break;
+        n = m;
+    }
+    return n;
+}
+
 /* The build's stories15M-shaped Q4_K fixture, or false (skip). OUT: path. */
 static bool fixture_path(char *path, size_t cap) {
     const char *build = getenv("GGUFREF_BUILD_DIR");
@@ -495,30 +524,30 @@ static void test_export_threads_setting(void **state) {
     assert_int_equal(ggufref_export_set_threads(0), GGUFREF_ERR_INVALID_ARGUMENT);
     assert_int_equal(ggufref_export_set_threads(GGUFREF_MAX_THREADS + 1), GGUFREF_ERR_INVALID_ARGUMENT);
     assert_int_equal(ggufref_export_threads(), 1); /* a rejected call changes nothing */
-    int base = task_count();
+    int base = task_count_base();
     /* a setting, not an operation: no runtime is made for it, no thread started yet */
     assert_int_equal(ggufref_export_set_threads(3), GGUFREF_OK);
     assert_int_equal(ggufref_export_threads(), 3);
     assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
     assert_int_equal(st, GGUFREF_STATE_UNINITIALIZED);
-    assert_int_equal(task_count(), base);
+    assert_int_equal(task_count_settled(base), base);
     /* the lazily created runtime takes it: its load starts 2 workers */
     assert_int_equal(ggufref_export_load_model_file(path), GGUFREF_OK);
-    assert_int_equal(task_count(), base + 2);
+    assert_int_equal(task_count_settled(base + 2), base + 2);
     gen_out three, one, two;
     export_generate(&three);
     /* changed with the model resident: at once, state and last error untouched */
     ggufref_error before, after;
     assert_int_equal(ggufref_export_last_error(&before), GGUFREF_OK);
     assert_int_equal(ggufref_export_set_threads(1), GGUFREF_OK);
-    assert_int_equal(task_count(), base);
+    assert_int_equal(task_count_settled(base), base);
     assert_int_equal(ggufref_export_state(&st), GGUFREF_OK);
     assert_int_equal(st, GGUFREF_STATE_CONTINUATION_READY);
     assert_int_equal(ggufref_export_last_error(&after), GGUFREF_OK);
     assert_memory_equal(&before, &after, sizeof before);
     export_generate(&one);
     assert_int_equal(ggufref_export_set_threads(2), GGUFREF_OK);
-    assert_int_equal(task_count(), base + 1);
+    assert_int_equal(task_count_settled(base + 1), base + 1);
     export_generate(&two);
     assert_true(one.len > 0);
     assert_int_equal(three.len, one.len);
@@ -529,13 +558,13 @@ static void test_export_threads_setting(void **state) {
     assert_memory_equal(&two.last_logit0, &one.last_logit0, sizeof one.last_logit0);
     /* the setting outlives the runtime: a fresh one (after the test reset) loads on 2 threads */
     ggufref_fault_export_reset();
-    assert_int_equal(task_count(), base);
+    assert_int_equal(task_count_settled(base), base);
     assert_int_equal(ggufref_export_threads(), 2);
     assert_int_equal(ggufref_export_load_model_file(path), GGUFREF_OK);
-    assert_int_equal(task_count(), base + 1);
+    assert_int_equal(task_count_settled(base + 1), base + 1);
     assert_int_equal(ggufref_export_set_threads(1), GGUFREF_OK);
     ggufref_fault_export_reset();
-    assert_int_equal(task_count(), base);
+    assert_int_equal(task_count_settled(base), base);
 }
 
 /* A session's generate: text and the last token's logit 0. */
@@ -585,30 +614,30 @@ static void test_pool_threads_setting(void **state) {
     assert_int_equal(ggufref_pool_set_threads(pool, 0), GGUFREF_ERR_INVALID_ARGUMENT);
     assert_int_equal(ggufref_pool_set_threads(pool, GGUFREF_MAX_THREADS + 1), GGUFREF_ERR_INVALID_ARGUMENT);
     assert_int_equal(ggufref_pool_threads(pool), 1);
-    int base = task_count();
+    int base = task_count_base();
     assert_int_equal(ggufref_pool_set_threads(pool, 3), GGUFREF_OK);
     assert_int_equal(ggufref_pool_threads(pool), 3);
-    assert_int_equal(task_count(), base); /* threads start with a session, not before */
+    assert_int_equal(task_count_settled(base), base); /* threads start with a session, not before */
     ggufref_session *a, *b;
     assert_int_equal(ggufref_pool_acquire(pool, 0, &a), GGUFREF_OK);
     assert_int_equal(ggufref_runtime_threads(ggufref_session_runtime(a)), 3);
-    assert_int_equal(task_count(), base + 2);
+    assert_int_equal(task_count_settled(base + 2), base + 2);
     assert_int_equal(ggufref_pool_acquire(pool, 0, &b), GGUFREF_OK);
-    assert_int_equal(task_count(), base + 4);
+    assert_int_equal(task_count_settled(base + 4), base + 4);
     /* with sessions (checked out, then idle): INVALID_STATE, nothing changes */
     assert_int_equal(ggufref_pool_set_threads(pool, 2), GGUFREF_ERR_INVALID_STATE);
     assert_int_equal(ggufref_pool_release(pool, b), GGUFREF_OK);
     assert_int_equal(ggufref_pool_set_threads(pool, 2), GGUFREF_ERR_INVALID_STATE);
     assert_int_equal(ggufref_pool_threads(pool), 3);
-    assert_int_equal(task_count(), base + 4); /* an idle session keeps its workers */
+    assert_int_equal(task_count_settled(base + 4), base + 4); /* an idle session keeps its workers */
     /* a dropped session's workers end with it; a reused one has the pool's count */
     assert_int_equal(ggufref_pool_drop(pool, a), GGUFREF_OK);
-    assert_int_equal(task_count(), base + 2);
+    assert_int_equal(task_count_settled(base + 2), base + 2);
     assert_int_equal(ggufref_pool_acquire(pool, 0, &a), GGUFREF_OK);
     assert_int_equal(ggufref_runtime_threads(ggufref_session_runtime(a)), 3);
     assert_int_equal(ggufref_pool_release(pool, a), GGUFREF_OK);
     assert_int_equal(ggufref_pool_destroy(pool), GGUFREF_OK);
-    assert_int_equal(task_count(), base);
+    assert_int_equal(task_count_settled(base), base);
     /* the same tokens and logits on 1, 2 and 4 threads */
     gen_out one, two, four;
     pool_generate(m, 1, &one);
@@ -682,7 +711,7 @@ static void check_server_threads(unsigned threads, const char *env, int want, co
     assert_non_null(out);
     gr_server_config config = {.threads = threads};
     const char *why = NULL;
-    int base = task_count();
+    int base = task_count_base();
     gr_server *s = gr_server_create(out, &config, &why);
     unsetenv("GGUFREF_THREADS");
     assert_non_null(s);
@@ -690,16 +719,16 @@ static void check_server_threads(unsigned threads, const char *env, int want, co
     char line[4400];
     snprintf(line, sizeof line, "{\"id\":1,\"cmd\":\"load-model\",\"path\":\"%s\"}", path);
     server_line(s, line);
-    assert_int_equal(task_count(), base + want - 1);
+    assert_int_equal(task_count_settled(base + want - 1), base + want - 1);
     snprintf(line, sizeof line, "{\"id\":2,\"cmd\":\"open-session\",\"path\":\"%s\"}", path);
     server_line(s, line);
     server_line(s, "{\"id\":3,\"cmd\":\"diagnostics\",\"session\":1}");
     gr_sessions_wait_idle(s->sessions);
     /* the session's worker thread and its runtime's want - 1 workers */
-    assert_int_equal(task_count(), base + want - 1 + 1 + want - 1);
+    assert_int_equal(task_count_settled(base + want - 1 + 1 + want - 1), base + want - 1 + 1 + want - 1);
     server_line(s, "{\"id\":4,\"cmd\":\"free-model\"}");
     gr_server_destroy(s);
-    assert_int_equal(task_count(), base);
+    assert_int_equal(task_count_settled(base), base);
     fclose(out);
 }
 
