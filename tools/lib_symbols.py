@@ -98,8 +98,8 @@ LAYERS = [
     ("bpe", ["bpe.c", "bpe.h"]),
     ("tokenizer", ["tokenizer.c", "tokenizer.h"]),
     ("decoders", ["quant.c", "quant.h"]),
-    # the AVX-512 row kernels, below the dispatch of kernels.c that picks them
-    ("avx512 kernels", ["kernels_avx512.c", "kernels_avx512.h"]),
+    # the x86 vector kernels (AVX2, AVX-512), below the dispatch of kernels.c that picks them
+    ("x86 kernels", ["kernels_avx2.c", "kernels_avx2.h", "kernels_avx512.c", "kernels_avx512.h"]),
     # kernels_wasm: the SIMD128 row kernels of kernels.c (wasm32 builds only), one unit with it
     ("kernels", ["kernels.c", "kernels.h", "kernels_wasm.c", "kernels_wasm.h"]),
     ("model", ["model.c", "model.h"]),

@@ -10,9 +10,8 @@
 #define GGUFREF_KERNELS_H
 
 #include "internal.h"
+#include "simd.h" /* GR_LANES */
 
-/* The lane count of every reduction (SPEC R-NUM-010). */
-#define GR_LANES 16u
 
 /* A matrix of weights in the file's layout: n_out rows of n_in elements each, row r at
  * data + r * row_bytes (ggml: ne[0] = n_in is contiguous, ne[1] = n_out). A vector is one row. */

@@ -37,6 +37,18 @@ static inline bool gr_have_avx512(void) { return __builtin_cpu_supports("avx512f
 static inline bool gr_have_avx512(void) { return false; }
 #endif
 
+/* The lane count of every reduction (SPEC R-NUM-010). */
+#define GR_LANES 16u
+
+/* The fixed combining tree of R-NUM-010: lanes l and l + w for w = 8, 4, 2, 1; returns lane 0
+ * (s is overwritten). Every path ends its sums with it or with its vector form. */
+static inline float gr_lanes_reduce(float s[GR_LANES]) {
+    for (size_t w = GR_LANES / 2; w >= 1; w /= 2) {
+        for (size_t l = 0; l < w; l++) s[l] = s[l] + s[l + w];
+    }
+    return s[0];
+}
+
 /* The row kernels of one tensor type on one vector path (kernels.c, kernels_avx512.c):
  *   rows(row, stride, n_rows, x, n, out): out[r] = dot(row r, x, n) (R-NUM-010, 012) for
  *     r < n_rows, row r at row + r * stride;
