@@ -66,14 +66,9 @@ static void fill_blocks(uint32_t type, uint8_t *p, size_t n_bytes) {
     }
 }
 
-static const char *path_name(gr_kpath p) {
-    return p == GR_KPATH_PORTABLE ? "portable" : p == GR_KPATH_AVX2 ? "avx2"
-           : p == GR_KPATH_AVX512 ? "avx512" : "wasm-simd128";
-}
-
 static int differs(const char *type, gr_kpath p, int n_batch) {
     fprintf(stderr, "bench_kernels: %s on %s (%d vectors) differs from the portable path\n", type,
-            path_name(p), n_batch);
+            gr_kpath_name(p), n_batch);
     return 1;
 }
 
@@ -152,7 +147,7 @@ int main(int argc, char **argv) {
             if (p == GR_KPATH_PORTABLE) memcpy(ypb, y, BATCH * small_rows * sizeof *y);
             else if (memcmp(y, ypb, BATCH * small_rows * sizeof *y) != 0) bad |= differs(ti->name, (gr_kpath)p, BATCH);
             double ec = (double)small_rows * cols / tc * 1e-9, es = (double)rows * cols / ts * 1e-9;
-            printf("%-6s %-9s %11.2f [%6.2f] %11.2f [%6.2f] %12.2f\n", ti->name, path_name((gr_kpath)p), ec,
+            printf("%-6s %-9s %11.2f [%6.2f] %11.2f [%6.2f] %12.2f\n", ti->name, gr_kpath_name((gr_kpath)p), ec,
                    (double)small_rows * row_bytes / tc * 1e-9, es, (double)rows * row_bytes / ts * 1e-9,
                    (double)BATCH * small_rows * cols / tb * 1e-9);
         }

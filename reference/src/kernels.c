@@ -420,9 +420,12 @@ float gr_row_dot(uint32_t type, const uint8_t *row, const float *x, size_t n) {
     return gr_row_dot_on(gr_kpath_best(), type, row, x, n);
 }
 
-const char *gr_kernel_path(void) {
-    return gr_have_avx512() ? "avx512" : gr_have_avx2() ? "avx2" : GR_HAVE_WASM_SIMD ? "wasm-simd128" : "portable";
+const char *gr_kpath_name(gr_kpath p) {
+    static const char *const names[GR_KPATH_COUNT] = {"portable", "avx2", "avx512", "wasm-simd128"};
+    return (unsigned)p < GR_KPATH_COUNT ? names[p] : "unknown";
 }
+
+const char *gr_kernel_path(void) { return gr_kpath_name(gr_kpath_best()); }
 
 void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_stride,
                        size_t n_batch, float *y, size_t y_stride, size_t r0, size_t r1,

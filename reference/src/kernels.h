@@ -75,6 +75,8 @@ typedef enum gr_kpath {
 /* Does this build on this machine have path p? (PORTABLE always.) */
 bool gr_kpath_available(gr_kpath p);
 gr_kpath gr_kpath_best(void);
+/* The name of path p ("portable", "avx2", "avx512", "wasm-simd128"; "unknown" out of range). */
+const char *gr_kpath_name(gr_kpath p);
 /* gr_row_dot, gr_matmul_rows, gr_weight_row on path p (p available). */
 float gr_row_dot_on(gr_kpath p, uint32_t type, const uint8_t *row, const float *x, size_t n);
 void gr_matmul_rows_on(gr_kpath p, const gr_weight *w, const float *x, size_t x_stride,

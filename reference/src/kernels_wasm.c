@@ -312,9 +312,7 @@ static float finish_lanes(const v128_t a[4], uint32_t type, const uint8_t *rest,
     for (int k = 0; k < 4; k++) wasm_v128_store(s + 4 * k, a[k]);
     gr_decode_run(type, rest, v, rest_n);
     for (size_t l = 0; l < rest_n; l++) s[l] = s[l] + v[l] * x[l];
-    v128_t t[4];
-    for (int k = 0; k < 4; k++) t[k] = wasm_v128_load(s + 4 * k);
-    return reduce16(t);
+    return gr_lanes_reduce(s);
 }
 
 #define GR_WASM_ROWS(T, TYPE, BS, TS)                                                              \
